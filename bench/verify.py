@@ -1,0 +1,172 @@
+"""In-process verification cost of one SD-JWT VC presentation with KB-JWT.
+
+The presentation: the simulator's identity credential (12 selectively disclosable claims incl.
+nested ``verified_claims``), 6 disclosed, KB-JWT. In one process, median microseconds of:
+
+  (a) floor      the two ES256 signature verifications alone on ``cryptography``
+                 (keys parsed, signatures already DER: pure signature cost)
+  (b) reference  the reference ``sd-jwt`` ``SDJWTVerifier`` (issuer JWT + KB-JWT)
+  (c) ours       ``verify_presentation`` (every check of digest §10 items 19-39)
+  (d) ours+dcql  ``verify_vp_token`` (c) plus vp_token structure and the DCQL query check
+
+Prints the numbers and the ratios; the last line is machine-readable:
+``ratio_floor=<ours/floor> speedup_vs_reference=<reference/ours>``. Never fails on time.
+
+    python bench/verify.py [--rounds 15] [--batch 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from jwcrypto.jwk import JWK
+from sd_jwt.verifier import SDJWTVerifier
+
+from verifier.protocol import (
+    DCQLQuery,
+    HeldCredential,
+    StaticKeyResolver,
+    verify_presentation,
+    verify_vp_token,
+)
+from verifier.protocol.jose import SigningKey, b64url_decode
+from wallet_sim.holder import build_vp_token
+from wallet_sim.issuer import IDENTITY_VCT, IdentitySubject, Issuer, identity_claims
+
+NOW = 1_780_000_000
+AUD = "x509_hash:bench-verifier"
+NONCE = "bench-nonce-8f2d0c7a1e6b4d9c"
+PATHS = [
+    ["verified_claims", "verification", "time"],
+    ["verified_claims", "verification", "verification_process"],
+    ["verified_claims", "claims", "given_name"],
+    ["verified_claims", "claims", "family_name"],
+    ["verified_claims", "claims", "birthdate"],
+    ["verified_claims", "claims", "address"],
+]
+
+
+def build() -> tuple[str, Issuer, DCQLQuery]:
+    issuer = Issuer("https://ekyc.bench.example", SigningKey.generate(kid="bench-idp"))
+    holder = SigningKey.generate()
+    issuance = issuer.issue(
+        identity_claims(IdentitySubject(), iss=issuer.iss, now=NOW), holder_jwk=holder.public_jwk
+    )
+    held = HeldCredential.from_issuance(issuance, id="identity")
+    assert len(held.disclosures) == 12
+    query = DCQLQuery.parse(
+        {
+            "credentials": [
+                {
+                    "id": "identity",
+                    "format": "dc+sd-jwt",
+                    "meta": {"vct_values": [IDENTITY_VCT]},
+                    "claims": [{"path": p} for p in PATHS],
+                }
+            ]
+        }
+    )
+    vp = build_vp_token(
+        query=query,
+        credentials=[held],
+        holder_keys={"identity": holder},
+        audience=AUD,
+        nonce=NONCE,
+        now=NOW,
+    )
+    presentation = vp.vp_token["identity"][0]
+    assert presentation.count("~") == 7, "expected 6 disclosures"
+    return presentation, issuer, query
+
+
+def median_us(fn: Callable[[], Any], rounds: int, batch: int) -> float:
+    fn()
+    samples = []
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            start = time.perf_counter_ns()
+            for _ in range(batch):
+                fn()
+            samples.append((time.perf_counter_ns() - start) / batch / 1000)
+    finally:
+        gc.enable()
+    return statistics.median(samples)
+
+
+def floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None]:
+    """Two ES256 verifications with everything but the signature math done beforehand."""
+    issuer_jwt, *_, kb = presentation.split("~")
+    holder_jwk = HeldCredential.from_issuance(presentation.rsplit("~", 1)[0] + "~").payload["cnf"]
+    jobs = []
+    for token, jwk in ((issuer_jwt, issuer.key.public_jwk), (kb, holder_jwk["jwk"])):
+        head, body, sig = token.split(".")
+        raw = b64url_decode(sig)
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        key = ec.EllipticCurvePublicNumbers(
+            int.from_bytes(b64url_decode(jwk["x"]), "big"),
+            int.from_bytes(b64url_decode(jwk["y"]), "big"),
+            ec.SECP256R1(),
+        ).public_key()
+        jobs.append((key, der, f"{head}.{body}".encode()))
+    algo = ec.ECDSA(hashes.SHA256())
+
+    def run() -> None:
+        for key, der, data in jobs:
+            key.verify(der, data, algo)
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--batch", type=int, default=200)
+    args = parser.parse_args()
+    presentation, issuer, query = build()
+    keys = StaticKeyResolver({issuer.iss: [issuer.key.public_jwk]})
+    reference_key = JWK(**issuer.key.public_jwk)
+
+    def reference() -> None:
+        SDJWTVerifier(presentation, lambda i, h: reference_key, AUD, NONCE).get_verified_payload()
+
+    def ours() -> None:
+        verify_presentation(presentation, keys=keys, audience=AUD, nonce=NONCE, now=NOW + 1)
+
+    def ours_dcql() -> None:
+        verify_vp_token(
+            {"identity": [presentation]},
+            query=query,
+            keys=keys,
+            audience=AUD,
+            nonce=NONCE,
+            now=NOW + 1,
+        )
+
+    results = {
+        "floor": median_us(floor_fn(presentation, issuer), args.rounds, args.batch),
+        "reference": median_us(reference, args.rounds, max(20, args.batch // 4)),
+        "ours": median_us(ours, args.rounds, args.batch),
+        "ours+dcql": median_us(ours_dcql, args.rounds, args.batch),
+    }
+    print(f"presentation: {len(presentation)} bytes, 12 SD claims, 6 disclosed, KB-JWT")
+    for name, value in results.items():
+        print(f"  {name:<10} {value:9.1f} us")
+    ratio = results["ours"] / results["floor"]
+    speedup = results["reference"] / results["ours"]
+    print(f"  ours/floor          {ratio:.3f}   (target <= 1.35)")
+    print(f"  reference/ours      {speedup:.2f}    (target >= 2.5)")
+    print(f"  ours+dcql/floor     {results['ours+dcql'] / results['floor']:.3f}")
+    print(f"ratio_floor={ratio:.3f} speedup_vs_reference={speedup:.2f}")
+
+
+if __name__ == "__main__":
+    main()

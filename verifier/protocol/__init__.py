@@ -1,0 +1,133 @@
+"""The pure protocol library: OpenID4VP 1.0, DCQL, SD-JWT (RFC 9901), SD-JWT VC, Token Status List.
+
+No web framework, no storage, no environment reads, no network I/O: clocks, keys and fetched
+documents are passed in. Shared by the verifier service and the wallet simulator.
+
+The names below are the public API (a test pins them); everything else is internal.
+"""
+
+from .claims_path import select_claims
+from .dcql import (
+    ClaimsQuery,
+    CredentialQuery,
+    CredentialSetQuery,
+    DCQLQuery,
+    check_credential,
+    check_credential_sets,
+)
+from .dcql_match import CredentialMatch, HeldCredential, match_credentials, select_presentation
+from .errors import (
+    AccessDeniedError,
+    AgentVPError,
+    AlgorithmError,
+    CredentialError,
+    DCQLError,
+    IDTokenError,
+    InvalidClientError,
+    InvalidRequestError,
+    InvalidTransactionDataError,
+    KeyBindingError,
+    MalformedError,
+    RequestObjectError,
+    SDJWTError,
+    SignatureError,
+    StatusError,
+    TrustError,
+    VPFormatsNotSupportedError,
+)
+from .jose import (
+    PublicKey,
+    SigningKey,
+    b64url_decode,
+    b64url_encode,
+    jwk_thumbprint,
+    public_key_from_jwk,
+)
+from .kb_jwt import KeyBindingClaims, create_kb_jwt, transaction_data_hash, verify_kb_jwt
+from .sdjwt import Disclosure, SDJWTParts, reconstruct, serialize, split_sd_jwt
+from .sdjwt_vc import (
+    IssuerKeyResolver,
+    StaticKeyResolver,
+    StatusReference,
+    VerificationPolicy,
+    VerifiedCredential,
+    verify_presentation,
+)
+from .status_list import (
+    StatusList,
+    StatusListToken,
+    check_status,
+    decode_status_list,
+    encode_status_list,
+    verify_status_list_token,
+)
+from .vp_token import (
+    TransactionData,
+    VerifiedVPToken,
+    encode_transaction_data,
+    parse_transaction_data,
+    verify_vp_token,
+)
+
+__all__ = [
+    "AccessDeniedError",
+    "AgentVPError",
+    "AlgorithmError",
+    "ClaimsQuery",
+    "CredentialError",
+    "CredentialMatch",
+    "CredentialQuery",
+    "CredentialSetQuery",
+    "DCQLError",
+    "DCQLQuery",
+    "Disclosure",
+    "HeldCredential",
+    "IDTokenError",
+    "InvalidClientError",
+    "InvalidRequestError",
+    "InvalidTransactionDataError",
+    "IssuerKeyResolver",
+    "KeyBindingClaims",
+    "KeyBindingError",
+    "MalformedError",
+    "PublicKey",
+    "RequestObjectError",
+    "SDJWTError",
+    "SDJWTParts",
+    "SignatureError",
+    "SigningKey",
+    "StaticKeyResolver",
+    "StatusError",
+    "StatusList",
+    "StatusListToken",
+    "StatusReference",
+    "TransactionData",
+    "TrustError",
+    "VPFormatsNotSupportedError",
+    "VerificationPolicy",
+    "VerifiedCredential",
+    "VerifiedVPToken",
+    "b64url_decode",
+    "b64url_encode",
+    "check_credential",
+    "check_credential_sets",
+    "check_status",
+    "create_kb_jwt",
+    "decode_status_list",
+    "encode_status_list",
+    "encode_transaction_data",
+    "jwk_thumbprint",
+    "match_credentials",
+    "parse_transaction_data",
+    "public_key_from_jwk",
+    "reconstruct",
+    "select_claims",
+    "select_presentation",
+    "serialize",
+    "split_sd_jwt",
+    "transaction_data_hash",
+    "verify_kb_jwt",
+    "verify_presentation",
+    "verify_status_list_token",
+    "verify_vp_token",
+]

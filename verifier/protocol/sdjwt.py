@@ -1,0 +1,252 @@
+"""SD-JWT (RFC 9901): compact serialisation, disclosures, digests, payload reconstruction.
+
+Implements digest §3: the split of §4 (check 19), the disclosure and digest rules of §4.2, and
+the processing algorithm of §7.1 steps 3-8 (checks 23-29): every received disclosure is hashed
+over its exact base64url text; embedded digests are found in ``_sd`` arrays and ``{"...": d}``
+array elements; a disclosure must have the arity of where its digest sits; reserved names and
+name collisions are refused; a digest may occur only once anywhere; every disclosure must be
+reachable from the issuer-signed payload (directly or through other sent disclosures).
+
+Nothing here verifies signatures; :mod:`verifier.protocol.sdjwt_vc` orders the whole check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from . import jsonutil
+from .errors import AlgorithmError, MalformedError, SDJWTError
+from .jose import b64url_decode, hash_b64
+
+__all__ = [
+    "ARRAY_DIGEST",
+    "SD_ALG",
+    "SD_DIGESTS",
+    "SUPPORTED_SD_ALGS",
+    "Disclosure",
+    "Reconstructed",
+    "SDJWTParts",
+    "decode_disclosure",
+    "reconstruct",
+    "serialize",
+    "split_sd_jwt",
+]
+
+SD_DIGESTS = "_sd"
+ARRAY_DIGEST = "..."
+SD_ALG = "_sd_alg"
+# RFC 9901 §4.1.1: sha-256 MUST be supported; truncated variants are unfit.
+SUPPORTED_SD_ALGS = frozenset({"sha-256", "sha-384", "sha-512"})
+DEFAULT_MAX_DISCLOSURES = 128
+DEFAULT_MAX_NESTING = 64
+
+# RFC 9901 §4.2.1 reserves "_sd" and "..."; "_sd_alg" may only sit at the top of the
+# issuer-signed payload (§4.1.1), so a disclosure may not introduce it either.
+_RESERVED_NAMES = (SD_DIGESTS, ARRAY_DIGEST, SD_ALG)
+
+
+class SDJWTParts(NamedTuple):
+    """A compact SD-JWT or SD-JWT+KB split on ``~``. Unverified."""
+
+    issuer_jwt: str
+    disclosures: tuple[str, ...]
+    kb_jwt: str | None
+
+    @property
+    def presented(self) -> str:
+        """``<issuer JWT>~<d1>~...~<dN>~``: the input of the KB-JWT ``sd_hash``."""
+        return serialize(self.issuer_jwt, self.disclosures)
+
+
+def serialize(issuer_jwt: str, disclosures: Iterable[str], kb_jwt: str | None = None) -> str:
+    return "~".join((issuer_jwt, *disclosures, kb_jwt or ""))
+
+
+def split_sd_jwt(serialized: str, *, max_disclosures: int = DEFAULT_MAX_DISCLOSURES) -> SDJWTParts:
+    """Split per RFC 9901 §4: the last component is empty (SD-JWT) or a JWT (SD-JWT+KB)."""
+    if not isinstance(serialized, str):
+        raise MalformedError("malformed_sd_jwt", "presentation is not a string")
+    parts = serialized.split("~")
+    if len(parts) < 2:
+        raise MalformedError("malformed_sd_jwt", "SD-JWT has no '~' separator")
+    issuer_jwt, *disclosures, last = parts
+    if len(disclosures) > max_disclosures:
+        raise MalformedError(
+            "too_many_disclosures", f"{len(disclosures)} disclosures, limit {max_disclosures}"
+        )
+    if "" in disclosures:
+        raise MalformedError("malformed_sd_jwt", "empty disclosure between two '~'")
+    if last and last.count(".") != 2:
+        raise MalformedError("malformed_sd_jwt", "last component is neither empty nor a KB-JWT")
+    return SDJWTParts(issuer_jwt=issuer_jwt, disclosures=tuple(disclosures), kb_jwt=last or None)
+
+
+class Disclosure(NamedTuple):
+    """One decoded disclosure: ``[salt, name, value]`` (object property) or ``[salt, value]``."""
+
+    encoded: str
+    digest: str
+    salt: str
+    name: str | None
+    value: Any
+
+
+def decode_disclosure(encoded: str, digest: str) -> Disclosure:
+    """Decode the base64url JSON array; arity and types are checked, placement is not."""
+    try:
+        value = jsonutil.loads(b64url_decode(encoded))
+    except MalformedError as exc:
+        raise MalformedError(exc.code, f"disclosure {digest}: {exc.reason}") from None
+    what = f"disclosure {digest}"
+    if not isinstance(value, list) or len(value) not in (2, 3):
+        raise MalformedError("malformed_disclosure", f"{what} is not a JSON array of 2 or 3")
+    if not isinstance(value[0], str):
+        raise MalformedError("malformed_disclosure", f"{what} salt is not a string")
+    if len(value) == 3:
+        if not isinstance(value[1], str):
+            raise MalformedError("malformed_disclosure", f"{what} claim name is not a string")
+        return Disclosure(encoded, digest, value[0], value[1], value[2])
+    return Disclosure(encoded, digest, value[0], None, value[1])
+
+
+class Reconstructed(NamedTuple):
+    """The Processed SD-JWT Payload and what was used to build it."""
+
+    claims: dict[str, Any]
+    disclosures: tuple[Disclosure, ...]
+    top_level_disclosed: frozenset[str]
+    sd_alg: str
+
+
+class _Rebuilder:
+    """One reconstruction run; mutates the freshly parsed payload in place (we own it)."""
+
+    __slots__ = ("by_digest", "max_nesting", "seen", "top_level", "used")
+
+    def __init__(self, by_digest: dict[str, str], max_nesting: int) -> None:
+        self.by_digest = by_digest
+        self.max_nesting = max_nesting
+        self.seen: set[str] = set()
+        self.used: dict[str, Disclosure] = {}
+        self.top_level: set[str] = set()
+
+    def _take(self, digest: Any) -> Disclosure | None:
+        if not isinstance(digest, str):
+            raise SDJWTError("sd_malformed", "an embedded digest is not a string")
+        if digest in self.seen:
+            raise SDJWTError("duplicate_digest", f"digest {digest} occurs more than once")
+        self.seen.add(digest)
+        encoded = self.by_digest.get(digest)
+        if encoded is None:
+            return None  # undisclosed claim or decoy
+        disclosure = decode_disclosure(encoded, digest)
+        self.used[digest] = disclosure
+        return disclosure
+
+    def value(self, node: Any, depth: int) -> Any:
+        if isinstance(node, dict):
+            return self.obj(node, depth)
+        if isinstance(node, list):
+            return self.array(node, depth)
+        return node
+
+    def obj(self, node: dict[str, Any], depth: int) -> dict[str, Any]:
+        if depth > self.max_nesting:
+            raise MalformedError("json_too_deep", f"SD-JWT nests deeper than {self.max_nesting}")
+        if depth and SD_ALG in node:
+            raise SDJWTError("sd_alg_not_top_level", "'_sd_alg' appears below the top level")
+        if ARRAY_DIGEST in node:
+            raise SDJWTError("sd_malformed", "'...' used as an object member name")
+        digests = node.pop(SD_DIGESTS, None)
+        for key, child in node.items():
+            if isinstance(child, dict):
+                node[key] = self.obj(child, depth + 1)
+            elif isinstance(child, list):
+                node[key] = self.array(child, depth + 1)
+        if digests is None:
+            return node
+        if not isinstance(digests, list):
+            raise SDJWTError("sd_malformed", "'_sd' is not an array")
+        for digest in digests:
+            disclosure = self._take(digest)
+            if disclosure is not None:
+                self._insert(node, disclosure, depth)
+        return node
+
+    def _insert(self, node: dict[str, Any], disclosure: Disclosure, depth: int) -> None:
+        """Step 5 for an object property: arity 3, no reserved name, no collision."""
+        name = disclosure.name
+        if name is None:
+            raise SDJWTError(
+                "disclosure_wrong_arity",
+                f"disclosure {disclosure.digest} sits in '_sd' but is an array-element disclosure",
+            )
+        if name in _RESERVED_NAMES:
+            raise SDJWTError("disclosure_reserved_name", f"disclosure names the claim {name!r}")
+        if name in node:
+            raise SDJWTError(
+                "disclosure_name_collision", f"claim {name!r} already exists at this level"
+            )
+        node[name] = self.value(disclosure.value, depth + 1)
+        if depth == 0:
+            self.top_level.add(name)
+
+    def array(self, node: list[Any], depth: int) -> list[Any]:
+        if depth > self.max_nesting:
+            raise MalformedError("json_too_deep", f"SD-JWT nests deeper than {self.max_nesting}")
+        out: list[Any] = []
+        for element in node:
+            if isinstance(element, dict) and ARRAY_DIGEST in element:
+                if len(element) != 1:
+                    raise SDJWTError(
+                        "sd_malformed", "array digest object has members besides '...'"
+                    )
+                disclosure = self._take(element[ARRAY_DIGEST])
+                if disclosure is None:
+                    continue  # undisclosed element or decoy: it vanishes
+                if disclosure.name is not None:
+                    raise SDJWTError(
+                        "disclosure_wrong_arity",
+                        f"disclosure {disclosure.digest} is an array element but has a claim name",
+                    )
+                out.append(self.value(disclosure.value, depth + 1))
+            elif isinstance(element, dict):
+                out.append(self.obj(element, depth + 1))
+            elif isinstance(element, list):
+                out.append(self.array(element, depth + 1))
+            else:
+                out.append(element)
+        return out
+
+
+def reconstruct(
+    payload: dict[str, Any],
+    disclosures: Sequence[str],
+    *,
+    accepted_sd_algs: Iterable[str] = SUPPORTED_SD_ALGS,
+    max_nesting: int = DEFAULT_MAX_NESTING,
+) -> Reconstructed:
+    """RFC 9901 §7.1 steps 3-8 over an issuer payload that the caller has already verified.
+
+    ``payload`` is consumed (modified in place) and must be a fresh parse.
+    """
+    sd_alg = payload.pop(SD_ALG, "sha-256")
+    if not isinstance(sd_alg, str) or sd_alg not in accepted_sd_algs:
+        raise AlgorithmError("sd_alg_unsupported", f"_sd_alg {sd_alg!r} is not accepted")
+    by_digest: dict[str, str] = {}
+    for encoded in disclosures:
+        digest = hash_b64(encoded, sd_alg)
+        if digest in by_digest:
+            raise SDJWTError("duplicate_disclosure", f"disclosure {digest} is sent twice")
+        by_digest[digest] = encoded
+    rebuilder = _Rebuilder(by_digest, max_nesting)
+    claims = rebuilder.obj(payload, 0)
+    if len(rebuilder.used) != len(by_digest):
+        stray = next(d for d in by_digest if d not in rebuilder.used)
+        raise SDJWTError(
+            "unreferenced_disclosure",
+            f"disclosure {stray} is not referenced by the payload or by another sent disclosure",
+        )
+    ordered = tuple(rebuilder.used[digest] for digest in by_digest)
+    return Reconstructed(claims, ordered, frozenset(rebuilder.top_level), sd_alg)

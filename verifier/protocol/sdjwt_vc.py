@@ -1,0 +1,283 @@
+"""SD-JWT VC (draft-ietf-oauth-sd-jwt-vc): verifying one presentation end to end.
+
+:func:`verify_presentation` runs digest §10 checks 19-39 in order on one ``dc+sd-jwt``
+presentation: split; issuer header ``typ``/``alg``; issuer key by a resolver the caller injects
+(trust policy lives outside the core); signature; disclosures (:mod:`.sdjwt`); validity claims
+with an injected clock and leeway; ``vct``; ``cnf``; then the KB-JWT (:mod:`.kb_jwt`) whenever
+one is present, and a refusal when binding is required but none was sent. Whether binding is
+required comes from the caller (the DCQL query), never from what the wallet chose to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .errors import (
+    CredentialError,
+    KeyBindingError,
+    MalformedError,
+    SignatureError,
+    TrustError,
+)
+from .jose import PublicKey, check_alg, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
+from .kb_jwt import KeyBindingClaims, verify_kb_jwt
+from .sdjwt import SUPPORTED_SD_ALGS, Disclosure, reconstruct, split_sd_jwt
+
+__all__ = [
+    "FORMAT",
+    "IssuerKeyResolver",
+    "StaticKeyResolver",
+    "StatusReference",
+    "VerificationPolicy",
+    "VerifiedCredential",
+    "verify_presentation",
+]
+
+FORMAT = "dc+sd-jwt"
+LEGACY_TYP = "vc+sd-jwt"
+# Claims that decide validity or binding; an issuer must never make them selectively
+# disclosable (RFC 9901 §9.7, SD-JWT VC §3.2.2), so a disclosure that introduces one is refused.
+_NEVER_DISCLOSED = frozenset(
+    {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "aka_vcts"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationPolicy:
+    """What a verifier accepts. Defaults follow HAIP and digest §9."""
+
+    issuer_algs: frozenset[str] = frozenset({"ES256"})
+    kb_algs: frozenset[str] = frozenset({"ES256"})
+    sd_algs: frozenset[str] = SUPPORTED_SD_ALGS
+    accept_legacy_typ: bool = False
+    leeway: int = 60
+    kb_max_age: int = 300
+    max_disclosures: int = 128
+    max_presentation_bytes: int = 64 * 1024
+    required_claims: frozenset[str] = frozenset()
+
+
+DEFAULT_POLICY = VerificationPolicy()
+
+
+class IssuerKeyResolver(Protocol):
+    """Finds the keys an issuer may sign this credential with, or raises :class:`TrustError`.
+
+    Called with the *unverified* ``iss``, header and ``vct``; the signature check that follows
+    authenticates them. Must not perform network I/O (pre-fetch outside the core).
+    """
+
+    def resolve(
+        self, *, iss: str | None, header: Mapping[str, Any], vct: str | None
+    ) -> Sequence[PublicKey]: ...
+
+
+class StaticKeyResolver:
+    """Issuer keys given as JWKS per issuer, optionally limited to some ``vct`` values.
+
+    Keys are parsed once, at construction.
+    """
+
+    def __init__(
+        self,
+        issuers: Mapping[str, Sequence[Mapping[str, Any]]],
+        vcts: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        self._keys = {
+            iss: [(k.get("kid"), public_key_from_jwk(k)) for k in jwks]
+            for iss, jwks in issuers.items()
+        }
+        self._vcts = dict(vcts or {})
+
+    def resolve(
+        self, *, iss: str | None, header: Mapping[str, Any], vct: str | None
+    ) -> Sequence[PublicKey]:
+        if iss is None or iss not in self._keys:
+            raise TrustError("issuer_untrusted", f"issuer {iss!r} is not trusted")
+        allowed = self._vcts.get(iss)
+        if allowed is not None and vct not in allowed:
+            raise TrustError(
+                "vct_not_trusted_for_issuer", f"issuer {iss!r} is not trusted for {vct!r}"
+            )
+        keys = self._keys[iss]
+        kid = header.get("kid")
+        if kid is None:
+            return [key for _, key in keys]
+        found = [key for key_id, key in keys if key_id == kid]
+        if not found:
+            raise TrustError("issuer_key_unknown", f"issuer {iss!r} has no key with kid {kid!r}")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReference:
+    """``status.status_list`` of a Referenced Token (Token Status List §6)."""
+
+    uri: str
+    idx: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedCredential:
+    """A verified SD-JWT VC presentation: the processed payload and its bindings."""
+
+    vct: str
+    iss: str | None
+    claims: dict[str, Any]
+    header: dict[str, Any]
+    disclosures: tuple[Disclosure, ...]
+    key_binding: KeyBindingClaims | None
+    presented: str
+    holder_jwk: dict[str, Any] | None
+    status: StatusReference | None
+
+    @property
+    def holder_jkt(self) -> str | None:
+        return jwk_thumbprint(self.holder_jwk) if self.holder_jwk is not None else None
+
+
+def _number(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CredentialError("validity_claim_invalid", f"claim {name!r} is not a NumericDate")
+    return float(value)
+
+
+def _check_validity(claims: Mapping[str, Any], now: int, policy: VerificationPolicy) -> None:
+    for name in policy.required_claims:
+        if name not in claims:
+            raise CredentialError("validity_claim_invalid", f"required claim {name!r} is missing")
+    exp = _number(claims, "exp")
+    if exp is not None and now >= exp + policy.leeway:
+        raise CredentialError("credential_expired", f"credential expired at {int(exp)}")
+    nbf = _number(claims, "nbf")
+    if nbf is not None and now + policy.leeway < nbf:
+        raise CredentialError("credential_not_yet_valid", f"credential not valid before {int(nbf)}")
+    iat = _number(claims, "iat")
+    if iat is not None and now + policy.leeway < iat:
+        raise CredentialError(
+            "credential_iat_in_future", f"credential iat {int(iat)} is in the future"
+        )
+
+
+def _status_reference(claims: Mapping[str, Any]) -> StatusReference | None:
+    status = claims.get("status")
+    if status is None:
+        return None
+    if not isinstance(status, dict):
+        raise CredentialError("status_reference_malformed", "'status' is not an object")
+    entry = status.get("status_list")
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        raise CredentialError("status_reference_malformed", "'status.status_list' is not an object")
+    idx, uri = entry.get("idx"), entry.get("uri")
+    if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+        raise CredentialError(
+            "status_reference_malformed", "status_list.idx is not a non-negative integer"
+        )
+    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+        raise CredentialError("status_reference_malformed", "status_list.uri is not an http(s) URI")
+    return StatusReference(uri=uri, idx=idx)
+
+
+def _holder_key(claims: Mapping[str, Any]) -> PublicKey | None:
+    cnf = claims.get("cnf")
+    if cnf is None:
+        return None
+    jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+    if not isinstance(jwk, dict):
+        raise CredentialError("cnf_invalid", "'cnf' carries no 'jwk' object")
+    if "d" in jwk:
+        raise CredentialError("cnf_invalid", "'cnf.jwk' contains a private key")
+    try:
+        return public_key_from_jwk(jwk)
+    except MalformedError as exc:
+        raise CredentialError("cnf_invalid", f"'cnf.jwk' is unusable: {exc.reason}") from None
+
+
+def verify_presentation(
+    presentation: str,
+    *,
+    keys: IssuerKeyResolver,
+    audience: str,
+    nonce: str,
+    now: int,
+    require_key_binding: bool = True,
+    policy: VerificationPolicy = DEFAULT_POLICY,
+) -> VerifiedCredential:
+    """Verify one SD-JWT VC presentation (``SD-JWT`` or ``SD-JWT+KB``); raise on any failure."""
+    if not isinstance(presentation, str):
+        raise MalformedError("malformed_sd_jwt", "presentation is not a string")
+    if len(presentation) > policy.max_presentation_bytes:
+        raise MalformedError(
+            "input_too_large",
+            f"presentation is {len(presentation)} bytes, limit {policy.max_presentation_bytes}",
+        )
+    parts = split_sd_jwt(presentation, max_disclosures=policy.max_disclosures)
+    if require_key_binding and parts.kb_jwt is None:
+        raise KeyBindingError("kb_missing", "key binding is required but no KB-JWT was presented")
+
+    jws = parse_unverified_jws(parts.issuer_jwt, what="issuer JWT")
+    typ = jws.header.get("typ")
+    if typ != FORMAT and not (policy.accept_legacy_typ and typ == LEGACY_TYP):
+        raise CredentialError("issuer_typ_invalid", f"issuer JWT typ {typ!r} is not 'dc+sd-jwt'")
+    check_alg(jws.alg, policy.issuer_algs, what="issuer JWT")
+    payload = jws.payload_json(what="issuer JWT payload")
+    iss, vct = payload.get("iss"), payload.get("vct")
+    if iss is not None and not isinstance(iss, str):
+        raise CredentialError("iss_missing", "'iss' is not a string")
+    if iss is None and "x5c" not in jws.header:
+        raise CredentialError("iss_missing", "credential has neither 'iss' nor an 'x5c' header")
+    candidates = keys.resolve(iss=iss, header=jws.header, vct=vct if isinstance(vct, str) else None)
+    if not any(k.verify(jws.alg, jws.signing_input, jws.signature) for k in candidates):
+        raise SignatureError(
+            "issuer_signature_invalid", f"issuer JWT signature by {iss!r} is invalid"
+        )
+
+    rebuilt = reconstruct(payload, parts.disclosures, accepted_sd_algs=policy.sd_algs)
+    illegal = rebuilt.top_level_disclosed & _NEVER_DISCLOSED
+    if illegal:
+        raise CredentialError(
+            "reserved_claim_disclosed", f"claim {sorted(illegal)[0]!r} must never be disclosable"
+        )
+    claims = rebuilt.claims
+    _check_validity(claims, now, policy)
+    if not isinstance(vct, str) or not vct:
+        raise CredentialError("vct_missing", "'vct' is missing or not a string")
+    holder_key = _holder_key(claims)
+    status = _status_reference(claims)
+
+    key_binding = None
+    if parts.kb_jwt is not None:
+        if holder_key is None:
+            raise CredentialError(
+                "cnf_missing", "a KB-JWT was sent but the credential has no 'cnf'"
+            )
+        key_binding = verify_kb_jwt(
+            parts.kb_jwt,
+            holder_key=holder_key,
+            presented=parts.presented,
+            sd_alg=rebuilt.sd_alg,
+            audience=audience,
+            nonce=nonce,
+            now=now,
+            allowed_algs=policy.kb_algs,
+            max_age=policy.kb_max_age,
+            leeway=policy.leeway,
+        )
+    return VerifiedCredential(
+        vct=vct,
+        iss=iss,
+        claims=claims,
+        header=jws.header,
+        disclosures=rebuilt.disclosures,
+        key_binding=key_binding,
+        presented=parts.presented,
+        holder_jwk=dict(holder_key.jwk) if holder_key is not None else None,
+        status=status,
+    )
