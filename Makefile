@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/inprocess_demo.py
+	$(BIN)/agentvp demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -21,6 +21,15 @@ PINNED = {
     "IDTokenError",
     "InvalidClientError",
     "InvalidRequestError",
+    "InvalidRequestURIMethodError",
+    "RequestObject",
+    "authorization_request_uri",
+    "create_id_token",
+    "parse_authorization_request_uri",
+    "validate_chain",
+    "verify_id_token",
+    "verify_request_object",
+    "x509_hash",
     "InvalidTransactionDataError",
     "IssuerKeyResolver",
     "KeyBindingClaims",
@@ -87,6 +96,7 @@ def test_error_codes_are_unique_and_carry_oauth_codes() -> None:
             "invalid_client",
             "access_denied",
             "vp_formats_not_supported",
+            "invalid_request_uri_method",
         }
         assert err.as_dict() == {"code": code, "detail": "reason"}
 

@@ -25,6 +25,7 @@ from .errors import (
     IDTokenError,
     InvalidClientError,
     InvalidRequestError,
+    InvalidRequestURIMethodError,
     InvalidTransactionDataError,
     KeyBindingError,
     MalformedError,
@@ -44,6 +45,8 @@ from .jose import (
     public_key_from_jwk,
 )
 from .kb_jwt import KeyBindingClaims, create_kb_jwt, transaction_data_hash, verify_kb_jwt
+from .request import authorization_request_uri, parse_authorization_request_uri
+from .request_wallet import RequestObject, verify_request_object
 from .sdjwt import Disclosure, SDJWTParts, reconstruct, serialize, split_sd_jwt
 from .sdjwt_vc import (
     IssuerKeyResolver,
@@ -53,6 +56,7 @@ from .sdjwt_vc import (
     VerifiedCredential,
     verify_presentation,
 )
+from .siop import create_id_token, verify_id_token
 from .status_list import (
     StatusList,
     StatusListToken,
@@ -68,6 +72,7 @@ from .vp_token import (
     parse_transaction_data,
     verify_vp_token,
 )
+from .x509 import validate_chain, x509_hash
 
 __all__ = [
     "AccessDeniedError",
@@ -85,12 +90,14 @@ __all__ = [
     "IDTokenError",
     "InvalidClientError",
     "InvalidRequestError",
+    "InvalidRequestURIMethodError",
     "InvalidTransactionDataError",
     "IssuerKeyResolver",
     "KeyBindingClaims",
     "KeyBindingError",
     "MalformedError",
     "PublicKey",
+    "RequestObject",
     "RequestObjectError",
     "SDJWTError",
     "SDJWTParts",
@@ -107,17 +114,20 @@ __all__ = [
     "VerificationPolicy",
     "VerifiedCredential",
     "VerifiedVPToken",
+    "authorization_request_uri",
     "b64url_decode",
     "b64url_encode",
     "check_credential",
     "check_credential_sets",
     "check_status",
+    "create_id_token",
     "create_kb_jwt",
     "decode_status_list",
     "encode_status_list",
     "encode_transaction_data",
     "jwk_thumbprint",
     "match_credentials",
+    "parse_authorization_request_uri",
     "parse_transaction_data",
     "public_key_from_jwk",
     "reconstruct",
@@ -126,8 +136,12 @@ __all__ = [
     "serialize",
     "split_sd_jwt",
     "transaction_data_hash",
+    "validate_chain",
+    "verify_id_token",
     "verify_kb_jwt",
     "verify_presentation",
+    "verify_request_object",
     "verify_status_list_token",
     "verify_vp_token",
+    "x509_hash",
 ]

@@ -28,6 +28,7 @@ Tree::
     ├── InvalidTransactionDataError     invalid_transaction_data  400
     ├── InvalidClientError              invalid_client   401
     ├── AccessDeniedError               access_denied    403
+    ├── InvalidRequestURIMethodError    invalid_request_uri_method 400
     └── VPFormatsNotSupportedError      vp_formats_not_supported 400
 
 Each leaf lists the ``codes`` it may carry; constructing it with another code is a programming
@@ -47,6 +48,7 @@ __all__ = [
     "IDTokenError",
     "InvalidClientError",
     "InvalidRequestError",
+    "InvalidRequestURIMethodError",
     "InvalidTransactionDataError",
     "KeyBindingError",
     "MalformedError",
@@ -99,6 +101,8 @@ class MalformedError(InvalidRequestError):
             "too_many_disclosures",
             "malformed_jwk",
             "malformed_jwe",
+            "malformed_form",
+            "malformed_response",
         }
     )
 
@@ -203,6 +207,12 @@ class TrustError(InvalidRequestError):
             "vct_not_trusted_for_issuer",
             "x5c_invalid",
             "x5c_untrusted",
+            "x5c_expired",
+            "x5c_not_ca",
+            "x5c_key_usage",
+            "x5c_anchor_included",
+            "x5c_name_mismatch",
+            "x5c_self_signed",
             "issuer_metadata_invalid",
             "issuer_metadata_unavailable",
         }
@@ -281,6 +291,12 @@ class AccessDeniedError(AgentVPError):
     error = "access_denied"
     status_code = 403
     codes = frozenset({"no_matching_credentials", "user_declined", "action_outside_mandate"})
+
+
+class InvalidRequestURIMethodError(AgentVPError):
+    error = "invalid_request_uri_method"
+    status_code = 400
+    codes = frozenset({"request_uri_method_invalid"})
 
 
 class VPFormatsNotSupportedError(AgentVPError):

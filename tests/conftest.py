@@ -1,0 +1,98 @@
+"""Shared fixtures. ``redis_url``: a real, throw-away ``redis-server`` for the whole session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    """A currently free loopback TCP port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def redis_binary() -> str:
+    """The redis-server binary; a missing one fails under CI=true, else skips the test."""
+    binary = REDIS_SERVER if os.access(REDIS_SERVER, os.X_OK) else shutil.which("redis-server")
+    if binary is None:
+        message = f"redis-server not installed (looked for {REDIS_SERVER} and on PATH)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(port: int, timeout: float = 10.0) -> subprocess.Popen[bytes]:
+    """Start ``redis-server`` on 127.0.0.1:``port`` (no persistence); return once it PINGs."""
+    argv = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1"]
+    argv += ["--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while not _answers_ping(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_redis(proc)
+            pytest.fail(f"redis-server on port {port} did not start (exit {proc.returncode})")
+        time.sleep(0.02)
+    return proc
+
+
+def stop_redis(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """``redis://127.0.0.1:<port>/0`` of a redis-server started for this test session."""
+    port = free_port()
+    proc = start_redis(port)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_redis(proc)
+
+
+@pytest.fixture
+def spawn_redis() -> Iterator[Callable[[int | None], tuple[int, subprocess.Popen[bytes]]]]:
+    """Start extra redis-servers (on a given or free port), all stopped at teardown."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn(port: int | None = None) -> tuple[int, subprocess.Popen[bytes]]:
+        port = free_port() if port is None else port
+        procs.append(start_redis(port))
+        return port, procs[-1]
+
+    yield spawn
+    for proc in procs:
+        stop_redis(proc)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """``@pytest.mark.anyio`` tests run on asyncio only (the service's loop)."""
+    return "asyncio"

@@ -1,0 +1,162 @@
+"""Real parts for end-to-end tests: `agentvp serve` processes on free loopback ports, an RP API
+client, and a wallet directory with issued credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import free_port
+from verifier.devsetup import init_data_dir
+from verifier.protocol.jose import SigningKey
+from wallet_sim.issuer import IdentitySubject, MandateGrant, identity_claims, mandate_claims
+from wallet_sim.store import Wallet
+
+FINAL = ("verified", "rejected", "expired", "error")
+
+
+def make_data_dir(path: Path, public_url: str) -> str:
+    """A dev data dir; returns its API key."""
+    return init_data_dir(path, public_url=public_url)["api_key"]
+
+
+@dataclass
+class Verifier:
+    """One `agentvp serve` process."""
+
+    data_dir: Path
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> Verifier:
+        env = {
+            **os.environ,
+            "AGENTVP_DATA_DIR": str(self.data_dir),
+            "AGENTVP_PORT": str(self.port),
+            "AGENTVP_HOST": "127.0.0.1",
+            **self.env,
+        }
+        env.setdefault("AGENTVP_PUBLIC_URL", self.url)
+        with (self.data_dir / f"server-{self.port}.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "verifier.cli", "serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.url}/.well-known/jwks.json", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"verifier did not start: {self.log()[-2000:]}")
+            time.sleep(0.1)
+
+    def log(self) -> str:
+        return (self.data_dir / f"server-{self.port}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_verifier(data_dir: Path, *, port: int | None = None, **env: str) -> Verifier:
+    return Verifier(
+        data_dir, port or free_port(), {f"AGENTVP_{k.upper()}": v for k, v in env.items()}
+    ).start()
+
+
+class RP:
+    """The relying party's side of the API."""
+
+    def __init__(self, base: str, api_key: str) -> None:
+        self.http = httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+        )
+
+    def create(self, **body: Any) -> dict[str, Any]:
+        response = self.http.post("/v1/presentations", json=body)
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+    def get(self, tx_id: str, **params: str) -> httpx.Response:
+        return self.http.get(f"/v1/presentations/{tx_id}", params=params)
+
+    def wait(self, tx_id: str, timeout: float = 15.0, **params: str) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            view: dict[str, Any] = self.get(tx_id, **params).json()
+            if view.get("status") in FINAL or time.monotonic() > deadline:
+                return view
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def make_wallet(
+    path: Path,
+    data_dir: Path,
+    *,
+    now: int | None = None,
+    grant: MandateGrant | None = None,
+    subject: IdentitySubject | None = None,
+) -> Wallet:
+    """A wallet trusting the dev CA, holding an identity (human) and a mandate (agent)."""
+    wallet = Wallet.create(path)
+    for file in sorted((data_dir / "demo" / "issuers").glob("*.json")):
+        data = json.loads(file.read_text())
+        wallet.add_issuer(
+            file.stem, iss=data["iss"], kind=data["kind"], key=SigningKey.from_jwk(data["key"])
+        )
+    wallet.trust_verifier((data_dir / "pki" / "root.pem").read_text())
+    now = now or int(time.time())
+    ekyc, mandates = wallet.issuer("ekyc"), wallet.issuer("mandates")
+    human, agent = wallet.key("human"), wallet.key("agent")
+    identity = ekyc.issue(
+        identity_claims(subject or IdentitySubject(), iss=ekyc.iss, now=now),
+        holder_jwk=human.public_jwk,
+    )
+    wallet.add_credential(kind="identity", issuance=identity, holder="human", issued_at=now)
+    claims = mandate_claims(
+        grant or MandateGrant(), iss=mandates.iss, now=now, principal_jkt=human.thumbprint
+    )
+    wallet.add_credential(
+        kind="mandate",
+        issuance=mandates.issue(claims, holder_jwk=agent.public_jwk),
+        holder="agent",
+        issued_at=now,
+    )
+    return wallet
+
+
+def form_post(
+    url: str, data: Mapping[str, str] | bytes, content_type: str | None = None
+) -> httpx.Response:
+    headers = {"Content-Type": content_type} if content_type else {}
+    if isinstance(data, bytes):
+        return httpx.post(url, content=data, headers=headers, timeout=10)
+    return httpx.post(url, data=dict(data), headers=headers, timeout=10)

@@ -1,0 +1,329 @@
+"""The TransactionStore contract, run against every backend (memory, SQLite, a real Redis).
+
+Memory and SQLite follow an injected fake clock, so their TTL tests move time instead of
+sleeping; Redis expires keys on its own clock, so its single TTL test sleeps just over 1 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from verifier.store import (
+    MemoryStore,
+    RedisStore,
+    SQLiteStore,
+    Transaction,
+    TransactionStore,
+    TxStatus,
+)
+
+pytestmark = pytest.mark.anyio
+
+START = 1_700_000_000.0
+BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+class FakeClock:
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Backend:
+    kind: str
+    store: TransactionStore
+    clock: FakeClock | None  # None: the backend runs on real time (Redis)
+
+    def now(self) -> int:
+        return int(self.clock.now if self.clock else time.time())
+
+    async def advance(self, seconds: float) -> None:
+        if self.clock is None:
+            await asyncio.sleep(seconds)
+        else:
+            self.clock.now += seconds
+
+
+def new_tx(now: int, **overrides: Any) -> Transaction:
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4().hex,
+        "request_id": uuid.uuid4().hex,
+        "state": uuid.uuid4().hex,
+        "nonce": uuid.uuid4().hex,
+        "client_id": "x509_hash:abc",
+        "created_at": now,
+        "expires_at": now + 300,
+    }
+    return Transaction(**{**fields, **overrides})
+
+
+@pytest.fixture
+def make_backend(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[str], tuple[TransactionStore, FakeClock | None]]:
+    def make(kind: str) -> tuple[TransactionStore, FakeClock | None]:
+        if kind == "redis":
+            url = request.getfixturevalue("redis_url")
+            return RedisStore(url, prefix=f"test:{uuid.uuid4().hex}:"), None
+        clock = FakeClock()
+        if kind == "sqlite":
+            return SQLiteStore(tmp_path / "db" / "store.db", clock=clock), clock
+        return MemoryStore(clock), clock
+
+    return make
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend(
+    request: pytest.FixtureRequest,
+    make_backend: Callable[[str], tuple[TransactionStore, FakeClock | None]],
+) -> AsyncIterator[Backend]:
+    store, clock = make_backend(request.param)
+    try:
+        yield Backend(request.param, store, clock)
+    finally:
+        await store.close()
+
+
+async def test_create_then_get_and_get_by_request_round_trip_every_field(backend: Backend) -> None:
+    tx = new_tx(
+        backend.now(),
+        dcql_query={"credentials": [{"id": "pid", "format": "dc+sd-jwt"}]},
+        transaction_data=["eyJ0eXBlIjoiYSJ9"],
+        enc_jwk={"kty": "EC", "crv": "P-256", "d": "secret"},
+        meta={"city": "Köln", "n": [1, 2.5, None, True]},
+    )
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+
+    assert await backend.store.get(tx.id) == tx
+    assert await backend.store.get_by_request(tx.request_id) == tx
+    assert await backend.store.get("unknown") is None
+    assert await backend.store.get_by_request("unknown") is None
+    got = await backend.store.get(tx.id)
+    assert got is not None
+    assert got.status == TxStatus.PENDING
+    assert not got.final
+
+
+async def test_duplicate_id_or_request_id_is_refused_and_the_original_kept(
+    backend: Backend,
+) -> None:
+    tx = new_tx(backend.now())
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+
+    with pytest.raises(ValueError, match="id"):
+        await backend.store.create(
+            new_tx(backend.now(), id=tx.id), retain_until=backend.now() + 600
+        )
+    other = new_tx(backend.now(), request_id=tx.request_id)
+    with pytest.raises(ValueError, match="request_id"):
+        await backend.store.create(other, retain_until=backend.now() + 600)
+
+    assert await backend.store.get(other.id) is None
+    assert await backend.store.get_by_request(tx.request_id) == tx
+
+
+async def test_update_if_applies_changes_and_bumps_version(backend: Backend) -> None:
+    tx = new_tx(backend.now())
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+
+    updated = await backend.store.update_if(
+        tx.id,
+        {"status": "pending", "version": 0, "wallet_nonce": None},
+        {"status": TxStatus.REQUEST_RETRIEVED, "wallet_nonce": "wn"},
+    )
+
+    assert updated is not None
+    assert (updated.status, updated.version, updated.wallet_nonce) == ("request_retrieved", 1, "wn")
+    assert await backend.store.get(tx.id) == updated
+    assert await backend.store.get_by_request(tx.request_id) == updated
+    again = await backend.store.update_if(tx.id, {}, {"result": {"ok": True}})
+    assert again is not None
+    assert again.version == 2
+    assert again.result == {"ok": True}
+
+
+async def test_update_if_mismatch_returns_none_and_changes_nothing(backend: Backend) -> None:
+    tx = new_tx(backend.now(), meta={"a": 1})
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+
+    for expect in (
+        {"status": "request_retrieved"},
+        {"status": "pending", "version": 1},  # one of two fails: nothing applies
+        {"meta": {"a": 2}},
+        {"wallet_nonce": "x"},
+    ):
+        assert await backend.store.update_if(tx.id, expect, {"status": "verified"}) is None
+
+    assert await backend.store.get(tx.id) == tx
+    assert await backend.store.update_if("unknown", {}, {"status": "verified"}) is None
+
+
+async def test_update_if_compares_by_json_value(backend: Backend) -> None:
+    tx = new_tx(backend.now(), meta={"b": [1, {"y": 2, "x": 1}], "a": "ä"})
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+
+    expect = {"meta": {"a": "ä", "b": [1, {"x": 1, "y": 2}]}, "result": None}
+    updated = await backend.store.update_if(tx.id, expect, {"meta": {}})
+
+    assert updated is not None
+    assert updated.meta == {}
+
+
+async def test_update_if_status_in(backend: Backend) -> None:
+    tx = new_tx(backend.now(), status="request_retrieved")
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+    store = backend.store
+
+    assert await store.update_if(tx.id, {"status__in": ["pending"]}, {"status": "error"}) is None
+    assert await store.update_if(tx.id, {"status__in": []}, {"status": "error"}) is None
+    updated = await store.update_if(
+        tx.id, {"status__in": ["pending", TxStatus.REQUEST_RETRIEVED]}, {"status": "rejected"}
+    )
+    assert updated is not None
+    assert (updated.status, updated.version, updated.final) == ("rejected", 1, True)
+
+
+async def test_update_if_refuses_unknown_and_store_owned_fields(backend: Backend) -> None:
+    tx = new_tx(backend.now())
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+
+    for expect, changes in (
+        ({"no_such_field": 1}, {"status": "verified"}),
+        ({}, {"no_such_field": 1}),
+        ({}, {"version": 7}),
+        ({}, {"request_id": "other"}),
+        ({"status__in": "pending"}, {"status": "verified"}),
+    ):
+        with pytest.raises(ValueError):
+            await backend.store.update_if(tx.id, expect, changes)
+    assert await backend.store.get(tx.id) == tx
+
+
+async def test_claim_is_single_use_per_key(backend: Backend) -> None:
+    assert await backend.store.claim("nonce:a", ttl=600) is True
+    assert await backend.store.claim("nonce:a", ttl=600) is False
+    assert await backend.store.claim("nonce:b", ttl=600) is True
+    with pytest.raises(ValueError, match="ttl"):
+        await backend.store.claim("nonce:c", ttl=0)
+
+
+async def test_add_within_respects_every_limit_without_partial_changes(backend: Backend) -> None:
+    store = backend.store
+    limits = {"uses": 3, "spent": 1000}
+
+    assert await store.add_within("m1", {"uses": 1, "spent": 400}, limits, ttl=600) == {
+        "uses": 1,
+        "spent": 400,
+    }
+    assert await store.add_within("m1", {"uses": 1, "spent": 700}, limits, ttl=600) is None
+    assert await store.get_counters("m1") == {"uses": 1, "spent": 400}
+    assert await store.add_within("m1", {"uses": 2, "spent": 600}, limits, ttl=600) == {
+        "uses": 3,
+        "spent": 1000,
+    }
+    assert await store.add_within("m1", {"spent": 0}, {"uses": 2}, ttl=600) is None
+    assert await store.add_within("m1", {"other": 5}, {}, ttl=600) == {
+        "uses": 3,
+        "spent": 1000,
+        "other": 5,
+    }
+    assert await store.get_counters("m1") == {"uses": 3, "spent": 1000, "other": 5}
+    assert await store.get_counters("m2") == {}
+
+
+async def test_events_append_and_read_in_order_per_stream(backend: Backend) -> None:
+    store = backend.store
+    indices = [await store.append_event("s1", {"n": i, "status": "x"}, ttl=600) for i in range(5)]
+    assert await store.append_event("s2", {"other": True}, ttl=600) == 0
+
+    assert indices == [0, 1, 2, 3, 4]
+    assert await store.read_events("s1") == [{"n": i, "status": "x"} for i in range(5)]
+    assert await store.read_events("s2") == [{"other": True}]
+    assert await store.read_events("none") == []
+
+
+async def test_ttls_expire_claims_counters_and_events(backend: Backend) -> None:
+    store = backend.store
+    assert await store.claim("short", ttl=1)
+    assert await store.claim("long", ttl=600)
+    assert await store.add_within("ctr", {"uses": 1}, {"uses": 1}, ttl=1) == {"uses": 1}
+    assert await store.add_within("ctr-long", {"uses": 1}, {}, ttl=600) == {"uses": 1}
+    assert await store.append_event("ev", {"n": 0}, ttl=1) == 0
+
+    await backend.advance(1.1)
+
+    assert await store.claim("short", ttl=1) is True
+    assert await store.claim("long", ttl=600) is False
+    assert await store.get_counters("ctr") == {}
+    assert await store.add_within("ctr", {"uses": 1}, {"uses": 1}, ttl=600) == {"uses": 1}
+    assert await store.get_counters("ctr-long") == {"uses": 1}
+    assert await store.read_events("ev") == []
+    assert await store.append_event("ev", {"n": 1}, ttl=600) == 0
+
+
+async def test_retention_drops_transactions_and_frees_their_ids(backend: Backend) -> None:
+    now = backend.now()
+    kept = new_tx(now)
+    gone = new_tx(now)
+    await backend.store.create(kept, retain_until=now + 5)
+    await backend.store.create(gone, retain_until=now - 1)
+
+    assert await backend.store.get(kept.id) == kept
+    assert await backend.store.get(gone.id) is None
+    assert await backend.store.get_by_request(gone.request_id) is None
+    assert await backend.store.update_if(gone.id, {}, {"status": "verified"}) is None
+    reused = new_tx(now, id=gone.id, request_id=gone.request_id)
+    await backend.store.create(reused, retain_until=now + 600)
+    assert await backend.store.get_by_request(gone.request_id) == reused
+
+    if backend.clock is not None:  # Redis: EXPIREAT is checked in test_redis_store.py
+        await backend.advance(6)
+        assert await backend.store.get(kept.id) is None
+        assert await backend.store.get_by_request(kept.request_id) is None
+
+
+async def test_ping(backend: Backend) -> None:
+    assert await backend.store.ping() is True
+
+
+async def test_concurrent_identical_updates_have_exactly_one_winner(backend: Backend) -> None:
+    tx = new_tx(backend.now(), status="request_retrieved")
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+
+    results = await asyncio.gather(
+        *(
+            backend.store.update_if(
+                tx.id, {"status": "request_retrieved"}, {"status": "verified", "result": {"n": i}}
+            )
+            for i in range(100)
+        )
+    )
+
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert await backend.store.get(tx.id) == winners[0]
+    assert winners[0].version == 1
+
+
+async def test_concurrent_spends_stop_exactly_at_the_limit(backend: Backend) -> None:
+    results = await asyncio.gather(
+        *(
+            backend.store.add_within("budget", {"spent": 20}, {"spent": 300}, ttl=600)
+            for _ in range(50)
+        )
+    )
+
+    assert sum(r is not None for r in results) == 15
+    assert await backend.store.get_counters("budget") == {"spent": 300}

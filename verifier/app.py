@@ -1,0 +1,197 @@
+"""``create_app(settings)``: the FastAPI application - routers, error handlers, limits.
+
+Every error leaves as ``{"error": "<code>", "error_description": "<text>"}`` with the right
+status; a store outage is ``503 temporarily_unavailable``; bodies over ``max_body_bytes`` are
+refused with 413 before they are read in full. ``app_from_env`` is the uvicorn factory
+``agentvp serve`` runs (settings from the environment, once per worker).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from verifier import __version__
+from verifier.keys import load_verifier_keys
+from verifier.policy.presets import load_policy_file
+from verifier.policy.trust import TrustResolver, load_trust_file
+from verifier.presentations import ServiceError
+from verifier.protocol import VerificationPolicy
+from verifier.routes import rp_api, wallet_api
+from verifier.service import PresentationService, ServiceConfig
+from verifier.settings import Settings
+from verifier.status import StatusChecker
+from verifier.store import open_store
+from verifier.store.base import StoreUnavailableError, TransactionStore
+
+__all__ = ["app_from_env", "build_service", "create_app"]
+
+log = logging.getLogger("agentvp.app")
+
+
+def build_service(
+    settings: Settings,
+    *,
+    store: TransactionStore | None = None,
+    status: StatusChecker | None = None,
+    clock: Callable[[], float] = time.time,
+) -> PresentationService:
+    """Wire settings into a service: keys, trust, presets, store. Fails fast on bad files."""
+    keys = load_verifier_keys(
+        settings.data_dir, prefix=settings.client_id_prefix, public_url=settings.public_url
+    )
+    assert settings.trust_file is not None
+    trust = TrustResolver(load_trust_file(settings.trust_file), clock=clock)
+    presets = {
+        name: preset.model_dump()
+        for name, preset in load_policy_file(settings.policy_file).presets.items()
+    }
+    config = ServiceConfig(
+        public_url=settings.public_url,
+        client_id=keys.client_id,
+        signing_key=keys.signing_key if keys.signed else None,
+        x5c=keys.x5c,
+        ttl=settings.transaction_ttl,
+        retention=settings.result_ttl,
+        default_response_mode=settings.default_response_mode,
+        policy=VerificationPolicy(
+            accept_legacy_typ=settings.accept_legacy_typ,
+            leeway=settings.clock_leeway,
+            kb_max_age=settings.kb_max_age,
+            max_disclosures=settings.max_disclosures,
+            max_presentation_bytes=settings.max_body_bytes,
+        ),
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+        max_vp_token_entries=settings.max_vp_token_entries,
+    )
+    return PresentationService(
+        config=config,
+        store=store or open_store(settings.store_url),
+        keys=trust,
+        presets=presets,
+        status=status,
+        clock=clock,
+    )
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes (413) without buffering them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(send, self.limit)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLargeError
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLargeError:
+            await _too_large(send, self.limit)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = (
+        b'{"error":"invalid_request","error_description":"request body exceeds '
+        + str(limit).encode()
+        + b' bytes"}'
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error(status: int, error: str, description: str, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store", **headers},
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    service: PresentationService | None = None,
+) -> FastAPI:
+    """The ASGI app. ``service`` may be injected (tests); otherwise built from ``settings``."""
+    svc = service or build_service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await svc.store.close()
+
+    app = FastAPI(
+        title="agentvp",
+        version=__version__,
+        summary="OpenID4VP verifier for agent mandates and verified identity",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = svc
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return _error(exc.status, exc.error, exc.description, **headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(400, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
+        log.warning("store unavailable: %s", exc)
+        return _error(503, "temporarily_unavailable", "the transaction store is unreachable")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, "server_error", "unexpected error")
+
+    app.include_router(rp_api.router)
+    app.include_router(wallet_api.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory for ``agentvp serve`` (each worker reads the environment once)."""
+    return create_app(Settings())

@@ -1,0 +1,61 @@
+"""The policy file: named DCQL presets (``profile`` in ``POST /v1/presentations``).
+
+``AGENTVP_POLICY_FILE`` (YAML or JSON)::
+
+    presets:
+      identity:
+        description: Verified person (IDA verified_claims)
+        dcql_query: {credentials: [...]}
+
+Named agent policies (mandate, identity and transaction rules) extend this file; see
+:mod:`verifier.policy.rules`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from verifier.protocol import AgentVPError, DCQLQuery
+
+__all__ = ["PolicyFile", "Preset", "load_policy_file"]
+
+
+class Preset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = ""
+    dcql_query: dict[str, Any]
+
+    @field_validator("dcql_query")
+    @classmethod
+    def _valid_query(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            DCQLQuery.parse(value)
+        except AgentVPError as exc:
+            raise ValueError(exc.reason) from None
+        return value
+
+
+class PolicyFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    presets: dict[str, Preset] = Field(default_factory=dict)
+
+
+def load_policy_file(path: Path | None) -> PolicyFile:
+    """Parse and validate; a bad file fails with its path and the bad field's location."""
+    if path is None:
+        return PolicyFile()
+    if not path.exists():
+        raise FileNotFoundError(f"policy file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    try:
+        return PolicyFile.model_validate(data or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{path}: {where}: {first['msg']}") from None

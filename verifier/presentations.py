@@ -1,0 +1,105 @@
+"""The relying party's request for a presentation (``POST /v1/presentations`` body) and the
+service-level error every adapter renders as ``{"error", "error_description"}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from verifier.protocol import AgentVPError, DCQLQuery, encode_transaction_data
+from verifier.protocol.vp_token import parse_transaction_data
+
+__all__ = ["CreatePresentation", "ServiceError"]
+
+MAX_TRANSACTION_DATA = 8
+
+
+class ServiceError(Exception):
+    """An error for the HTTP layer: status code, OAuth-style ``error``, human description."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(f"{error}: {description}")
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+def _is_web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("https", "http") and bool(parts.hostname) and not parts.username
+
+
+class CreatePresentation(BaseModel):
+    """What to ask the wallet for, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dcql_query: dict[str, Any] | None = Field(
+        None, description="A DCQL query (OpenID4VP 1.0 §6). Exactly one of this and `profile`."
+    )
+    profile: str | None = Field(None, description="Name of a DCQL preset from the policy file.")
+    transaction_data: list[dict[str, Any] | str] = Field(
+        default_factory=list,
+        description="Transaction data objects (each with `type` and `credential_ids`), or their "
+        "base64url encodings. The wallet's KB-JWT must bind each one.",
+    )
+    response_mode: Literal["direct_post.jwt", "direct_post"] | None = Field(
+        None, description="Default: the `default_response_mode` setting (`direct_post.jwt`)."
+    )
+    response_type: Literal["vp_token", "vp_token id_token"] = Field(
+        "vp_token", description="`vp_token id_token` also asks for a SIOPv2 self-issued ID token."
+    )
+    flow: Literal["cross_device", "same_device"] = "cross_device"
+    redirect_uri: str | None = Field(
+        None, description="Same-device: where the wallet returns the user (gets `response_code`)."
+    )
+    callback_url: str | None = Field(None, description="Webhook URL for status events.")
+
+    def resolve(self, presets: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+        """The validated DCQL query and base64url transaction data; ``ServiceError`` if bad."""
+        if (self.dcql_query is None) == (self.profile is None):
+            raise ServiceError(400, "invalid_request", "give exactly one of dcql_query and profile")
+        if self.profile is not None:
+            preset = presets.get(self.profile)
+            if preset is None:
+                known = ", ".join(sorted(presets)) or "none configured"
+                raise ServiceError(400, "invalid_request", f"unknown profile (known: {known})")
+            raw = dict(preset["dcql_query"])
+        else:
+            raw = dict(self.dcql_query or {})
+        try:
+            query = DCQLQuery.parse(raw)
+        except AgentVPError as exc:
+            raise ServiceError(400, "invalid_request", exc.reason) from None
+        if self.flow == "same_device" and (
+            not self.redirect_uri or not _is_web_url(self.redirect_uri)
+        ):
+            raise ServiceError(400, "invalid_request", "same_device needs an http(s) redirect_uri")
+        if self.callback_url is not None and not _is_web_url(self.callback_url):
+            raise ServiceError(400, "invalid_request", "callback_url must be an http(s) URL")
+        if len(self.transaction_data) > MAX_TRANSACTION_DATA:
+            raise ServiceError(
+                400, "invalid_request", f"at most {MAX_TRANSACTION_DATA} transaction_data"
+            )
+        ids = {c.id for c in query.credentials}
+        encoded = []
+        for item in self.transaction_data:
+            text = item if isinstance(item, str) else encode_transaction_data(item)
+            try:
+                td = parse_transaction_data(text)
+            except AgentVPError as exc:
+                raise ServiceError(
+                    400, "invalid_request", f"transaction_data: {exc.reason}"
+                ) from None
+            unknown = set(td.credential_ids) - ids
+            if unknown:
+                raise ServiceError(
+                    400,
+                    "invalid_request",
+                    f"transaction_data names unknown queries {sorted(unknown)}",
+                )
+            encoded.append(text)
+        return raw, encoded

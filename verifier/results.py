@@ -1,0 +1,29 @@
+"""How a verified credential is reported to the relying party (``result.credentials``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from verifier.protocol import VerifiedCredential
+
+__all__ = ["credential_result"]
+
+# Members that describe the token rather than the subject; kept out of `claims`.
+_TOKEN_MEMBERS = ("cnf", "status", "iss", "vct", "iat", "nbf", "exp")
+
+
+def credential_result(
+    credential: VerifiedCredential, status: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``{vct, iss, claims, holder_jkt, status, iat, exp, disclosed}`` for one presentation."""
+    claims = {k: v for k, v in credential.claims.items() if k not in _TOKEN_MEMBERS}
+    return {
+        "vct": credential.vct,
+        "iss": credential.iss,
+        "claims": claims,
+        "holder_jkt": credential.holder_jkt,
+        "status": status,
+        "iat": credential.claims.get("iat"),
+        "exp": credential.claims.get("exp"),
+        "disclosed": len(credential.disclosures),
+    }

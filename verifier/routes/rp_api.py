@@ -1,0 +1,126 @@
+"""The relying-party API (``/v1/...``, ``Authorization: Bearer <api key>``): create a
+presentation, read its status and result, follow it live (SSE), get its QR code."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import ValidationError
+
+from verifier.presentations import CreatePresentation, ServiceError
+from verifier.qr import qr_png, qr_svg
+from verifier.routes.deps import json_body, require_api_key, service_of
+from verifier.service import PresentationService
+from verifier.settings import Settings
+from verifier.store.base import Transaction
+
+__all__ = ["presentation_view", "router"]
+
+router = APIRouter(prefix="/v1", tags=["relying party"], dependencies=[Depends(require_api_key)])
+NO_STORE = {"Cache-Control": "no-store"}
+HEARTBEAT_SECONDS = 15.0
+
+
+def presentation_view(
+    service: PresentationService, tx: Transaction, *, with_result: bool
+) -> dict[str, Any]:
+    base = f"{service.config.public_url}/v1/presentations/{tx.id}"
+    view: dict[str, Any] = {
+        "id": tx.id,
+        "status": tx.status,
+        "flow": tx.flow,
+        "response_mode": tx.response_mode,
+        "created_at": tx.created_at,
+        "expires_at": tx.expires_at,
+        "authorization_request_uri": service.authorization_request_uri(tx),
+        "request_uri": service.request_uri(tx),
+        "qr_png_uri": f"{base}/qr.png",
+        "qr_svg_uri": f"{base}/qr.svg",
+        "status_uri": base,
+        "events_uri": f"{base}/events",
+    }
+    if with_result and tx.result is not None:
+        view["result"] = tx.result
+    if with_result and tx.error is not None:
+        view["error"] = tx.error
+    return view
+
+
+@router.post("/presentations", status_code=201)
+async def create_presentation(request: Request) -> JSONResponse:
+    """Start a presentation: DCQL query (or a preset `profile`), transaction data, flow."""
+    service = service_of(request)
+    try:
+        spec = CreatePresentation.model_validate(await json_body(request))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
+    tx = await service.create(spec)
+    return JSONResponse(presentation_view(service, tx, with_result=False), 201, headers=NO_STORE)
+
+
+@router.get("/presentations/{tx_id}")
+async def get_presentation(
+    request: Request, tx_id: str, response_code: str | None = None
+) -> JSONResponse:
+    """Status, and once final the result or error. Same-device needs `response_code`."""
+    service = service_of(request)
+    tx = await service.redeem_response_code(await service.get(tx_id), response_code)
+    return JSONResponse(presentation_view(service, tx, with_result=True), headers=NO_STORE)
+
+
+async def _events(
+    request: Request, service: PresentationService, tx: Transaction
+) -> AsyncIterator[str]:
+    settings: Settings = request.app.state.settings
+    version, idle = -1, 0.0
+    while True:
+        if tx.version != version:
+            version = tx.version
+            payload = {"status": tx.status, "version": tx.version}
+            yield f"event: status\ndata: {json.dumps(payload)}\n\n"
+            idle = 0.0
+        if tx.final or await request.is_disconnected():
+            return
+        await asyncio.sleep(settings.sse_poll_interval)
+        idle += settings.sse_poll_interval
+        if idle >= HEARTBEAT_SECONDS:
+            yield ": keep-alive\n\n"
+            idle = 0.0
+        tx = await service.get(tx.id)
+
+
+@router.get("/presentations/{tx_id}/events")
+async def presentation_events(request: Request, tx_id: str) -> StreamingResponse:
+    """Server-sent events: one `status` event per change, until the status is final."""
+    service = service_of(request)
+    tx = await service.get(tx_id)
+    return StreamingResponse(
+        _events(request, service, tx),
+        media_type="text/event-stream",
+        headers={**NO_STORE, "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/presentations/{tx_id}/qr.png")
+async def presentation_qr_png(request: Request, tx_id: str) -> Response:
+    service = service_of(request)
+    tx = await service.get(tx_id)
+    return Response(
+        qr_png(service.authorization_request_uri(tx)), media_type="image/png", headers=NO_STORE
+    )
+
+
+@router.get("/presentations/{tx_id}/qr.svg")
+async def presentation_qr_svg(request: Request, tx_id: str) -> Response:
+    service = service_of(request)
+    tx = await service.get(tx_id)
+    return Response(
+        qr_svg(service.authorization_request_uri(tx)), media_type="image/svg+xml", headers=NO_STORE
+    )

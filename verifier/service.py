@@ -1,0 +1,351 @@
+"""The presentation lifecycle, framework-free: create → serve request → receive response →
+verify → decide → publish.
+
+States (one atomic compare-and-set per step, :mod:`verifier.store.base`)::
+
+    pending ──wallet fetches request──▶ request_retrieved ──response──▶ verified | rejected | error
+       └──────────────── TTL passes ───────────────▶ expired
+
+Which inputs change a transaction (digest §10 checks 11-16, 49):
+
+- A response the verifier can attribute to the transaction - it decrypts with *this*
+  transaction's ephemeral key (``direct_post.jwt``) and carries *its* ``state`` - is processed
+  exactly once and makes the transaction final: ``verified``, ``rejected`` (the precise failed
+  check is recorded) or ``error`` (the wallet answered with an OAuth error). The nonce is then
+  spent. The response URI answers 200 (+ ``redirect_uri`` with a fresh ``response_code`` for
+  same-device), as VP §8.2 requires for a processed response.
+- Anything else - unknown or expired transaction, wrong content type, oversized or malformed
+  body, a JWE for another transaction, a wrong ``state``, a second response, a request fetched
+  twice - changes nothing and gets a specific error.
+
+The wallet only ever sees OAuth error codes; the transaction record and the logs get the exact
+check ("coarse outward, precise inward").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from verifier.presentations import CreatePresentation, ServiceError
+from verifier.protocol import (
+    AgentVPError,
+    DCQLQuery,
+    IDTokenError,
+    SigningKey,
+    StatusError,
+    verify_vp_token,
+)
+from verifier.protocol.request import (
+    authorization_request_uri,
+    build_request_claims,
+    client_metadata,
+    sign_request_object,
+    unsigned_request_object,
+)
+from verifier.protocol.response import (
+    FORM_CONTENT_TYPE,
+    AuthorizationResponse,
+    parse_direct_post,
+    parse_direct_post_jwt,
+    parse_form,
+)
+from verifier.protocol.sdjwt_vc import IssuerKeyResolver, VerificationPolicy
+from verifier.protocol.siop import verify_id_token
+from verifier.results import credential_result
+from verifier.status import StatusChecker
+from verifier.store.base import Transaction, TransactionStore, TxStatus
+
+__all__ = ["PresentationService", "ServiceConfig"]
+
+log = logging.getLogger("agentvp.service")
+ENC_VALUES = ("A128GCM", "A256GCM")
+
+
+def _token() -> str:
+    """256 random bits, base64url: nonce, state, ids, response codes (digest §9)."""
+    return secrets.token_urlsafe(32)
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    public_url: str
+    client_id: str  # for the redirect_uri prefix: a base, made per transaction
+    signing_key: SigningKey | None  # None: unsigned requests (redirect_uri prefix)
+    x5c: list[str]
+    ttl: int = 300
+    retention: int = 900
+    default_response_mode: str = "direct_post.jwt"
+    policy: VerificationPolicy = field(default_factory=VerificationPolicy)
+    max_body_bytes: int = 256 * 1024
+    max_json_depth: int = 32
+    max_vp_token_entries: int = 16
+
+
+class PresentationService:
+    """Every step of an OpenID4VP exchange, over an injected store, trust and clock."""
+
+    def __init__(
+        self,
+        *,
+        config: ServiceConfig,
+        store: TransactionStore,
+        keys: IssuerKeyResolver,
+        presets: Mapping[str, Mapping[str, Any]] | None = None,
+        status: StatusChecker | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.keys = keys
+        self.presets = dict(presets or {})
+        self.status = status
+        self.clock = clock
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    # ---------------------------------------------------------------- create
+
+    async def create(
+        self,
+        spec: CreatePresentation,
+        *,
+        purpose: str = "presentation",
+        parent_id: str | None = None,
+    ) -> Transaction:
+        query, td = spec.resolve(self.presets)
+        request_id = _token()
+        response_uri = f"{self.config.public_url}/wallet/response/{request_id}"
+        client_id = self.config.client_id
+        if self.config.signing_key is None:
+            client_id = f"redirect_uri:{response_uri}"
+        enc = SigningKey.generate(kid=f"enc-{secrets.token_urlsafe(12)}")
+        now = self.now()
+        tx = Transaction(
+            id=_token(),
+            request_id=request_id,
+            state=_token(),
+            nonce=_token(),
+            client_id=client_id,
+            created_at=now,
+            expires_at=now + self.config.ttl,
+            flow=spec.flow,
+            response_mode=spec.response_mode or self.config.default_response_mode,
+            response_type=spec.response_type,
+            dcql_query=query,
+            transaction_data=td,
+            enc_jwk=enc.to_jwk()
+            if (spec.response_mode or self.config.default_response_mode) == "direct_post.jwt"
+            else None,
+            redirect_uri=spec.redirect_uri,
+            callback_url=spec.callback_url,
+            purpose=purpose,
+            parent_id=parent_id,
+        )
+        await self.store.create(tx, retain_until=tx.expires_at + self.config.retention)
+        log.info("presentation created", extra={"tx": tx.id, "flow": tx.flow})
+        return tx
+
+    def request_uri(self, tx: Transaction) -> str:
+        return f"{self.config.public_url}/wallet/request/{tx.request_id}"
+
+    def authorization_request_uri(self, tx: Transaction) -> str:
+        return authorization_request_uri(
+            client_id=tx.client_id,
+            request_uri=self.request_uri(tx),
+            request_uri_method="post",
+        )
+
+    # ---------------------------------------------------------------- read
+
+    async def get(self, tx_id: str) -> Transaction:
+        tx = await self.store.get(tx_id)
+        if tx is None:
+            raise ServiceError(404, "not_found", "no such presentation")
+        return await self._expire_if_due(tx)
+
+    async def _expire_if_due(self, tx: Transaction) -> Transaction:
+        if tx.final or self.now() < tx.expires_at:
+            return tx
+        done = await self.store.update_if(
+            tx.id,
+            {"status__in": [TxStatus.PENDING, TxStatus.REQUEST_RETRIEVED]},
+            {"status": TxStatus.EXPIRED, "error": {"code": "expired", "detail": "request expired"}},
+        )
+        return done or (await self.store.get(tx.id)) or tx
+
+    async def redeem_response_code(self, tx: Transaction, code: str | None) -> Transaction:
+        """Same-device: release the result only against the single-use response_code."""
+        if tx.flow != "same_device" or not tx.final:
+            return tx
+        if not code or tx.response_code_hash is None:
+            raise ServiceError(400, "invalid_request", "response_code is required for this result")
+        presented = _sha256(code)
+        if not hmac.compare_digest(presented, tx.response_code_hash):
+            raise ServiceError(400, "invalid_request", "response_code is wrong or already used")
+        redeemed = await self.store.update_if(
+            tx.id,
+            {"response_code_hash": tx.response_code_hash},
+            {"response_code_hash": "redeemed:" + presented},
+        )
+        if redeemed is None:
+            raise ServiceError(400, "invalid_request", "response_code is wrong or already used")
+        return redeemed
+
+    # ---------------------------------------------------------------- wallet: request
+
+    async def _live(self, request_id: str) -> Transaction:
+        tx = await self.store.get_by_request(request_id)
+        if tx is None:
+            raise ServiceError(404, "invalid_request", "unknown request")
+        tx = await self._expire_if_due(tx)
+        if tx.status == TxStatus.EXPIRED:
+            raise ServiceError(400, "invalid_request", "the request has expired")
+        return tx
+
+    async def request_object(self, request_id: str, *, wallet_nonce: str | None) -> str:
+        """The signed Request Object; a request_uri is good for one fetch (digest §1.4)."""
+        tx = await self._live(request_id)
+        if wallet_nonce is not None and not (0 < len(wallet_nonce) <= 256):
+            raise ServiceError(400, "invalid_request", "wallet_nonce is empty or too long")
+        fetched = await self.store.update_if(
+            tx.id,
+            {"status": TxStatus.PENDING},
+            {"status": TxStatus.REQUEST_RETRIEVED, "wallet_nonce": wallet_nonce},
+        )
+        if fetched is None:
+            raise ServiceError(400, "invalid_request", "the request object was already retrieved")
+        enc_public = None
+        if fetched.enc_jwk is not None:
+            enc_public = {k: v for k, v in fetched.enc_jwk.items() if k != "d"}
+            enc_public.update(use="enc", alg="ECDH-ES")
+        claims = build_request_claims(
+            client_id=fetched.client_id,
+            response_uri=f"{self.config.public_url}/wallet/response/{fetched.request_id}",
+            nonce=fetched.nonce,
+            state=fetched.state,
+            dcql_query=fetched.dcql_query,
+            response_mode=fetched.response_mode,
+            response_type=fetched.response_type,
+            metadata=client_metadata(enc_public, enc_values=ENC_VALUES),
+            transaction_data=fetched.transaction_data,
+            wallet_nonce=wallet_nonce,
+            iat=self.now(),
+            lifetime=max(fetched.expires_at - self.now(), 1),
+        )
+        log.info("request object served", extra={"tx": tx.id})
+        if self.config.signing_key is None:
+            return unsigned_request_object(claims)
+        return sign_request_object(claims, self.config.signing_key, self.config.x5c)
+
+    # ---------------------------------------------------------------- wallet: response
+
+    async def receive_response(
+        self, request_id: str, *, content_type: str, body: bytes
+    ) -> dict[str, Any]:
+        tx = await self._live(request_id)
+        if content_type.split(";", maxsplit=1)[0].strip().lower() != FORM_CONTENT_TYPE:
+            raise ServiceError(415, "invalid_request", f"content type must be {FORM_CONTENT_TYPE}")
+        if tx.final:
+            raise ServiceError(400, "invalid_request", "this request was already answered")
+        if tx.status != TxStatus.REQUEST_RETRIEVED:
+            raise ServiceError(400, "invalid_request", "the request object was never retrieved")
+        response = self._parse(tx, body)
+        if response.state is None or not hmac.compare_digest(
+            response.state.encode(), tx.state.encode()
+        ):
+            raise ServiceError(400, "invalid_request", "state does not match this request")
+        changes = await self._decide(tx, response)
+        code = _token() if tx.flow == "same_device" else None
+        if code is not None:
+            changes["response_code_hash"] = _sha256(code)
+        done = await self.store.update_if(tx.id, {"status": TxStatus.REQUEST_RETRIEVED}, changes)
+        if done is None:
+            raise ServiceError(400, "invalid_request", "this request was already answered")
+        log.info("response processed", extra={"tx": tx.id, "status": done.status})
+        if code is None or not tx.redirect_uri:
+            return {}
+        joiner = "&" if "#" in tx.redirect_uri else "#"
+        return {"redirect_uri": f"{tx.redirect_uri}{joiner}response_code={code}"}
+
+    def _parse(self, tx: Transaction, body: bytes) -> AuthorizationResponse:
+        try:
+            form = parse_form(body, max_bytes=self.config.max_body_bytes)
+            if tx.response_mode == "direct_post.jwt":
+                assert tx.enc_jwk is not None
+                return parse_direct_post_jwt(
+                    form,
+                    enc_jwk=tx.enc_jwk,
+                    allowed_enc=ENC_VALUES,
+                    max_bytes=self.config.max_body_bytes,
+                    max_depth=self.config.max_json_depth,
+                )
+            if "response" in form:
+                raise ServiceError(400, "invalid_request", "this request expects direct_post")
+            return parse_direct_post(form, max_depth=self.config.max_json_depth)
+        except AgentVPError as exc:
+            log.info("unattributable response", extra={"tx": tx.id, "check": exc.code})
+            raise ServiceError(400, exc.error, f"response not accepted: {exc.code}") from None
+
+    async def _decide(self, tx: Transaction, response: AuthorizationResponse) -> dict[str, Any]:
+        """Verify everything; the changes that make the transaction final."""
+        if response.error is not None:
+            detail = {
+                "code": response.error,
+                "detail": response.error_description or "",
+                "source": "wallet",
+            }
+            return {"status": TxStatus.ERROR, "error": detail}
+        try:
+            result = await self._verify(tx, response)
+        except AgentVPError as exc:
+            log.info("presentation rejected", extra={"tx": tx.id, "check": exc.code})
+            return {"status": TxStatus.REJECTED, "error": exc.as_dict()}
+        return {"status": TxStatus.VERIFIED, "result": result}
+
+    async def _verify(self, tx: Transaction, response: AuthorizationResponse) -> dict[str, Any]:
+        now = self.now()
+        query = DCQLQuery.parse(tx.dcql_query)
+        verified = verify_vp_token(
+            response.vp_token,
+            query=query,
+            keys=self.keys,
+            audience=tx.client_id,
+            nonce=tx.nonce,
+            now=now,
+            transaction_data=tx.transaction_data,
+            policy=self.config.policy,
+            max_entries=self.config.max_vp_token_entries,
+        )
+        credentials: dict[str, list[dict[str, Any]]] = {}
+        for query_id, items in verified.credentials.items():
+            credentials[query_id] = []
+            for credential in items:
+                status = None
+                if self.status is not None:
+                    status = await self.status.check(credential, now=now)
+                elif credential.status is not None:
+                    raise StatusError(
+                        "status_list_unavailable", "credential has a status but no checker is set"
+                    )
+                credentials[query_id].append(credential_result(credential, status))
+        result: dict[str, Any] = {"credentials": credentials, "verified_at": now}
+        if "id_token" in tx.response_type.split():
+            if response.id_token is None:
+                raise IDTokenError("id_token_missing", "response_type asks for an id_token")
+            subject = verify_id_token(
+                response.id_token, audience=tx.client_id, nonce=tx.nonce, now=now
+            )
+            result["id_token"] = {"sub": subject.sub, "jwk_thumbprint": subject.thumbprint}
+        return result

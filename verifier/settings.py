@@ -1,0 +1,161 @@
+"""Settings: read once, at the edge, from ``AGENTVP_*`` environment variables or a config file.
+
+Precedence (highest first): explicit constructor arguments, environment variables
+(``AGENTVP_<NAME>``), the YAML/JSON file named by ``AGENTVP_CONFIG`` - or, without it,
+``<data_dir>/config.yaml`` if present (keys are the field names) - then the defaults below.
+Every field carries its documentation; ``docs/CONFIGURATION.md`` is generated from this model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+__all__ = ["Settings"]
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Values from the YAML or JSON file named by ``AGENTVP_CONFIG``, else from
+    ``<data_dir>/config.yaml`` when it exists (``agentvp init`` writes one)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        path = os.environ.get("AGENTVP_CONFIG")
+        if not path:
+            default = Path(os.environ.get("AGENTVP_DATA_DIR", ".agentvp")) / "config.yaml"
+            path = str(default) if default.exists() else None
+        self._data: dict[str, Any] = {}
+        if path:
+            text = Path(path).read_text(encoding="utf-8")
+            loaded = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+            if not isinstance(loaded, dict):
+                raise ValueError(f"config file {path} must hold a mapping of setting names")
+            self._data = loaded
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """Every knob of the verifier service."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTVP_", extra="forbid")
+
+    public_url: str = Field(
+        "http://localhost:8080",
+        description="Base URL wallets and browsers reach this verifier at (request_uri, "
+        "response_uri, QR codes). Behind a reverse proxy: the external https URL.",
+    )
+    host: str = Field("127.0.0.1", description="Interface `agentvp serve` binds to.")
+    port: int = Field(8080, description="Port `agentvp serve` listens on.")
+    data_dir: Path = Field(
+        Path(".agentvp"),
+        description="Directory with the verifier key, the dev PKI, trust and policy files "
+        "(written by `agentvp init`) and the default SQLite store.",
+    )
+    store_url: str = Field(
+        "",
+        description="Transaction store: `sqlite:///path/to.db` (default: "
+        "`<data_dir>/agentvp.db`), `redis://host:port/db` for several instances, `memory://` "
+        "for tests (one process only).",
+    )
+    client_id_prefix: Literal["x509_hash", "x509_san_dns", "redirect_uri"] = Field(
+        "x509_hash",
+        description="OpenID4VP Client Identifier Prefix. `x509_hash` (HAIP default) and "
+        "`x509_san_dns` sign request objects with the leaf certificate; `redirect_uri` sends "
+        "unsigned requests and is for development only.",
+    )
+    trust_file: Path | None = Field(
+        None,
+        description="Trusted issuers (JSON or YAML): static JWKS per issuer and vct, and "
+        "x5c trust anchors. Default `<data_dir>/trust.json`.",
+    )
+    policy_file: Path | None = Field(
+        None,
+        description="Named DCQL presets and identity/mandate policies (JSON or YAML). "
+        "Default `<data_dir>/policy.yaml` when it exists.",
+    )
+    api_keys: str = Field(
+        "",
+        description="Comma-separated API keys accepted as `Authorization: Bearer <key>` on "
+        "the relying-party API (/v1/...). Empty: the RP API refuses every request.",
+    )
+    transaction_ttl: int = Field(
+        300, ge=1, le=3600, description="Seconds a presentation request stays answerable."
+    )
+    result_ttl: int = Field(
+        900, ge=60, description="Seconds a finished transaction stays readable after expiry."
+    )
+    default_response_mode: Literal["direct_post.jwt", "direct_post"] = Field(
+        "direct_post.jwt", description="Response mode when a request does not choose one."
+    )
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest accepted request body (bytes) on any endpoint."
+    )
+    max_json_depth: int = Field(32, ge=4, le=128, description="Deepest accepted JSON nesting.")
+    max_disclosures: int = Field(
+        128, ge=1, description="Most disclosures accepted in one presentation."
+    )
+    max_vp_token_entries: int = Field(
+        16, ge=1, description="Most presentations accepted in one vp_token."
+    )
+    clock_leeway: int = Field(60, ge=0, le=600, description="Clock skew tolerated (seconds).")
+    kb_max_age: int = Field(
+        300, ge=10, description="Oldest KB-JWT `iat` accepted, in seconds before now."
+    )
+    accept_legacy_typ: bool = Field(
+        False, description="Also accept issuer JWTs typed `vc+sd-jwt` (pre-2024 issuers)."
+    )
+    demo_mode: bool = Field(
+        False,
+        description="Serve the demo endpoints the web page uses (never enable in production: "
+        "they create presentations without an API key).",
+    )
+    sse_poll_interval: float = Field(
+        0.25, gt=0, le=5, description="How often the event stream looks for changes (seconds)."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _ConfigFileSource(settings_cls)
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("public_url must be an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.store_url:
+            self.store_url = f"sqlite:///{self.data_dir / 'agentvp.db'}"
+        if self.trust_file is None:
+            self.trust_file = self.data_dir / "trust.json"
+        if self.policy_file is None and (self.data_dir / "policy.yaml").exists():
+            self.policy_file = self.data_dir / "policy.yaml"
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]

@@ -1,0 +1,51 @@
+"""Transaction stores: the :class:`TransactionStore` contract and its three backends.
+
+:func:`open_store` picks the backend from a store URL:
+
+- ``memory://`` - :class:`MemoryStore`, one process only (tests, demos);
+- ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` - :class:`SQLiteStore`,
+  the single-machine default, shared safely by several processes on one file;
+- ``redis://host:port/db`` or ``rediss://host:port/db`` (TLS) - :class:`RedisStore`, shared by
+  any number of processes and hosts.
+"""
+
+from __future__ import annotations
+
+from .base import FINAL_STATUSES, StoreUnavailableError, Transaction, TransactionStore, TxStatus
+from .memory import MemoryStore
+from .redis import RedisStore
+from .sqlite import SQLiteStore
+
+__all__ = [
+    "FINAL_STATUSES",
+    "MemoryStore",
+    "RedisStore",
+    "SQLiteStore",
+    "StoreUnavailableError",
+    "Transaction",
+    "TransactionStore",
+    "TxStatus",
+    "open_store",
+]
+
+ACCEPTED_URLS = (
+    "memory://",
+    "sqlite:///relative/path.db",
+    "sqlite:////absolute/path.db",
+    "redis://host:port/db",
+    "rediss://host:port/db",
+)
+
+
+def open_store(url: str) -> TransactionStore:
+    """The store named by ``url`` (one of :data:`ACCEPTED_URLS`); ``ValueError`` otherwise."""
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower() if sep else ""
+    if scheme == "memory" and rest in {"", "/"}:
+        return MemoryStore()
+    if scheme == "sqlite" and rest.startswith("/") and rest.strip("/"):
+        # sqlite:///data/tx.db -> "data/tx.db" (relative); sqlite:////var/tx.db -> "/var/tx.db"
+        return SQLiteStore(rest[1:])
+    if scheme in {"redis", "rediss"} and rest:
+        return RedisStore(url)
+    raise ValueError(f"unsupported store URL {url!r}; use one of: {', '.join(ACCEPTED_URLS)}")

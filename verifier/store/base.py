@@ -1,0 +1,159 @@
+"""The ``TransactionStore`` contract every backend implements (memory, SQLite, Redis).
+
+A transaction is one OpenID4VP exchange: created by the relying party, fetched by the wallet,
+answered, verified. Everything about it lives in the store - no process keeps private state -
+so any verifier instance can serve any step.
+
+Atomicity: every state change is a single compare-and-set (:meth:`TransactionStore.update_if`):
+"if these fields still hold these values, set those". Concurrent identical responses therefore
+see exactly one winner. Single-use values (nonces, replay ids) go through :meth:`claim`
+(set-if-absent with a TTL). Counters (mandate uses, spent budget) go through
+:meth:`TransactionStore.add_within` (increment only if every bound still holds).
+
+Times are integer UNIX seconds passed in by the caller (the clock is injected, never read here
+except by backends that must expire keys).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any, Protocol
+
+__all__ = [
+    "FINAL_STATUSES",
+    "StoreUnavailableError",
+    "Transaction",
+    "TransactionStore",
+    "TxStatus",
+]
+
+
+class TxStatus(StrEnum):
+    PENDING = "pending"
+    REQUEST_RETRIEVED = "request_retrieved"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    ERROR = "error"
+
+
+FINAL_STATUSES = frozenset({TxStatus.VERIFIED, TxStatus.REJECTED, TxStatus.EXPIRED, TxStatus.ERROR})
+
+
+class StoreUnavailableError(Exception):
+    """The backing store cannot be reached (adapters answer 503 ``temporarily_unavailable``)."""
+
+
+@dataclass
+class Transaction:
+    """One presentation exchange. Field values are JSON-serialisable."""
+
+    id: str  # transaction-id: known to the RP only, names the exchange in /v1/...
+    request_id: str  # names the exchange towards the wallet (request_uri, response_uri)
+    state: str  # OpenID4VP `state` (>= 128 bits), checked on the response
+    nonce: str  # OpenID4VP `nonce` (>= 128 bits), checked in every KB-JWT
+    client_id: str
+    status: str = TxStatus.PENDING
+    created_at: int = 0
+    expires_at: int = 0
+    version: int = 0  # bumped by every update; readers watch it for changes (SSE)
+    flow: str = "cross_device"  # or "same_device"
+    response_mode: str = "direct_post.jwt"
+    response_type: str = "vp_token"
+    dcql_query: dict[str, Any] = field(default_factory=dict)
+    transaction_data: list[str] = field(default_factory=list)
+    enc_jwk: dict[str, Any] | None = None  # per-transaction ephemeral ECDH-ES private JWK
+    redirect_uri: str | None = None  # same-device: where the wallet sends the user back
+    callback_url: str | None = None
+    wallet_nonce: str | None = None
+    response_code_hash: str | None = None  # sha-256 of the same-device response_code
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    purpose: str = "presentation"  # or "agent", "human" (agent verifications)
+    parent_id: str | None = None  # the agent verification a presentation belongs to
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Transaction:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_fields(self) -> dict[str, str]:
+        """Each field JSON-encoded on its own (Redis hashes compare these strings)."""
+        return {
+            k: json.dumps(v, separators=(",", ":"), sort_keys=True) for k, v in asdict(self).items()
+        }
+
+    @classmethod
+    def from_fields(cls, raw: Mapping[str, str | bytes]) -> Transaction:
+        known = {f.name for f in fields(cls)}
+        return cls(
+            **{k: json.loads(v) for k, v in ((_s(k), v) for k, v in raw.items()) if k in known}
+        )
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+def _s(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class TransactionStore(Protocol):
+    """What the service needs from a store. All methods are atomic with respect to each other.
+
+    Implementations raise :class:`StoreUnavailableError` when their backend is unreachable and
+    never partially apply an update.
+    """
+
+    async def create(self, tx: Transaction, *, retain_until: int) -> None:
+        """Insert a new transaction; it (and its request_id index) may be dropped after
+        ``retain_until``. ``tx.id`` and ``tx.request_id`` must be new (else ``ValueError``)."""
+
+    async def get(self, tx_id: str) -> Transaction | None:
+        """The transaction, or None if unknown or dropped."""
+
+    async def get_by_request(self, request_id: str) -> Transaction | None:
+        """Look up by the wallet-facing ``request_id``."""
+
+    async def update_if(
+        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> Transaction | None:
+        """Atomically: if every ``expect`` field equals its value (JSON equality), apply
+        ``changes``, bump ``version`` by one and return the new transaction; else return None
+        and change nothing. Unknown ``tx_id`` returns None. ``expect`` may hold a field
+        mapped to a list under the key ``"status__in"`` meaning "status is one of these"."""
+
+    async def claim(self, key: str, *, ttl: int) -> bool:
+        """Set-if-absent a single-use marker that lives ``ttl`` seconds; True if we set it."""
+
+    async def add_within(
+        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+    ) -> dict[str, int] | None:
+        """Atomically add ``increments`` to the named counters under ``key`` if, afterwards,
+        every counter named in ``limits`` stays <= its limit; return the new values, or None
+        (and change nothing) if a limit would be exceeded. Counters start at 0 and the group
+        lives at least ``ttl`` seconds after the last successful add."""
+
+    async def get_counters(self, key: str) -> dict[str, int]:
+        """Current counter values under ``key`` (missing counters are absent)."""
+
+    async def append_event(self, stream: str, event: Mapping[str, Any], *, ttl: int) -> int:
+        """Append ``event`` to an ordered per-stream log; return its 0-based index."""
+
+    async def read_events(self, stream: str) -> list[dict[str, Any]]:
+        """All events of a stream in order."""
+
+    async def ping(self) -> bool:
+        """True when the backend answers (readiness)."""
+
+    async def close(self) -> None:
+        """Release connections and files."""

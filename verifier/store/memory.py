@@ -1,0 +1,247 @@
+"""In-process :class:`~verifier.store.base.TransactionStore` (tests and ``memory://``).
+
+Atomicity: every method is a plain ``async def`` that never awaits, so on one event loop each
+call runs to completion before the next starts - a compare-and-set cannot interleave with
+another. The store is therefore correct for one process only; it is not thread-safe.
+
+State lives in dicts holding *encoded* values (transaction JSON, event JSON), so callers never
+share mutable objects with the store:
+
+- ``_txs``: id -> (transaction JSON, retain_until); ``_by_request``: request_id -> id
+- ``_claims``: key -> expiry; ``_counters``: key -> (counters, expiry);
+  ``_events``: stream -> (event JSON list, expiry)
+
+Expiry is lazy and driven by the injected ``clock``: an entry past its deadline is dropped when
+it is next touched, and a sweep over everything runs at most once per ``sweep_interval`` seconds
+of clock time so untouched entries do not accumulate.
+
+This module also holds the reference semantics of ``update_if`` shared by every backend
+(:class:`CompareAndSet`, :func:`encode`): expected values and changes are compared and stored as
+their canonical JSON (``json.dumps(v, separators=(",", ":"), sort_keys=True)``), exactly the
+strings of :meth:`Transaction.to_fields`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .base import Transaction
+
+__all__ = ["CompareAndSet", "MemoryStore", "encode", "require_ttl"]
+
+TX_FIELDS = frozenset(f.name for f in fields(Transaction))
+IMMUTABLE_FIELDS = frozenset({"id", "request_id", "version"})
+STATUS_IN = "status__in"
+
+
+def encode(value: Any) -> str:
+    """Canonical JSON of one field value (identical to :meth:`Transaction.to_fields`)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def require_ttl(ttl: int) -> None:
+    """TTLs are whole positive seconds (Redis refuses ``EX 0``; a zero TTL is a caller bug)."""
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
+        raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
+
+
+@dataclass(frozen=True)
+class CompareAndSet:
+    """A validated ``update_if`` request with every value in canonical JSON."""
+
+    expect: dict[str, str]
+    status_in: frozenset[str] | None  # None: no ``status__in`` condition
+    changes: dict[str, str]
+
+    @classmethod
+    def parse(cls, expect: Mapping[str, Any], changes: Mapping[str, Any]) -> CompareAndSet:
+        """Validate field names; ``ValueError`` for unknown fields or changes to id,
+        request_id or version (the store owns those)."""
+        status_in: frozenset[str] | None = None
+        plain: dict[str, str] = {}
+        for name, value in expect.items():
+            if name == STATUS_IN:
+                if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set):
+                    raise ValueError(f"{STATUS_IN} needs a list of statuses, got {value!r}")
+                status_in = frozenset(encode(v) for v in value)
+            elif name in TX_FIELDS:
+                plain[name] = encode(value)
+            else:
+                raise ValueError(f"update_if: unknown transaction field {name!r} in expect")
+        for name in changes:
+            if name not in TX_FIELDS:
+                raise ValueError(f"update_if: unknown transaction field {name!r} in changes")
+            if name in IMMUTABLE_FIELDS:
+                raise ValueError(f"update_if: field {name!r} cannot be changed")
+        return cls(plain, status_in, {k: encode(v) for k, v in changes.items()})
+
+    @property
+    def impossible(self) -> bool:
+        """``status__in: []`` can never hold."""
+        return self.status_in is not None and not self.status_in
+
+    def matches(self, current: Mapping[str, str]) -> bool:
+        """Whether the encoded fields ``current`` satisfy every expectation."""
+        if any(current.get(k) != v for k, v in self.expect.items()):
+            return False
+        return self.status_in is None or current.get("status") in self.status_in
+
+    def apply(self, tx: Transaction) -> Transaction | None:
+        """The updated transaction (version bumped), or None if an expectation fails."""
+        current = tx.to_fields()
+        if not self.matches(current):
+            return None
+        updated = {**current, **self.changes, "version": encode(tx.version + 1)}
+        return Transaction.from_fields(updated)
+
+
+class MemoryStore:
+    """Dict-backed store for one process; ``clock`` returns UNIX seconds."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.time, *, sweep_interval: float = 60.0
+    ) -> None:
+        self._clock = clock
+        self._sweep_interval = sweep_interval
+        self._next_sweep = clock() + sweep_interval
+        self._txs: dict[str, tuple[str, int]] = {}
+        self._by_request: dict[str, str] = {}
+        self._claims: dict[str, float] = {}
+        self._counters: dict[str, tuple[dict[str, int], float]] = {}
+        self._events: dict[str, tuple[list[str], float]] = {}
+
+    # -- expiry -------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep_interval
+            self._sweep(now)
+        return now
+
+    def _sweep(self, now: float) -> None:
+        for tx_id in [k for k, (_, until) in self._txs.items() if now > until]:
+            self._drop_tx(tx_id)
+        for key in [k for k, exp in self._claims.items() if now > exp]:
+            del self._claims[key]
+        for key in [k for k, (_, exp) in self._counters.items() if now > exp]:
+            del self._counters[key]
+        for key in [k for k, (_, exp) in self._events.items() if now > exp]:
+            del self._events[key]
+
+    def _drop_tx(self, tx_id: str) -> None:
+        text, _ = self._txs.pop(tx_id)
+        request_id = Transaction.from_json(text).request_id
+        if self._by_request.get(request_id) == tx_id:
+            del self._by_request[request_id]
+
+    def _live_tx(self, tx_id: str, now: float) -> Transaction | None:
+        entry = self._txs.get(tx_id)
+        if entry is None:
+            return None
+        if now > entry[1]:
+            self._drop_tx(tx_id)
+            return None
+        return Transaction.from_json(entry[0])
+
+    def _live_counters(self, key: str, now: float) -> dict[str, int]:
+        entry = self._counters.get(key)
+        if entry is None:
+            return {}
+        if now > entry[1]:
+            del self._counters[key]
+            return {}
+        return dict(entry[0])
+
+    def _live_events(self, stream: str, now: float) -> tuple[list[str], float]:
+        entry = self._events.get(stream)
+        if entry is None or now > entry[1]:
+            self._events.pop(stream, None)
+            return [], now
+        return entry
+
+    # -- transactions -------------------------------------------------------------------------
+
+    async def create(self, tx: Transaction, *, retain_until: int) -> None:
+        now = self._now()
+        if self._live_tx(tx.id, now) is not None:
+            raise ValueError(f"transaction id {tx.id!r} already exists")
+        owner = self._by_request.get(tx.request_id)
+        if owner is not None and self._live_tx(owner, now) is not None:
+            raise ValueError(f"request_id {tx.request_id!r} already exists")
+        self._txs[tx.id] = (tx.to_json(), retain_until)
+        self._by_request[tx.request_id] = tx.id
+
+    async def get(self, tx_id: str) -> Transaction | None:
+        return self._live_tx(tx_id, self._now())
+
+    async def get_by_request(self, request_id: str) -> Transaction | None:
+        tx_id = self._by_request.get(request_id)
+        return None if tx_id is None else self._live_tx(tx_id, self._now())
+
+    async def update_if(
+        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> Transaction | None:
+        cas = CompareAndSet.parse(expect, changes)
+        tx = self._live_tx(tx_id, self._now())
+        if tx is None or cas.impossible:
+            return None
+        updated = cas.apply(tx)
+        if updated is not None:
+            self._txs[tx_id] = (updated.to_json(), self._txs[tx_id][1])
+        return updated
+
+    # -- single-use markers and counters ------------------------------------------------------
+
+    async def claim(self, key: str, *, ttl: int) -> bool:
+        require_ttl(ttl)
+        now = self._now()
+        expiry = self._claims.get(key)
+        if expiry is not None and now <= expiry:
+            return False
+        self._claims[key] = now + ttl
+        return True
+
+    async def add_within(
+        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+    ) -> dict[str, int] | None:
+        require_ttl(ttl)
+        now = self._now()
+        values = self._live_counters(key, now)
+        for name, amount in increments.items():
+            values[name] = values.get(name, 0) + amount
+        if any(values.get(name, 0) > limit for name, limit in limits.items()):
+            return None
+        old_expiry = self._counters[key][1] if key in self._counters else now
+        if values:
+            self._counters[key] = (values, max(old_expiry, now + ttl))
+        return dict(values)
+
+    async def get_counters(self, key: str) -> dict[str, int]:
+        return self._live_counters(key, self._now())
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def append_event(self, stream: str, event: Mapping[str, Any], *, ttl: int) -> int:
+        require_ttl(ttl)
+        now = self._now()
+        events, expiry = self._live_events(stream, now)
+        events.append(encode(dict(event)))
+        self._events[stream] = (events, max(expiry, now + ttl))
+        return len(events) - 1
+
+    async def read_events(self, stream: str) -> list[dict[str, Any]]:
+        events, _ = self._live_events(stream, self._now())
+        return [json.loads(e) for e in events]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        """Nothing to release; the data stays readable (handy in tests)."""

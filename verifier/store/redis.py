@@ -1,0 +1,275 @@
+"""Redis :class:`~verifier.store.base.TransactionStore`: shared by any number of verifier processes.
+
+Key layout (``P`` is the prefix, default ``agentvp:``):
+
+- ``P tx:<id>`` - hash, one field per :class:`Transaction` attribute holding its canonical JSON
+  (:meth:`Transaction.to_fields`; ``version`` is a JSON number string such as ``"3"``);
+- ``P req:<request_id>`` - string, the transaction id (wallet-facing index);
+- ``P claim:<key>`` - string ``1``, written by ``SET NX EX`` (single-use markers);
+- ``P ctr:<key>`` - hash, counter name -> integer;
+- ``P ev:<stream>`` - list of event JSON, in append order.
+
+Atomicity: every read-modify-write is one Lua script, which Redis runs without interleaving any
+other command, so it is atomic across all processes and hosts using the same Redis:
+
+- ``create`` checks that neither ``tx:`` nor ``req:`` exists, then writes both with
+  ``EXPIREAT retain_until``;
+- ``update_if`` compares the expected fields' JSON strings byte for byte (callers' values are
+  encoded like ``to_fields``), checks ``status__in``, applies the changes with ``HSET`` (which
+  keeps the key's TTL) and bumps ``version``;
+- ``add_within`` computes the new counter values, checks every limit, and only then writes;
+- ``append_event`` pushes and extends the list's TTL.
+
+Scripts go through ``register_script`` (``EVALSHA``, re-loaded on ``NOSCRIPT`` after a Redis
+restart). TTLs extend to "at least ``ttl`` seconds from now" (never shorten).
+
+Failure: short socket connect/read timeouts (2 s) and no command retries, so an outage answers
+quickly with :class:`StoreUnavailableError` instead of hanging - and a write is never re-sent
+(a re-sent ``add_within`` whose reply was lost would count twice). The connection pool checks
+a connection before lending it and reconnects a dead one, so the store recovers by itself once
+Redis answers again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from .base import StoreUnavailableError, Transaction
+from .memory import CompareAndSet, encode, require_ttl
+
+__all__ = ["RedisStore"]
+
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('EXPIREAT', KEYS[1], ARGV[1])
+redis.call('EXPIREAT', KEYS[2], ARGV[1])
+return 0
+"""
+
+# ARGV: n_expect, (field, json)*, n_status_in, json*, n_changes, (field, json)*
+_UPDATE_IF = """
+local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then return false end
+local i = 1
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  if redis.call('HGET', key, ARGV[i]) ~= ARGV[i + 1] then return false end
+  i = i + 2
+end
+n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then
+  local status = redis.call('HGET', key, 'status')
+  local found = false
+  for _ = 1, n do
+    if status == ARGV[i] then found = true end
+    i = i + 1
+  end
+  if not found then return false end
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local version = tonumber(redis.call('HGET', key, 'version')) + 1
+redis.call('HSET', key, 'version', string.format('%d', version))
+return redis.call('HGETALL', key)
+"""
+
+# ARGV: ttl_ms, n_increments, (name, amount)*, n_limits, (name, limit)*
+_ADD_WITHIN = """
+local key = KEYS[1]
+local ttl = tonumber(ARGV[1])
+local values = {}
+local function current(name)
+  if values[name] == nil then values[name] = tonumber(redis.call('HGET', key, name) or '0') end
+  return values[name]
+end
+local i = 2
+local n = tonumber(ARGV[i]); i = i + 1
+local touched = {}
+for _ = 1, n do
+  values[ARGV[i]] = current(ARGV[i]) + tonumber(ARGV[i + 1])
+  touched[#touched + 1] = ARGV[i]
+  i = i + 2
+end
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  if current(ARGV[i]) > tonumber(ARGV[i + 1]) then return false end
+  i = i + 2
+end
+for _, name in ipairs(touched) do
+  redis.call('HSET', key, name, string.format('%d', values[name]))
+end
+if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+return redis.call('HGETALL', key)
+"""
+
+_APPEND = """
+local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return n - 1
+"""
+
+
+# Redis cannot serve us right now (down, hung, loading, or a replica after a failover).
+_UNREACHABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ReadOnlyError,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def _pairs(mapping: Mapping[str, str | int]) -> list[str | int]:
+    """``[len, k1, v1, k2, v2, ...]`` - the flat ARGV form the scripts read."""
+    flat: list[str | int] = [len(mapping)]
+    for key, value in mapping.items():
+        flat += [key, value]
+    return flat
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _hash(flat: list[str]) -> dict[str, str]:
+    """A Lua ``HGETALL`` reply (flat list) as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+class RedisStore:
+    """Store on one Redis (``redis://`` or ``rediss://`` URL, database number in the path)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "agentvp:",
+        timeout: float = 2.0,
+        max_connections: int = 64,
+    ) -> None:
+        self._prefix = prefix
+        pool = BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            timeout=timeout,  # waiting for a free pooled connection
+            max_connections=max_connections,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._redis = Redis.from_pool(pool)
+        self._create = self._redis.register_script(_CREATE)
+        self._update_if = self._redis.register_script(_UPDATE_IF)
+        self._add_within = self._redis.register_script(_ADD_WITHIN)
+        self._append = self._redis.register_script(_APPEND)
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self._prefix}{kind}:{name}"
+
+    @asynccontextmanager
+    async def _reachable(self) -> AsyncIterator[None]:
+        """Map connection failures, timeouts and read-only replicas to
+        :class:`StoreUnavailableError`."""
+        try:
+            yield
+        except _UNREACHABLE as exc:
+            raise StoreUnavailableError(f"redis: {exc}") from exc
+
+    # -- transactions -------------------------------------------------------------------------
+
+    async def create(self, tx: Transaction, *, retain_until: int) -> None:
+        keys = [self._key("tx", tx.id), self._key("req", tx.request_id)]
+        args: list[str | int] = [int(retain_until), tx.id]
+        for name, value in tx.to_fields().items():
+            args += [name, value]
+        async with self._reachable():
+            outcome = int(await self._create(keys=keys, args=args))
+        if outcome == 1:
+            raise ValueError("transaction id already exists")
+        if outcome == 2:
+            raise ValueError("request_id already exists")
+
+    async def get(self, tx_id: str) -> Transaction | None:
+        async with self._reachable():
+            raw = await self._redis.hgetall(self._key("tx", tx_id))
+        return Transaction.from_fields({_text(k): v for k, v in raw.items()}) if raw else None
+
+    async def get_by_request(self, request_id: str) -> Transaction | None:
+        async with self._reachable():
+            tx_id = await self._redis.get(self._key("req", request_id))
+        return None if tx_id is None else await self.get(_text(tx_id))
+
+    async def update_if(
+        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> Transaction | None:
+        cas = CompareAndSet.parse(expect, changes)
+        if cas.impossible:
+            return None
+        status_in = sorted(cas.status_in or ())
+        args = [*_pairs(cas.expect), len(status_in), *status_in, *_pairs(cas.changes)]
+        async with self._reachable():
+            reply = await self._update_if(keys=[self._key("tx", tx_id)], args=args)
+        return None if reply is None else Transaction.from_fields(_hash(reply))
+
+    # -- single-use markers and counters ------------------------------------------------------
+
+    async def claim(self, key: str, *, ttl: int) -> bool:
+        require_ttl(ttl)
+        async with self._reachable():
+            won = await self._redis.set(self._key("claim", key), 1, nx=True, ex=ttl)
+        return bool(won)
+
+    async def add_within(
+        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+    ) -> dict[str, int] | None:
+        require_ttl(ttl)
+        args = [ttl * 1000, *_pairs(increments), *_pairs(limits)]
+        async with self._reachable():
+            reply = await self._add_within(keys=[self._key("ctr", key)], args=args)
+        return None if reply is None else {k: int(v) for k, v in _hash(reply).items()}
+
+    async def get_counters(self, key: str) -> dict[str, int]:
+        async with self._reachable():
+            raw = await self._redis.hgetall(self._key("ctr", key))
+        return {_text(name): int(value) for name, value in raw.items()}
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def append_event(self, stream: str, event: Mapping[str, Any], *, ttl: int) -> int:
+        require_ttl(ttl)
+        args: list[str | int] = [encode(dict(event)), ttl * 1000]
+        async with self._reachable():
+            return int(await self._append(keys=[self._key("ev", stream)], args=args))
+
+    async def read_events(self, stream: str) -> list[dict[str, Any]]:
+        async with self._reachable():
+            raw = await self._redis.lrange(self._key("ev", stream), 0, -1)
+        return [json.loads(item) for item in raw]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (*_UNREACHABLE, RedisError):  # e.g. NOAUTH: it answers, but cannot serve us
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()

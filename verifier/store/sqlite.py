@@ -1,0 +1,304 @@
+"""SQLite :class:`~verifier.store.base.TransactionStore`: the embedded, single-machine default.
+
+Several verifier processes may share one database file. Atomicity across them comes from
+SQLite's own locking:
+
+- the file runs in WAL mode, so readers never block the (single) writer and vice versa;
+- every read-modify-write (``create``, ``update_if``, ``claim``, ``add_within``,
+  ``append_event``) runs inside ``BEGIN IMMEDIATE`` ... ``COMMIT``: the write lock is taken
+  *before* reading, so two processes can never both read the old state and both win;
+- ``busy_timeout`` makes a contending writer wait (default 5 s) instead of failing; a lock that
+  is still held after that surfaces as :class:`StoreUnavailableError`.
+
+``update_if`` first compares on a plain (lock-free) read: a caller whose expectation already
+fails returns None without queueing for the write lock, so the losers of a race cost little.
+The winner re-checks under the lock before writing.
+
+Calls use the stdlib ``sqlite3`` synchronously from the async methods (each statement is
+sub-millisecond; a thread hop would cost more). Within one process the event loop therefore
+serialises all calls on the connection; ``check_same_thread=False`` only lets the store be
+created on one thread and used on the loop's.
+
+Tables (times are UNIX seconds; a row is gone once ``now`` passes its deadline):
+
+- ``transactions(id PK, request_id UNIQUE, status, retain_until INDEXED, version, data)`` -
+  ``data`` is :meth:`Transaction.to_json`; ``status``/``version`` are copies for inspection.
+- ``claims(key PK, expires)``
+- ``counters(key, name, value, expires)`` - PK (key, name); a group shares one ``expires``.
+- ``events(stream, seq, data, expires)`` - PK (stream, seq); a stream shares one ``expires``.
+
+Expired rows are ignored by every read and purged opportunistically by writes, at most once per
+``purge_interval`` seconds per process, through the ``expires``/``retain_until`` indexes.
+``synchronous=NORMAL`` (safe with WAL against process crashes; a power loss may drop the last
+commits) keeps commits fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .base import StoreUnavailableError, Transaction
+from .memory import CompareAndSet, encode, require_ttl
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS transactions (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        retain_until INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        data TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS transactions_retain ON transactions (retain_until)",
+    "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS claims_expires ON claims (expires)",
+    """CREATE TABLE IF NOT EXISTS counters (
+        key TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, expires REAL NOT NULL,
+        PRIMARY KEY (key, name))""",
+    "CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)",
+    """CREATE TABLE IF NOT EXISTS events (
+        stream TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, expires REAL NOT NULL,
+        PRIMARY KEY (stream, seq))""",
+    "CREATE INDEX IF NOT EXISTS events_expires ON events (expires)",
+)
+
+_PURGE = (
+    "DELETE FROM transactions WHERE retain_until < ?",
+    "DELETE FROM claims WHERE expires < ?",
+    "DELETE FROM counters WHERE expires < ?",
+    "DELETE FROM events WHERE expires < ?",
+)
+
+# Primary result codes meaning "the database cannot serve us right now" (not a bug of ours).
+_UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
+
+
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """Map lock timeouts and I/O failures to :class:`StoreUnavailableError`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF in _UNAVAILABLE:
+            raise StoreUnavailableError(f"sqlite: {exc}") from exc
+        raise
+
+
+class SQLiteStore:
+    """Store in one SQLite file; safe to share between processes on one machine."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        busy_timeout_ms: int = 5000,
+        purge_interval: float = 60.0,
+    ) -> None:
+        self._clock = clock
+        self._purge_interval = purge_interval
+        self._next_purge = 0.0
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with _unavailable():
+            self._db = sqlite3.connect(
+                path,
+                timeout=busy_timeout_ms / 1000,
+                isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
+                check_same_thread=False,
+            )
+            try:
+                self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                with self._transaction() as db:
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+            except BaseException:
+                self._db.close()
+                raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` (take the write lock first) ... ``COMMIT``; roll back on error."""
+        db = self._db
+        with _unavailable():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def _maybe_purge(self, db: sqlite3.Connection, now: float) -> None:
+        if now < self._next_purge:
+            return
+        self._next_purge = now + self._purge_interval
+        for statement in _PURGE:
+            db.execute(statement, (now,))
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        with _unavailable():
+            return self._db.execute(sql, params).fetchall()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    async def create(self, tx: Transaction, *, retain_until: int) -> None:
+        now = self._clock()
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM transactions WHERE (id = ? OR request_id = ?) AND retain_until < ?",
+                (tx.id, tx.request_id, now),
+            )
+            try:
+                db.execute(
+                    "INSERT INTO transactions (id, request_id, status, retain_until, version, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (tx.id, tx.request_id, str(tx.status), retain_until, tx.version, tx.to_json()),
+                )
+            except sqlite3.IntegrityError as exc:
+                which = "request_id" if "request_id" in str(exc) else "transaction id"
+                raise ValueError(f"{which} already exists") from exc
+            self._maybe_purge(db, now)
+
+    async def get(self, tx_id: str) -> Transaction | None:
+        rows = self._read(
+            "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?",
+            (tx_id, self._clock()),
+        )
+        return Transaction.from_json(rows[0][0]) if rows else None
+
+    async def get_by_request(self, request_id: str) -> Transaction | None:
+        rows = self._read(
+            "SELECT data FROM transactions WHERE request_id = ? AND retain_until >= ?",
+            (request_id, self._clock()),
+        )
+        return Transaction.from_json(rows[0][0]) if rows else None
+
+    async def update_if(
+        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> Transaction | None:
+        cas = CompareAndSet.parse(expect, changes)
+        if cas.impossible:
+            return None
+        seen = await self.get(tx_id)  # optimistic: a failed expectation needs no write lock
+        if seen is None or cas.apply(seen) is None:
+            return None
+        now = self._clock()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?", (tx_id, now)
+            ).fetchone()
+            updated = None if row is None else cas.apply(Transaction.from_json(row[0]))
+            if updated is not None:
+                db.execute(
+                    "UPDATE transactions SET status = ?, version = ?, data = ? WHERE id = ?",
+                    (str(updated.status), updated.version, updated.to_json(), tx_id),
+                )
+        return updated
+
+    # -- single-use markers and counters ------------------------------------------------------
+
+    async def claim(self, key: str, *, ttl: int) -> bool:
+        require_ttl(ttl)
+        now = self._clock()
+        with self._transaction() as db:
+            db.execute("DELETE FROM claims WHERE key = ? AND expires < ?", (key, now))
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO claims (key, expires) VALUES (?, ?)", (key, now + ttl)
+            )
+            self._maybe_purge(db, now)
+            return cursor.rowcount == 1
+
+    async def add_within(
+        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+    ) -> dict[str, int] | None:
+        require_ttl(ttl)
+        now = self._clock()
+        with self._transaction() as db:
+            db.execute("DELETE FROM counters WHERE key = ? AND expires < ?", (key, now))
+            rows = db.execute(
+                "SELECT name, value, expires FROM counters WHERE key = ?", (key,)
+            ).fetchall()
+            values: dict[str, int] = {name: value for name, value, _ in rows}
+            expires = max((row[2] for row in rows), default=now)
+            for name, amount in increments.items():
+                values[name] = values.get(name, 0) + amount
+            if any(values.get(name, 0) > limit for name, limit in limits.items()):
+                return None
+            db.executemany(
+                "INSERT INTO counters (key, name, value, expires) VALUES (?, ?, ?, 0)"
+                " ON CONFLICT (key, name) DO UPDATE SET value = excluded.value",
+                [(key, name, values[name]) for name in increments],
+            )
+            db.execute(
+                "UPDATE counters SET expires = ? WHERE key = ?", (max(expires, now + ttl), key)
+            )
+            self._maybe_purge(db, now)
+        return values
+
+    async def get_counters(self, key: str) -> dict[str, int]:
+        rows = self._read(
+            "SELECT name, value FROM counters WHERE key = ? AND expires >= ?",
+            (key, self._clock()),
+        )
+        return {name: value for name, value in rows}
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def append_event(self, stream: str, event: Mapping[str, Any], *, ttl: int) -> int:
+        require_ttl(ttl)
+        now = self._clock()
+        with self._transaction() as db:
+            db.execute("DELETE FROM events WHERE stream = ? AND expires < ?", (stream, now))
+            seq, expires = db.execute(
+                "SELECT COALESCE(MAX(seq) + 1, 0), COALESCE(MAX(expires), ?)"
+                " FROM events WHERE stream = ?",
+                (now, stream),
+            ).fetchone()
+            db.execute(
+                "INSERT INTO events (stream, seq, data, expires) VALUES (?, ?, ?, 0)",
+                (stream, seq, encode(dict(event))),
+            )
+            db.execute(
+                "UPDATE events SET expires = ? WHERE stream = ?", (max(expires, now + ttl), stream)
+            )
+            self._maybe_purge(db, now)
+        return int(seq)
+
+    async def read_events(self, stream: str) -> list[dict[str, Any]]:
+        rows = self._read(
+            "SELECT data FROM events WHERE stream = ? AND expires >= ? ORDER BY seq",
+            (stream, self._clock()),
+        )
+        return [json.loads(data) for (data,) in rows]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        try:
+            return self._read("SELECT 1", ()) == [(1,)]
+        except (sqlite3.Error, StoreUnavailableError):
+            return False
+
+    async def close(self) -> None:
+        self._db.close()
