@@ -20,8 +20,11 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier import __version__
+from verifier.fetch import SafeFetcher
 from verifier.keys import load_verifier_keys
+from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.policy.presets import load_policy_file
+from verifier.policy.status_check import StatusListChecker
 from verifier.policy.trust import TrustResolver, load_trust_file
 from verifier.presentations import ServiceError
 from verifier.protocol import VerificationPolicy
@@ -49,7 +52,27 @@ def build_service(
         settings.data_dir, prefix=settings.client_id_prefix, public_url=settings.public_url
     )
     assert settings.trust_file is not None
-    trust = TrustResolver(load_trust_file(settings.trust_file), clock=clock)
+    fetcher = SafeFetcher(
+        timeout=settings.outbound_timeout,
+        max_bytes=settings.outbound_max_bytes,
+        allow_hosts=settings.outbound_allow_list,
+    )
+    metadata = IssuerMetadataCache(
+        fetcher,
+        ttl=settings.issuer_metadata_ttl,
+        min_refresh=settings.issuer_metadata_min_refresh,
+        clock=clock,
+    )
+    trust = TrustResolver(load_trust_file(settings.trust_file), metadata=metadata, clock=clock)
+    if status is None:
+        status = StatusListChecker(
+            fetcher=fetcher,
+            trust=trust,
+            max_age=settings.status_list_max_age,
+            fail_open=settings.status_unreachable == "accept",
+            leeway=settings.clock_leeway,
+            clock=clock,
+        )
     presets = {
         name: preset.model_dump()
         for name, preset in load_policy_file(settings.policy_file).presets.items()
@@ -73,7 +96,7 @@ def build_service(
         max_json_depth=settings.max_json_depth,
         max_vp_token_entries=settings.max_vp_token_entries,
     )
-    return PresentationService(
+    service = PresentationService(
         config=config,
         store=store or open_store(settings.store_url),
         keys=trust,
@@ -81,6 +104,8 @@ def build_service(
         status=status,
         clock=clock,
     )
+    service.on_close.append(fetcher.close)
+    return service
 
 
 class BodyLimit:
@@ -154,7 +179,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        await svc.store.close()
+        await svc.close()
 
     app = FastAPI(
         title="agentvp",

@@ -29,7 +29,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,12 @@ class PresentationService:
         self.presets = dict(presets or {})
         self.status = status
         self.clock = clock
+        self.on_close: list[Callable[[], Awaitable[None]]] = []
+
+    async def close(self) -> None:
+        for hook in self.on_close:
+            await hook()
+        await self.store.close()
 
     def now(self) -> int:
         return int(self.clock())
@@ -315,6 +321,9 @@ class PresentationService:
         return {"status": TxStatus.VERIFIED, "result": result}
 
     async def _verify(self, tx: Transaction, response: AuthorizationResponse) -> dict[str, Any]:
+        prepare = getattr(self.keys, "prepare", None)
+        if prepare is not None:  # fetch issuer metadata before the synchronous core runs
+            await prepare(response.vp_token)
         now = self.now()
         query = DCQLQuery.parse(tx.dcql_query)
         verified = verify_vp_token(

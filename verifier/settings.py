@@ -119,10 +119,47 @@ class Settings(BaseSettings):
     accept_legacy_typ: bool = Field(
         False, description="Also accept issuer JWTs typed `vc+sd-jwt` (pre-2024 issuers)."
     )
+    outbound_timeout: float = Field(
+        5.0, gt=0, le=60, description="Time limit (seconds) for fetching a status list or metadata."
+    )
+    outbound_max_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest status list or metadata document fetched."
+    )
+    outbound_allow_hosts: str = Field(
+        "",
+        description="Comma-separated hosts (or host:port) that may be fetched over plain http and "
+        "at loopback/private addresses. Empty in production: only https to public addresses.",
+    )
+    issuer_metadata_ttl: int = Field(
+        3600, ge=10, description="Seconds fetched jwt-vc-issuer metadata (issuer keys) is reused."
+    )
+    issuer_metadata_min_refresh: int = Field(
+        10,
+        ge=1,
+        description="Fewest seconds between two metadata fetches for one issuer when a credential "
+        "names an unknown `kid` (key rotation is picked up after at most this long).",
+    )
+    status_list_max_age: int = Field(
+        300,
+        ge=1,
+        description="Longest a fetched status list is reused, whatever its own `ttl` says.",
+    )
+    status_unreachable: Literal["reject", "accept"] = Field(
+        "reject",
+        description="What a credential whose status list cannot be fetched gets: `reject` (fail "
+        "closed, error `status_list_unavailable`) or `accept` (reported as status `unknown`).",
+    )
     demo_mode: bool = Field(
         False,
         description="Serve the demo endpoints the web page uses (never enable in production: "
         "they create presentations without an API key).",
+    )
+    demo_rate_limit: int = Field(
+        30,
+        ge=1,
+        le=10_000,
+        description="Demo mode only: verifications the demo page may start per minute and "
+        "client address.",
     )
     sse_poll_interval: float = Field(
         0.25, gt=0, le=5, description="How often the event stream looks for changes (seconds)."
@@ -155,6 +192,10 @@ class Settings(BaseSettings):
         if self.policy_file is None and (self.data_dir / "policy.yaml").exists():
             self.policy_file = self.data_dir / "policy.yaml"
         return self
+
+    @property
+    def outbound_allow_list(self) -> list[str]:
+        return [h.strip() for h in self.outbound_allow_hosts.split(",") if h.strip()]
 
     @property
     def api_key_list(self) -> list[str]:

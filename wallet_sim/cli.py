@@ -17,19 +17,17 @@ import sys
 import time
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
+import uvicorn
 from rich.console import Console
 
 from verifier.protocol.jose import SigningKey
 
 from .client import WalletHTTPError
-from .issuer import (
-    IdentitySubject,
-    MandateGrant,
-    identity_claims,
-    mandate_claims,
-)
+from .issuer_web import issuer_app
+from .issuing import issue_credential, rotate_issuer_key, serve_issuers_at, set_credential_status
 from .scan import QRDecodeError, decode_qr
 from .store import Wallet, default_dir
 from .wallet import WalletError, WalletSimulator
@@ -69,6 +67,10 @@ def init(
     trust_verifier: Annotated[
         list[Path] | None, typer.Option(help="CA certificate (PEM) of a verifier to accept.")
     ] = None,
+    issuer_url: Annotated[
+        str | None,
+        typer.Option(help="Serve the issuers here (status lists, metadata): iss = URL/<name>."),
+    ] = None,
 ) -> None:
     """Create a wallet directory: holder keys, simulated issuers, trusted verifiers."""
     path = dir or default_dir()
@@ -84,6 +86,9 @@ def init(
             wallet.add_issuer(name, iss=iss, kind=kind, key=SigningKey.generate(kid=f"{name}-1"))
     for index, pem in enumerate(trust_verifier or []):
         wallet.trust_verifier(pem.read_text(encoding="utf-8"), name=f"verifier-{index}")
+    if issuer_url is not None:
+        serve_issuers_at(wallet, issuer_url)
+        console.print(f"issuers served at {issuer_url} (run `wallet-sim issuer-serve`)")
     console.print(
         f"wallet ready in {path} (holders: human, agent; issuers: {', '.join(wallet.issuers())})"
     )
@@ -98,21 +103,13 @@ def issue(
 ) -> None:
     """Issue a test credential into the wallet (identity to 'human', mandate to 'agent')."""
     wallet = _wallet(dir)
-    now = int(time.time())
-    if kind == "identity":
-        who = holder or "human"
-        source = wallet.issuer(issuer or "ekyc")
-        claims = identity_claims(IdentitySubject(), iss=source.iss, now=now)
-    elif kind == "mandate":
-        who = holder or "agent"
-        source = wallet.issuer(issuer or "mandates")
-        principal = wallet.key("human").thumbprint
-        claims = mandate_claims(MandateGrant(), iss=source.iss, now=now, principal_jkt=principal)
-    else:
-        raise _fail(f"unknown credential kind {kind!r} (identity or mandate)", 1)
-    issuance = source.issue(claims, holder_jwk=wallet.key(who, create=True).public_jwk)
-    stored = wallet.add_credential(kind=kind, issuance=issuance, holder=who, issued_at=now)
-    console.print(f"issued {kind} credential {stored.id} to {who} ({stored.vct})")
+    try:
+        stored = issue_credential(wallet, kind, now=int(time.time()), issuer=issuer, holder=holder)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc), 1) from None
+    status = stored.meta.get("status")
+    where = f", status index {status['idx']} in {status['uri']}" if status else ""
+    console.print(f"issued {kind} credential {stored.id} to {stored.holder} ({stored.vct}{where})")
 
 
 @app.command("list")
@@ -120,6 +117,69 @@ def list_credentials(dir: DirOption = None) -> None:
     """List the credentials in the wallet."""
     for cred in _wallet(dir).credentials():
         console.print(f"{cred.id}\t{cred.kind}\t{cred.holder}\t{cred.iss}\t{cred.vct}")
+
+
+def _set_status(cred_id: str, dir: Path | None, status: str) -> None:
+    wallet = _wallet(dir)
+    try:
+        uri, idx = set_credential_status(wallet, cred_id, status)
+    except (KeyError, FileNotFoundError) as exc:
+        raise _fail(str(exc).strip("'\""), 1) from None
+    console.print(f"{cred_id}: {status} (index {idx} of {uri})")
+
+
+@app.command()
+def revoke(
+    credential: Annotated[str, typer.Argument(help="Credential id (see `wallet-sim list`).")],
+    dir: DirOption = None,
+) -> None:
+    """Mark a credential INVALID in its issuer's status list."""
+    _set_status(credential, dir, "revoked")
+
+
+@app.command()
+def suspend(
+    credential: Annotated[str, typer.Argument(help="Credential id.")],
+    dir: DirOption = None,
+) -> None:
+    """Mark a credential SUSPENDED in its issuer's status list."""
+    _set_status(credential, dir, "suspended")
+
+
+@app.command()
+def reinstate(
+    credential: Annotated[str, typer.Argument(help="Credential id.")],
+    dir: DirOption = None,
+) -> None:
+    """Mark a credential VALID again."""
+    _set_status(credential, dir, "valid")
+
+
+@app.command("issuer-rotate")
+def issuer_rotate(
+    name: Annotated[str, typer.Argument(help="Issuer name (see the wallet's issuers/).")],
+    dir: DirOption = None,
+) -> None:
+    """Give an issuer a new signing key; its metadata keeps publishing the old one."""
+    kid = rotate_issuer_key(_wallet(dir), name)
+    console.print(f"{name} now signs with kid {kid}")
+
+
+@app.command("issuer-serve")
+def issuer_serve(
+    dir: DirOption = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default: from the issuers' URL).")] = None,
+) -> None:
+    """Serve the issuers' status lists and jwt-vc-issuer metadata over HTTP."""
+    wallet = _wallet(dir)
+    names = wallet.issuers()
+    base = wallet.issuer_data(names[0])["iss"] if names else ""
+    bound = port or urlsplit(str(base)).port
+    if bound is None:
+        raise _fail("no port: pass --port or init the wallet with --issuer-url", 1)
+    console.print(f"issuers {', '.join(names)} on http://{host}:{bound}")
+    uvicorn.run(issuer_app(wallet), host=host, port=bound, log_level="warning")
 
 
 def _present(uri: str, *, dir: Path | None, yes: bool, decline: bool, method: str | None) -> None:

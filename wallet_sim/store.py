@@ -7,6 +7,7 @@ Layout (plain JSON and PEM files, so tests and people can look inside)::
     <dir>/credentials/<id>.json     {"id", "kind", "vct", "iss", "holder", "issued_at",
                                      "issuance", "meta"}
     <dir>/trust/verifiers/*.pem     CA certificates of verifiers we accept requests from
+    <dir>/status/<issuer>.json      the issuer's Token Status List (see :mod:`wallet_sim.status`)
 
 The default directory is ``$WALLET_SIM_DIR`` or ``./.wallet-sim``.
 """
@@ -135,10 +136,11 @@ class Wallet:
         holder: str,
         issued_at: int,
         meta: dict[str, Any] | None = None,
+        cred_id: str | None = None,
     ) -> StoredCredential:
         held = HeldCredential.from_issuance(issuance)
         cred = StoredCredential(
-            id=f"{kind}-{secrets.token_hex(4)}",
+            id=cred_id or f"{kind}-{secrets.token_hex(4)}",
             kind=kind,
             vct=held.vct or "",
             iss=str(held.payload.get("iss", "")),

@@ -124,11 +124,13 @@ class WalletSimulator:
         http: WalletHTTP | None = None,
         clock: Callable[[], float] = time.time,
         holders: Collection[str] | None = None,
+        credentials: Collection[str] | None = None,
     ) -> None:
         self.wallet = wallet
         self.http = http or WalletHTTP()
         self.clock = clock
         self.holders = set(holders) if holders is not None else None
+        self.only = set(credentials) if credentials is not None else None
 
     def resolve(self, uri: str, *, method: str | None = None) -> RequestObject:
         """Fetch and verify the Request Object named by an ``openid4vp://`` URL."""
@@ -160,7 +162,10 @@ class WalletSimulator:
     def propose(self, request: RequestObject) -> Proposal:
         """Select credentials and disclosures; raise :class:`WalletError` if we cannot comply."""
         stored = [
-            c for c in self.wallet.credentials() if self.holders is None or c.holder in self.holders
+            c
+            for c in self.wallet.credentials()
+            if (self.holders is None or c.holder in self.holders)
+            and (self.only is None or c.id in self.only)
         ]
         try:
             tds = [parse_transaction_data(t) for t in request.transaction_data]

@@ -153,6 +153,45 @@ def make_wallet(
     return wallet
 
 
+class IssuerServer:
+    """`wallet-sim issuer-serve` for a wallet directory (status lists, issuer metadata)."""
+
+    def __init__(self, wallet_dir: Path, port: int) -> None:
+        self.port = port
+        log = wallet_dir / f"issuer-{port}.log"
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "wallet_sim.cli",
+                    "issuer-serve",
+                    "--dir",
+                    str(wallet_dir),
+                    "--port",
+                    str(port),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                return
+            except httpx.HTTPError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"issuer server did not start: {log.read_text()[-1500:]}"
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
 def form_post(
     url: str, data: Mapping[str, str] | bytes, content_type: str | None = None
 ) -> httpx.Response:

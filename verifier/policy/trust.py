@@ -11,8 +11,9 @@ Resolution is chosen by policy, never by what the credential carries alone:
 - a credential with an ``x5c`` header is accepted only through an anchor allowed for its ``vct``
   (chain validated, anchor not inside ``x5c``, leaf not self-signed); its ``iss``, when present,
   must match a URI SAN of the leaf, or the leaf's DNS SAN must equal the host of ``iss``;
-- otherwise the ``iss`` must be listed with a JWKS, and the header ``kid`` (if any) must name
-  one of its keys.
+- otherwise the ``iss`` must be listed, with a static JWKS or with ``"metadata": true`` (keys from
+  its ``/.well-known/jwt-vc-issuer`` document, :mod:`.issuer_metadata`), and the header ``kid``
+  (if any) must name one of its keys.
 
 Unknown issuers fail with ``issuer_untrusted`` naming the issuer.
 """
@@ -28,9 +29,11 @@ from urllib.parse import urlsplit
 
 import yaml
 from cryptography import x509
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from verifier.protocol import PublicKey, TrustError, public_key_from_jwk
+from verifier.policy.issuer_metadata import IssuerMetadataCache
+from verifier.protocol import AgentVPError, PublicKey, TrustError, public_key_from_jwk
+from verifier.protocol.jose import parse_unverified_jws
 from verifier.protocol.x509 import (
     dns_sans,
     load_pem_certificates,
@@ -46,8 +49,17 @@ __all__ = ["TrustConfig", "TrustResolver", "load_trust_file"]
 class TrustedIssuer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     iss: str = Field(min_length=1)
-    jwks: dict[str, list[dict[str, Any]]]
+    jwks: dict[str, list[dict[str, Any]]] | None = None
+    metadata: bool = Field(
+        False, description="Fetch keys from the issuer's /.well-known/jwt-vc-issuer metadata."
+    )
     vct: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> TrustedIssuer:
+        if (self.jwks is None) == (not self.metadata):
+            raise ValueError("give exactly one of 'jwks' and 'metadata: true'")
+        return self
 
 
 class TrustAnchor(BaseModel):
@@ -77,6 +89,19 @@ def load_trust_file(path: Path) -> TrustConfig:
         raise ValueError(f"{path}: {where}: {first['msg']}") from None
 
 
+def _peek_issuer(presentation: Any) -> tuple[str, str | None] | None:
+    """The unverified ``iss`` and header ``kid`` of a presentation's issuer JWT, if readable."""
+    if not isinstance(presentation, str) or len(presentation) > 256 * 1024:
+        return None
+    try:
+        jws = parse_unverified_jws(presentation.split("~", 1)[0], what="issuer JWT")
+        iss = jws.payload_json().get("iss")
+    except AgentVPError:
+        return None
+    kid = jws.header.get("kid")
+    return (iss, kid if isinstance(kid, str) else None) if isinstance(iss, str) else None
+
+
 def _allows(vcts: Sequence[str] | None, vct: str | None) -> bool:
     return vcts is None or (vct is not None and vct in vcts)
 
@@ -84,11 +109,19 @@ def _allows(vcts: Sequence[str] | None, vct: str | None) -> bool:
 class TrustResolver:
     """:class:`verifier.protocol.IssuerKeyResolver` over a :class:`TrustConfig`."""
 
-    def __init__(self, config: TrustConfig, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: TrustConfig,
+        *,
+        metadata: IssuerMetadataCache | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.clock = clock
+        self.metadata = metadata
+        self._metadata_issuers = {i.iss: i.vct for i in config.issuers if i.metadata}
         self._issuers: dict[str, list[tuple[Sequence[str] | None, str | None, PublicKey]]] = {}
         for issuer in config.issuers:
-            for jwk in issuer.jwks.get("keys", []):
+            for jwk in (issuer.jwks or {}).get("keys", []):
                 kid = jwk.get("kid")
                 self._issuers.setdefault(issuer.iss, []).append(
                     (issuer.vct, kid if isinstance(kid, str) else None, public_key_from_jwk(jwk))
@@ -104,7 +137,15 @@ class TrustResolver:
     ) -> Sequence[PublicKey]:
         if "x5c" in header:
             return [self._from_x5c(iss, header["x5c"], vct)]
-        entries = self._issuers.get(iss or "")
+        if iss is not None and iss in self._metadata_issuers:
+            if self.metadata is None:
+                raise TrustError("issuer_metadata_unavailable", "issuer metadata fetching is off")
+            vcts: Sequence[str] | None = self._metadata_issuers[iss]
+            entries: list[tuple[Sequence[str] | None, str | None, PublicKey]] = [
+                (vcts, kid, key) for kid, key in self.metadata.keys(iss)
+            ]
+        else:
+            entries = self._issuers.get(iss or "", [])
         if not entries:
             raise TrustError("issuer_untrusted", f"issuer {iss!r} is not in the trust file")
         entries = [e for e in entries if _allows(e[0], vct)]
@@ -133,6 +174,18 @@ class TrustResolver:
                     "x5c_name_mismatch", f"issuer {iss!r} is not named by the x5c leaf certificate"
                 )
         return public_key_of(leaf)
+
+    async def prepare(self, vp_token: Any) -> None:
+        """Fetch metadata of metadata-resolved issuers named (unverified) in ``vp_token``,
+        before the synchronous verification core runs. Bounded: at most 16 presentations."""
+        if self.metadata is None or not self._metadata_issuers or not isinstance(vp_token, dict):
+            return
+        for presentation in [p for ps in vp_token.values() if isinstance(ps, list) for p in ps][
+            :16
+        ]:
+            peeked = _peek_issuer(presentation)
+            if peeked is not None and peeked[0] in self._metadata_issuers:
+                await self.metadata.ensure(*peeked)
 
     def issuer_keys(self, iss: str) -> list[PublicKey]:
         """Every configured key of one issuer (e.g. to verify its status list tokens)."""
