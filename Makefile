@@ -34,3 +34,16 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
+
+# HTTP load benchmark (bench/load.py): SQLite, Redis, 2 workers on Redis, pending-transaction
+# scaling, in-process comparison; writes bench/results/load.json and load.png (~10 minutes).
+# Installs the `bench` extra and, with apt-get (as root), redis-server if it is missing.
+.PHONY: bench-load
+bench-load: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || \
+		{ echo "bench-load: installing redis-server"; \
+		  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		    redis-server >/dev/null; }
+	$(BIN)/python bench/load.py $(BENCH_ARGS)

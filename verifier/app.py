@@ -8,6 +8,8 @@ refused with 413 before they are read in full. ``app_from_env`` is the uvicorn f
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,20 +22,24 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier import __version__
+from verifier.agents import AgentVerifications
 from verifier.fetch import SafeFetcher
 from verifier.keys import load_verifier_keys
+from verifier.logs import AccessLog
+from verifier.metrics import Metrics, RequestTimer
 from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.policy.presets import load_policy_file
 from verifier.policy.status_check import StatusListChecker
 from verifier.policy.trust import TrustResolver, load_trust_file
 from verifier.presentations import ServiceError
 from verifier.protocol import VerificationPolicy
-from verifier.routes import rp_api, wallet_api
+from verifier.routes import agent_api, oauth, ops, rp_api, wallet_api, web
 from verifier.service import PresentationService, ServiceConfig
 from verifier.settings import Settings
 from verifier.status import StatusChecker
 from verifier.store import open_store
 from verifier.store.base import StoreUnavailableError, TransactionStore
+from verifier.webhooks import Webhooks
 
 __all__ = ["app_from_env", "build_service", "create_app"]
 
@@ -95,6 +101,8 @@ def build_service(
         max_body_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
         max_vp_token_entries=settings.max_vp_token_entries,
+        receipt_key=keys.signing_key,
+        callbacks=bool(settings.webhook_secret),
     )
     service = PresentationService(
         config=config,
@@ -175,10 +183,25 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app. ``service`` may be injected (tests); otherwise built from ``settings``."""
     svc = service or build_service(settings)
+    metrics = Metrics()
+    svc.listeners.append(metrics.on_event)
+    checker = svc.status
+    if isinstance(checker, StatusListChecker):
+        metrics.sources["agentvp_status_list_cache"] = lambda: {
+            "hit": checker.hits,
+            "miss": checker.misses,
+        }
+    webhooks = _webhooks(settings, svc, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = asyncio.create_task(webhooks.run()) if webhooks is not None else None
         yield
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            await webhooks.close()  # type: ignore[union-attr]
         await svc.close()
 
     app = FastAPI(
@@ -189,6 +212,15 @@ def create_app(
     )
     app.state.settings = settings
     app.state.service = svc
+    app.state.metrics = metrics
+    app.state.webhooks = webhooks
+    app.state.agents = AgentVerifications(
+        svc,
+        load_policy_file(settings.policy_file).policies,
+        signing_key=svc.config.receipt_key,
+        issuer=settings.public_url,
+    )
+    app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -204,6 +236,7 @@ def create_app(
     @app.exception_handler(StoreUnavailableError)
     async def _store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
         log.warning("store unavailable: %s", exc)
+        metrics.store_errors.inc()
         return _error(503, "temporarily_unavailable", "the transaction store is unreachable")
 
     @app.exception_handler(Exception)
@@ -211,10 +244,38 @@ def create_app(
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "server_error", "unexpected error")
 
+    app.include_router(ops.router)
     app.include_router(rp_api.router)
+    app.include_router(agent_api.router)
+    app.include_router(oauth.router)
     app.include_router(wallet_api.router)
+    app.include_router(web.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestTimer, metrics=metrics)
+    app.add_middleware(AccessLog)
     return app
+
+
+def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) -> Webhooks | None:
+    """The webhook deliverer, when a signing secret is configured."""
+    if not settings.webhook_secret:
+        return None
+    webhooks = Webhooks(
+        svc.store,
+        secret=settings.webhook_secret.encode(),
+        fetcher=SafeFetcher(
+            timeout=settings.outbound_timeout, allow_hosts=settings.outbound_allow_list
+        ),
+        clock=svc.clock,
+        max_attempts=settings.webhook_max_attempts,
+        retention=settings.transaction_ttl + settings.result_ttl,
+    )
+    svc.listeners.append(webhooks.on_event)
+    metrics.sources["agentvp_webhook_deliveries"] = lambda: {
+        "delivered": webhooks.delivered,
+        "given_up": webhooks.failed,
+    }
+    return webhooks
 
 
 def app_from_env() -> FastAPI:

@@ -3,22 +3,29 @@
 agentvp init  [--data-dir D] [--public-url URL] [--force]
 agentvp serve [--data-dir D] [--host H] [--port P] [--workers N]
 agentvp demo  [--data-dir D] [--port P] [--once]
+agentvp receipt verify <jwt> [--jwks FILE|URL]
+agentvp audit verify <events.json> [--receipt JWT]
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 from rich.console import Console
 
 from verifier.app import build_service
+from verifier.audit import verify_chain
 from verifier.demo import run_demo
 from verifier.devsetup import init_data_dir
+from verifier.logs import logging_config
+from verifier.receipts import ReceiptError, verify_receipt
 from verifier.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -87,7 +94,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=workers,
-        log_level="info",
+        log_config=logging_config(settings.log_format, settings.log_level),
+        access_log=False,
     )
 
 
@@ -106,6 +114,89 @@ def demo(
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     raise typer.Exit(code)
+
+
+receipt_app = typer.Typer(no_args_is_help=True, help="Decision receipts.")
+audit_app = typer.Typer(no_args_is_help=True, help="Audit logs of agent verifications.")
+app.add_typer(receipt_app, name="receipt")
+app.add_typer(audit_app, name="audit")
+JwksOption = Annotated[
+    str | None,
+    typer.Option(help="JWKS file or URL (default: the verifier key in --data-dir)."),
+]
+
+
+def _text_arg(value: str) -> str:
+    """A literal, or @file, or a path to an existing file."""
+    path = Path(value[1:] if value.startswith("@") else value)
+    try:
+        is_file = path.is_file()
+    except OSError:  # a JWT is longer than any file name
+        is_file = False
+    return path.read_text(encoding="utf-8").strip() if is_file else value.strip()
+
+
+def _jwks(source: str | None, data_dir: Path) -> dict[str, object]:
+    if source is None:
+        key = json.loads((data_dir / "verifier" / "signing_key.json").read_text(encoding="utf-8"))
+        public = {k: v for k, v in key.items() if k != "d"}
+        return {"keys": [public]}
+    if source.startswith(("https://", "http://")):
+        answer = httpx.get(source, timeout=10, follow_redirects=False)
+        answer.raise_for_status()
+        data: dict[str, object] = answer.json()
+        return data
+    loaded: dict[str, object] = json.loads(Path(source).read_text(encoding="utf-8"))
+    return loaded
+
+
+@receipt_app.command("verify")
+def receipt_verify(
+    receipt: Annotated[str, typer.Argument(help="The receipt JWT, @file or a file path.")],
+    jwks: JwksOption = None,
+    data_dir: DataDir = Path(".agentvp"),
+) -> None:
+    """Check a receipt's signature against the verifier's JWKS; print its claims."""
+    try:
+        claims = verify_receipt(_text_arg(receipt), _jwks(jwks, data_dir))
+    except (ReceiptError, OSError, ValueError, httpx.HTTPError) as exc:
+        err.print(f"[red]invalid receipt:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print_json(json.dumps(claims))
+    console.print(
+        f"[green]valid[/] receipt: decision {claims.get('decision')} for {claims.get('sub')}"
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(
+    events: Annotated[
+        Path, typer.Argument(help="JSON from GET /v1/agent-verifications/{id}/events.")
+    ],
+    receipt: Annotated[
+        str | None, typer.Option(help="The decision receipt (JWT, @file, path).")
+    ] = None,
+    jwks: JwksOption = None,
+    data_dir: DataDir = Path(".agentvp"),
+) -> None:
+    """Recompute the audit hash chain; with --receipt, check it against the signed head."""
+    try:
+        data = json.loads(events.read_text(encoding="utf-8"))
+        listed = data["events"] if isinstance(data, dict) else data
+        head = length = None
+        if receipt is not None:
+            claims = verify_receipt(_text_arg(receipt), _jwks(jwks, data_dir))
+            head, length = claims.get("audit_head"), claims.get("audit_len")
+    except (ReceiptError, OSError, ValueError, KeyError, httpx.HTTPError) as exc:
+        err.print(f"[red]cannot check:[/] {exc}")
+        raise typer.Exit(2) from None
+    problems = verify_chain(listed, head=head, length=length)
+    if problems:
+        for problem in problems:
+            err.print(f"[red]broken:[/] {problem}")
+        raise typer.Exit(3)
+    anchored = " and matches the receipt" if receipt else ""
+    console.print(f"[green]intact[/]: {len(listed)} events, chain verified{anchored}")
 
 
 def main() -> None:

@@ -1,15 +1,19 @@
 """``agentvp demo``: the whole cross-device flow on this machine, over real HTTP.
 
-Initialises a data dir if needed, starts the verifier (embedded SQLite store) in this process,
-prepares the wallet simulator (a separate program: ``wallet-sim``, run as a subprocess - the
-wallet is another party), creates a presentation through the RP API, renders its QR code to a
-PNG, lets the wallet scan and answer it, and prints the verified claims.
+Initialises a data dir if needed, starts the verifier (embedded SQLite store, demo mode on, so
+``/`` is the relying-party demo page) in this process, prepares the wallet simulator (a separate
+program: ``wallet-sim``, run as a subprocess - the wallet is another party) and starts its web
+page (``wallet-sim serve`` on a free port), creates a presentation through the RP API, renders
+its QR code to a PNG, lets the wallet scan and answer it, prints the verified claims and the
+URLs of both pages. ``--once`` stops everything after the scripted flow.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -54,6 +58,45 @@ def _wallet_sim(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "wallet_sim.cli", *args]
     # Our own interpreter running our own package: no untrusted input reaches the command.
     return subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)  # noqa: S603
+
+
+class _WalletPage:
+    """``wallet-sim serve`` for the demo wallet directory, on a free loopback port."""
+
+    def __init__(self, wallet: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port: int = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = wallet.parent / "wallet-page.log"
+        command = [sys.executable, "-m", "wallet_sim.cli", "serve", "--dir", str(wallet)]
+        with self.log.open("ab") as out:
+            # Our own interpreter running our own package, with a path we made.
+            self.proc = subprocess.Popen(  # noqa: S603
+                [*command, "--port", str(self.port)], stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def wait_started(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.url}api/wallet", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the wallet page did not start (see {self.log})")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def _step(title: str) -> None:
@@ -107,13 +150,32 @@ def run_demo(*, data_dir: Path, port: int | None, once: bool) -> int:
         public_url = os.environ.get("AGENTVP_PUBLIC_URL", "http://localhost:8080")
         _step(f"initialising {data_dir} (dev CA, verifier certificate, demo issuers, presets)")
         init_data_dir(data_dir, public_url=public_url)
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, demo_mode=True)
     server = _Server(settings)
     server.start()
     server.wait_started()
     base = settings.public_url
     _step(f"verifier running at {base} (store: {settings.store_url})")
     wallet = _prepare_wallet(data_dir)
+    wallet_page = _WalletPage(wallet)
+    try:
+        wallet_page.wait_started()
+        return _flow(settings, data_dir, wallet, server, wallet_page, once=once)
+    finally:
+        wallet_page.stop()
+
+
+def _flow(
+    settings: Settings,
+    data_dir: Path,
+    wallet: Path,
+    server: _Server,
+    wallet_page: _WalletPage,
+    *,
+    once: bool,
+) -> int:
+    """The scripted presentation, then the two pages' URLs (and serving, unless ``once``)."""
+    base = settings.public_url
     headers = {"Authorization": f"Bearer {settings.api_key_list[0]}"}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
         created = client.post("/v1/presentations", json={"profile": "identity"})
@@ -136,13 +198,20 @@ def run_demo(*, data_dir: Path, port: int | None, once: bool) -> int:
     console.print(
         f"API docs: {base}/docs    QR of the last request: {data_dir / 'demo' / 'qr.png'}"
     )
+    console.print(f"relying-party demo page: {base}/")
+    console.print(f"wallet simulator page:   {wallet_page.url}")
     if once:
         server.server.should_exit = True
         server.join(timeout=10)
         return 0 if view["status"] == "verified" else 1
     console.print("serving; press Ctrl-C to stop")
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the wallet page on `kill` too
     try:
         server.join()
     except KeyboardInterrupt:
         server.server.should_exit = True
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

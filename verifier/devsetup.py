@@ -2,14 +2,14 @@
 
 Writes (relative to the data dir)::
 
-    config.yaml                public_url and a fresh API key (read automatically)
+    config.yaml                public_url, a fresh API key and webhook secret (read automatically)
     verifier/signing_key.json  request-object signing key (P-256)
     verifier/chain.pem         leaf certificate for the public host + intermediate
     pki/root.pem               the dev CA (give it to wallets: `wallet-sim init --trust-verifier`)
     pki/*_key.json             dev CA keys, to issue more dev certificates later
     demo/issuers/*.json        demo issuer keys (eKYC identity issuer, mandate issuer)
     trust.json                 those issuers, trusted for their credential types
-    policy.yaml                DCQL presets `identity` and `agent_mandate`
+    policy.yaml                DCQL presets `identity`, `agent_mandate`; policy `shop-checkout`
 
 Nothing here is for production: the CA, the keys and the API key are development material.
 """
@@ -86,6 +86,41 @@ def default_presets() -> dict[str, Any]:
     }
 
 
+def default_policies() -> dict[str, Any]:
+    """``shop-checkout``: an agent buying at shop-a.example; the human steps up above 250 EUR
+    and on a principal's first checkout."""
+    return {
+        "shop-checkout": {
+            "mandate": {
+                "accepted_vct": [MANDATE_VCT],
+                "accepted_issuers": [DEMO_ISSUERS["mandates"][0]],
+                "max_validity": 30 * 86400,
+                "status_required": False,
+                "required_actions": ["payment.initiate"],
+                "unknown_constraint": "reject",
+            },
+            "identity": {
+                "accepted_vct": [IDENTITY_VCT],
+                "accepted_issuers": [DEMO_ISSUERS["ekyc"][0]],
+                "trust_frameworks": {
+                    "eidas": {"levels": ["low", "substantial", "high"], "min": "substantial"},
+                    "de_aml": {},
+                },
+                "max_verification_age": "P24M",
+                "accepted_evidence_types": ["document", "electronic_record"],
+                "required_claims": ["given_name", "family_name", "birthdate"],
+                "required_when": [{"amount_minor_gt": 25000}, {"first_use_of_principal": True}],
+            },
+            "transaction": {
+                "hash_alg": "sha-256",
+                "kb_max_age": 120,
+                "payee_domain": "shop-a.example",
+                "rp_limits": {"EUR": {"per_tx_max_minor": 100000}},
+            },
+        }
+    }
+
+
 def _write(path: Path, text: str, *, private: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if private:
@@ -125,10 +160,13 @@ def init_data_dir(data_dir: Path, *, public_url: str, force: bool = False) -> di
         public = {**key.public_jwk, "use": "sig", "alg": "ES256"}
         trusted.append({"iss": iss, "jwks": {"keys": [public]}, "vct": [vct]})
     _write(data_dir / "trust.json", json.dumps({"issuers": trusted, "anchors": []}, indent=2))
-    _write(
-        data_dir / "policy.yaml", yaml.safe_dump({"presets": default_presets()}, sort_keys=False)
-    )
+    policy = {"presets": default_presets(), "policies": default_policies()}
+    _write(data_dir / "policy.yaml", yaml.safe_dump(policy, sort_keys=False))
     api_key = secrets.token_urlsafe(24)
-    config = {"public_url": public_url, "api_keys": api_key}
+    config = {
+        "public_url": public_url,
+        "api_keys": api_key,
+        "webhook_secret": secrets.token_urlsafe(32),
+    }
     _write(data_dir / "config.yaml", yaml.safe_dump(config), private=True)
     return {"api_key": api_key, "client_root": str(data_dir / "pki" / "root.pem"), "host": host}

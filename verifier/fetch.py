@@ -73,7 +73,8 @@ class SafeFetcher:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def _check_target(self, url: str) -> None:
+    async def check_target(self, url: str) -> None:
+        """Raise :class:`FetchError` (``refused``) unless ``url`` may be fetched."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if not host or parts.username or parts.password:
@@ -99,7 +100,7 @@ class SafeFetcher:
 
     async def get(self, url: str, *, accept: str) -> Fetched:
         """Fetch ``url``; raise :class:`FetchError` for refusals, failures, 3xx and non-2xx."""
-        await self._check_target(url)
+        await self.check_target(url)
         try:
             async with asyncio.timeout(self.timeout):
                 async with self._client.stream("GET", url, headers={"Accept": accept}) as response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from verifier.protocol import VerifiedCredential
+from verifier.protocol.jose import hash_b64
 
 __all__ = ["credential_result"]
 
@@ -15,8 +16,10 @@ _TOKEN_MEMBERS = ("cnf", "status", "iss", "vct", "iat", "nbf", "exp")
 def credential_result(
     credential: VerifiedCredential, status: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """``{vct, iss, claims, holder_jkt, status, iat, exp, disclosed}`` for one presentation."""
+    """``{vct, iss, claims, holder_jkt, status, iat, exp, nbf, disclosed, kb_iat,
+    presentation_sha256}`` for one presentation."""
     claims = {k: v for k, v in credential.claims.items() if k not in _TOKEN_MEMBERS}
+    kb = credential.key_binding
     return {
         "vct": credential.vct,
         "iss": credential.iss,
@@ -25,5 +28,8 @@ def credential_result(
         "status": status,
         "iat": credential.claims.get("iat"),
         "exp": credential.claims.get("exp"),
+        "nbf": credential.claims.get("nbf"),
         "disclosed": len(credential.disclosures),
+        "kb_iat": kb.iat if kb is not None else None,
+        "presentation_sha256": hash_b64(credential.raw) if credential.raw else None,
     }

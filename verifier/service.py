@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from verifier.logs import current_tx
 from verifier.presentations import CreatePresentation, ServiceError
 from verifier.protocol import (
     AgentVPError,
@@ -90,6 +91,8 @@ class ServiceConfig:
     max_body_bytes: int = 256 * 1024
     max_json_depth: int = 32
     max_vp_token_entries: int = 16
+    receipt_key: SigningKey | None = None  # signs agent decision receipts
+    callbacks: bool = False  # webhooks configured: `callback_url` accepted
 
 
 class PresentationService:
@@ -112,6 +115,15 @@ class PresentationService:
         self.status = status
         self.clock = clock
         self.on_close: list[Callable[[], Awaitable[None]]] = []
+        # Called after a transaction changes: ("request_retrieved" | "final", transaction).
+        self.listeners: list[Callable[[str, Transaction], Awaitable[None]]] = []
+
+    async def _notify(self, event: str, tx: Transaction) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(event, tx)
+            except Exception:  # a listener must never undo the state change that happened
+                log.exception("listener failed", extra={"tx": tx.id, "event": event})
 
     async def close(self) -> None:
         for hook in self.on_close:
@@ -130,6 +142,8 @@ class PresentationService:
         purpose: str = "presentation",
         parent_id: str | None = None,
     ) -> Transaction:
+        if spec.callback_url is not None and not self.config.callbacks:
+            raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
         query, td = spec.resolve(self.presets)
         request_id = _token()
         response_uri = f"{self.config.public_url}/wallet/response/{request_id}"
@@ -160,7 +174,9 @@ class PresentationService:
             parent_id=parent_id,
         )
         await self.store.create(tx, retain_until=tx.expires_at + self.config.retention)
+        current_tx.set(tx.id)
         log.info("presentation created", extra={"tx": tx.id, "flow": tx.flow})
+        await self._notify("created", tx)
         return tx
 
     def request_uri(self, tx: Transaction) -> str:
@@ -179,6 +195,7 @@ class PresentationService:
         tx = await self.store.get(tx_id)
         if tx is None:
             raise ServiceError(404, "not_found", "no such presentation")
+        current_tx.set(tx.id)
         return await self._expire_if_due(tx)
 
     async def _expire_if_due(self, tx: Transaction) -> Transaction:
@@ -189,6 +206,8 @@ class PresentationService:
             {"status__in": [TxStatus.PENDING, TxStatus.REQUEST_RETRIEVED]},
             {"status": TxStatus.EXPIRED, "error": {"code": "expired", "detail": "request expired"}},
         )
+        if done is not None:
+            await self._notify("final", done)
         return done or (await self.store.get(tx.id)) or tx
 
     async def redeem_response_code(self, tx: Transaction, code: str | None) -> Transaction:
@@ -215,6 +234,7 @@ class PresentationService:
         tx = await self.store.get_by_request(request_id)
         if tx is None:
             raise ServiceError(404, "invalid_request", "unknown request")
+        current_tx.set(tx.id)
         tx = await self._expire_if_due(tx)
         if tx.status == TxStatus.EXPIRED:
             raise ServiceError(400, "invalid_request", "the request has expired")
@@ -251,6 +271,7 @@ class PresentationService:
             lifetime=max(fetched.expires_at - self.now(), 1),
         )
         log.info("request object served", extra={"tx": tx.id})
+        await self._notify("request_retrieved", fetched)
         if self.config.signing_key is None:
             return unsigned_request_object(claims)
         return sign_request_object(claims, self.config.signing_key, self.config.x5c)
@@ -280,6 +301,7 @@ class PresentationService:
         if done is None:
             raise ServiceError(400, "invalid_request", "this request was already answered")
         log.info("response processed", extra={"tx": tx.id, "status": done.status})
+        await self._notify("final", done)
         if code is None or not tx.redirect_uri:
             return {}
         joiner = "&" if "#" in tx.redirect_uri else "#"

@@ -149,6 +149,20 @@ class Settings(BaseSettings):
         description="What a credential whose status list cannot be fetched gets: `reject` (fail "
         "closed, error `status_list_unavailable`) or `accept` (reported as status `unknown`).",
     )
+    webhook_secret: str = Field(
+        "",
+        description="Secret for the HMAC-SHA256 signature of webhook deliveries (Standard "
+        "Webhooks). Empty: requests with a `callback_url` are refused.",
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=50, description="Delivery attempts before a webhook is given up."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per log line (with the transaction id)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level logged."
+    )
     demo_mode: bool = Field(
         False,
         description="Serve the demo endpoints the web page uses (never enable in production: "
@@ -163,6 +177,28 @@ class Settings(BaseSettings):
     )
     sse_poll_interval: float = Field(
         0.25, gt=0, le=5, description="How often the event stream looks for changes (seconds)."
+    )
+
+    agent_token_lifetime: int = Field(
+        300,
+        ge=1,
+        le=300,
+        description="Seconds an agent access token (POST /oauth/token) lives; at most five "
+        "minutes. A resource in the policy file may set a shorter `token_lifetime`.",
+    )
+    agent_poll_interval: int = Field(
+        2,
+        ge=1,
+        le=60,
+        description="Seconds an agent waits between token polls (`interval`); polling faster "
+        "answers `slow_down` and adds 5 s.",
+    )
+    dpop_max_age: int = Field(
+        60,
+        ge=5,
+        le=600,
+        description="Oldest DPoP proof `iat` accepted at /oauth/*, in seconds before now; its "
+        "`jti` is remembered this long (replay).",
     )
 
     @classmethod

@@ -19,13 +19,18 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import httpx
+import qrcode
 import typer
 import uvicorn
 from rich.console import Console
 
+from verifier.protocol.authority import AgentAction
 from verifier.protocol.jose import SigningKey
 
+from .agent import AgentHolder, full_mandate
 from .client import WalletHTTPError
+from .issuer import MandateGrant
 from .issuer_web import issuer_app
 from .issuing import issue_credential, rotate_issuer_key, serve_issuers_at, set_credential_status
 from .scan import QRDecodeError, decode_qr
@@ -155,6 +160,182 @@ def reinstate(
     _set_status(credential, dir, "valid")
 
 
+mandate_app = typer.Typer(no_args_is_help=True, help="Mandates for agents.")
+agent_app = typer.Typer(no_args_is_help=True, help="Act as the agent holder.")
+app.add_typer(mandate_app, name="mandate")
+app.add_typer(agent_app, name="agent")
+
+
+def _validity(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+    except (ValueError, IndexError):
+        raise _fail(f"validity {text!r}: use seconds or a number with s, m, h or d", 1) from None
+
+
+def _triples(values: list[str] | None, names: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    out = []
+    for value in values or []:
+        parts = value.split(":", len(names) - 1)
+        if len(parts) != len(names) or not all(parts):
+            raise _fail(f"{what} {value!r}: expected {':'.join(names)}", 1)
+        out.append(dict(zip(names, parts, strict=True)))
+    return out
+
+
+@mandate_app.command("grant")
+def mandate_grant(
+    dir: DirOption = None,
+    actions: Annotated[
+        str, typer.Option(help="Comma-separated actions.")
+    ] = "commerce.checkout,payment.initiate",
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency of the limits.")] = "EUR",
+    max_amount: Annotated[int, typer.Option(help="Per-order maximum, minor units.")] = 25_000,
+    min_amount: Annotated[int, typer.Option(help="Per-order minimum, minor units.")] = 0,
+    budget: Annotated[
+        int | None, typer.Option(help="Total budget, minor units (none if omitted).")
+    ] = None,
+    max_uses: Annotated[int | None, typer.Option(help="Most uses (none if omitted).")] = None,
+    merchant: Annotated[list[str] | None, typer.Option(help="id:name:domain (repeatable).")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="scheme:code (repeatable).")] = None,
+    pairwise: Annotated[list[str] | None, typer.Option(help="aud:sub (repeatable).")] = None,
+    validity: Annotated[str, typer.Option(help="Lifetime: seconds or Nd/Nh/Nm.")] = "7d",
+    purpose: Annotated[str, typer.Option(help="Human-readable purpose (never evaluated).")] = "",
+    principal: Annotated[
+        str, typer.Option(help="Holder of the principal's identity credential.")
+    ] = "human",
+    agent: Annotated[str, typer.Option(help="Agent key name (the mandate's cnf).")] = "agent",
+    issuer: Annotated[str, typer.Option(help="Mandate issuer name.")] = "mandates",
+) -> None:
+    """The mandate issuer grants an agent a mandate, bound to the principal's identity (jkt)."""
+    wallet = _wallet(dir)
+    defaults = MandateGrant()
+    grant = MandateGrant(
+        actions=tuple(a.strip() for a in actions.split(",") if a.strip()),
+        currency=currency,
+        max_amount=max_amount,
+        min_amount=min_amount,
+        budget=budget,
+        max_uses=max_uses,
+        merchants=_triples(merchant, ("id", "name", "domain"), "merchant") or defaults.merchants,
+        categories=_triples(category, ("scheme", "code"), "category") or defaults.categories,
+        pairwise_ids=_triples(pairwise, ("aud", "sub"), "pairwise id") or defaults.pairwise_ids,
+        validity=_validity(validity),
+        purpose=purpose or defaults.purpose,
+    )
+    try:
+        stored = issue_credential(
+            wallet,
+            "mandate",
+            now=int(time.time()),
+            issuer=issuer,
+            holder=agent,
+            grant=grant,
+            principal=principal,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc), 1) from None
+    jti = full_mandate(stored).get("jti")
+    console.print(
+        f"granted mandate {stored.id} (jti {jti}) to {agent}: {', '.join(grant.actions)}, "
+        f"max {max_amount} {currency}/order"
+        + (f", budget {budget}" if budget else "")
+        + (f", {max_uses} uses" if max_uses else "")
+    )
+
+
+@agent_app.command("act")
+def agent_act(
+    rp: Annotated[str, typer.Option(help="The verifier (agentvp) base URL.")],
+    api_key: Annotated[str, typer.Option(envvar="AGENTVP_API_KEY", help="RP API key.")],
+    action: Annotated[str, typer.Option(help="The action as JSON (or @file).")],
+    policy: Annotated[str, typer.Option(help="The RP's policy name.")] = "shop-checkout",
+    dir: DirOption = None,
+    wait: Annotated[int, typer.Option(help="Seconds to wait for the human on step-up.")] = 300,
+) -> None:
+    """Ask the RP to accept an action, prove the mandate; print the decision and receipt."""
+    text = Path(action[1:]).read_text(encoding="utf-8") if action.startswith("@") else action
+    holder = AgentHolder(_wallet(dir))
+    try:
+        raw = json.loads(text)
+        if "mandate_jti" not in raw:
+            raw["mandate_jti"] = full_mandate(holder.mandate()).get("jti")
+        intended = AgentAction.model_validate(raw)
+        refusals = holder.check(intended)
+        if refusals:
+            raise _fail("refusing, the action is outside the mandate: " + "; ".join(refusals), 3)
+        view = holder.act(rp, api_key, policy, intended)
+        if view.get("human_request") and view["decision"] == "pending":
+            link = view["human_request"]["authorization_request_uri"]
+            console.print(
+                "the relying party needs the human; scan or open with the human's wallet:"
+            )
+            qr = qrcode.QRCode(border=1)
+            qr.add_data(link)
+            qr.print_ascii(out=sys.stdout)
+            console.print(link)
+        view = holder.wait(rp, api_key, view["id"], timeout=wait)
+    except (WalletError, WalletHTTPError) as exc:
+        raise _fail(str(exc)) from None
+    except (ValueError, httpx.HTTPError) as exc:
+        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+    finally:
+        holder.close()
+    console.print(
+        f"decision: {view['decision']}"
+        + (f" ({', '.join(view['reasons'])})" if view["reasons"] else "")
+    )
+    if view.get("receipt"):
+        console.print(f"receipt: {view['receipt']}")
+    if view["decision"] != "allow":
+        raise typer.Exit(3)
+
+
+@agent_app.command("mcp-call")
+def agent_mcp_call(
+    server: Annotated[str, typer.Option(help="The MCP endpoint, e.g. http://127.0.0.1:8765/mcp.")],
+    tool: Annotated[str, typer.Option(help="The tool to call.")],
+    args: Annotated[str, typer.Option("--args", help="Tool arguments as JSON (or @file).")] = "{}",
+    dir: DirOption = None,
+    agent: Annotated[str, typer.Option(help="Agent key name (holds the mandate).")] = "agent",
+    wait: Annotated[int, typer.Option(help="Seconds to wait for the human on step-up.")] = 300,
+) -> None:
+    """Call an agentvp-protected MCP tool: 401, authorize with DPoP, present the mandate,
+    (step-up: show the human's link), token, call again with DPoP; print the tool's result."""
+    from .mcp_agent import McpAgent  # noqa: PLC0415 - the MCP SDK only loads for this command
+
+    def show_human(link: str) -> None:
+        console.print("the authorization server needs the human; scan or open with their wallet:")
+        qr = qrcode.QRCode(border=1)
+        qr.add_data(link)
+        qr.print_ascii(out=sys.stdout)
+        console.print(link)
+        sys.stdout.flush()
+
+    text = Path(args[1:]).read_text(encoding="utf-8") if args.startswith("@") else args
+    holder = AgentHolder(_wallet(dir), agent=agent)
+    try:
+        arguments = json.loads(text)
+        if not isinstance(arguments, dict):
+            raise _fail("--args must be a JSON object", 1)
+        result = McpAgent(holder, say=console.print).run(
+            server, tool, arguments, on_human=show_human, timeout=wait
+        )
+    except WalletError as exc:
+        raise _fail(f"{exc.error}: {exc}", 3 if exc.error == "access_denied" else 2) from None
+    except WalletHTTPError as exc:
+        raise _fail(str(exc)) from None
+    except (ValueError, httpx.HTTPError) as exc:
+        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+    finally:
+        holder.http.close()
+    output = result.get("structuredContent") or result.get("content")
+    console.print(f"result: {json.dumps(output, ensure_ascii=False)}", markup=False)
+    if result.get("isError"):
+        raise typer.Exit(3)
+
+
 @app.command("issuer-rotate")
 def issuer_rotate(
     name: Annotated[str, typer.Argument(help="Issuer name (see the wallet's issuers/).")],
@@ -237,6 +418,23 @@ def scan(
         raise _fail(str(exc), 1) from None
     console.print(f"scanned: {uri}")
     _present(uri, dir=dir, yes=yes, decline=decline, method=method)
+
+
+@app.command()
+def serve(
+    dir: DirOption = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8090,
+) -> None:
+    """Serve the wallet's web page: paste or scan a request, review it, approve or decline."""
+    # Imported here so the other commands start without loading the web stack.
+    import uvicorn  # noqa: PLC0415
+
+    from .web import create_app  # noqa: PLC0415
+
+    wallet = _wallet(dir)
+    console.print(f"wallet page on http://{host}:{port}/ (wallet {wallet.path})")
+    uvicorn.run(create_app(wallet), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

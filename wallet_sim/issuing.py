@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from verifier.protocol import SigningKey
+from verifier.protocol import SigningKey, jwk_thumbprint
 
 from .issuer import IdentitySubject, MandateGrant, identity_claims, mandate_claims
 from .status import StatusRegistry
@@ -56,6 +56,7 @@ def issue_credential(
     holder: str | None = None,
     subject: IdentitySubject | None = None,
     grant: MandateGrant | None = None,
+    principal: str = "human",
 ) -> StoredCredential:
     """Issue an ``identity`` or ``mandate`` credential into ``wallet`` (with a status entry
     when the issuer has a status list)."""
@@ -74,15 +75,28 @@ def issue_credential(
             subject or IdentitySubject(), iss=source.iss, now=now, status=status
         )
     else:
-        principal = wallet.key("human", create=True).thumbprint
+        # Bind the principal by the key of their identity credential (principal.jkt).
         claims = mandate_claims(
-            grant or MandateGrant(), iss=source.iss, now=now, principal_jkt=principal, status=status
+            grant or MandateGrant(),
+            iss=source.iss,
+            now=now,
+            principal_jkt=principal_jkt(wallet, principal),
+            status=status,
         )
     issuance = source.issue(claims, holder_jwk=wallet.key(holder, create=True).public_jwk)
     meta = {"issuer": issuer, **({"status": status} if status else {})}
     return wallet.add_credential(
         kind=kind, issuance=issuance, holder=holder, issued_at=now, meta=meta, cred_id=cred_id
     )
+
+
+def principal_jkt(wallet: Wallet, principal: str) -> str:
+    """RFC 7638 thumbprint of the ``cnf`` key of the principal's identity credential."""
+    identities = wallet.credentials(kind="identity", holder=principal)
+    if not identities:
+        raise ValueError(f"{principal!r} has no identity credential to bind (issue one first)")
+    cnf = identities[-1].held().payload["cnf"]["jwk"]
+    return jwk_thumbprint(cnf)
 
 
 def set_credential_status(wallet: Wallet, cred_id: str, status: str) -> tuple[str, int]:

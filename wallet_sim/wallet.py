@@ -43,6 +43,7 @@ WALLET_METADATA = {
     "authorization_encryption_alg_values_supported": ["ECDH-ES"],
     "authorization_encryption_enc_values_supported": ["A128GCM", "A256GCM"],
 }
+_VERBS = {"payment.initiate": "pay", "commerce.checkout": "buy for"}
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3, "TND": 3}
 
 
@@ -77,13 +78,12 @@ def describe_action(td: TransactionData) -> str:
         currency = str(amount.get("currency", ""))
         minor = amount.get("amount")
         exponent = _MINOR_UNITS.get(currency, 2)
-        money = f"{minor / 10**exponent:.{exponent}f} {currency}" if isinstance(minor, int) else "?"
+        money = f"{minor / 10**exponent:.{exponent}f} {currency}" if isinstance(minor, int) else ""
         payee = (payload.get("payee") or {}).get("name", "?")
-        agent = payload.get("agent_name") or "the agent"
-        action = payload.get("action", "act")
-        return (
-            f"{agent} may {action} {money} to {payee} (order {payload.get('transaction_id', '?')})"
-        )
+        agent = f"Agent {payload['agent_name']}" if payload.get("agent_name") else "The agent"
+        verb = _VERBS.get(str(payload.get("action")), str(payload.get("action", "act")))
+        order = payload.get("transaction_id", "?")
+        return f"{agent} may {verb} {money} to {payee} (order {order})".replace("  ", " ")
     return f"{td.type}: {json.dumps(td.data.get('payload', {}))[:200]}"
 
 

@@ -7,8 +7,9 @@
         description: Verified person (IDA verified_claims)
         dcql_query: {credentials: [...]}
 
-Named agent policies (mandate, identity and transaction rules) extend this file; see
-:mod:`verifier.policy.rules`.
+Named agent policies (mandate, identity and transaction rules) live under ``policies:``; see
+:mod:`verifier.policy.rules`. Resource servers guarded by a policy (agent access tokens) live
+under ``resources:``; see :mod:`verifier.policy.resources`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from verifier.policy.resources import ResourcePolicy
+from verifier.policy.rules import AgentPolicy
 from verifier.protocol import AgentVPError, DCQLQuery
 
 __all__ = ["PolicyFile", "Preset", "load_policy_file"]
@@ -41,8 +44,10 @@ class Preset(BaseModel):
 
 
 class PolicyFile(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
     presets: dict[str, Preset] = Field(default_factory=dict)
+    policies: dict[str, AgentPolicy] = Field(default_factory=dict)
+    resources: dict[str, ResourcePolicy] = Field(default_factory=dict)
 
 
 def load_policy_file(path: Path | None) -> PolicyFile:

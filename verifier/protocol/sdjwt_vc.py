@@ -132,6 +132,7 @@ class VerifiedCredential:
     presented: str
     holder_jwk: dict[str, Any] | None
     status: StatusReference | None
+    raw: str = ""  # the presentation exactly as received (for hashes in receipts)
 
     @property
     def holder_jkt(self) -> str | None:
@@ -219,6 +220,8 @@ def verify_presentation(
             f"presentation is {len(presentation)} bytes, limit {policy.max_presentation_bytes}",
         )
     parts = split_sd_jwt(presentation, max_disclosures=policy.max_disclosures)
+    # ``parts.presented`` re-joined, without re-joining: everything up to the last "~".
+    presented = presentation[: len(presentation) - len(parts.kb_jwt or "")]
     if require_key_binding and parts.kb_jwt is None:
         raise KeyBindingError("kb_missing", "key binding is required but no KB-JWT was presented")
 
@@ -261,7 +264,7 @@ def verify_presentation(
         key_binding = verify_kb_jwt(
             parts.kb_jwt,
             holder_key=holder_key,
-            presented=parts.presented,
+            presented=presented,
             sd_alg=rebuilt.sd_alg,
             audience=audience,
             nonce=nonce,
@@ -277,7 +280,8 @@ def verify_presentation(
         header=jws.header,
         disclosures=rebuilt.disclosures,
         key_binding=key_binding,
-        presented=parts.presented,
+        presented=presented,
         holder_jwk=dict(holder_key.jwk) if holder_key is not None else None,
         status=status,
+        raw=presentation,
     )

@@ -21,8 +21,11 @@ def service_of(request: Request) -> PresentationService:
     return service
 
 
-def require_api_key(request: Request) -> None:
-    """``Authorization: Bearer <key>`` with a key from ``AGENTVP_API_KEYS`` (constant time)."""
+async def require_api_key(request: Request) -> None:
+    """``Authorization: Bearer <key>`` with a key from ``AGENTVP_API_KEYS`` (constant time).
+
+    ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency on a worker
+    thread, a thread hop per RP request for a microsecond of work."""
     settings: Settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, is_dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 __all__ = [
     "FINAL_STATUSES",
+    "QueueItem",
     "StoreUnavailableError",
     "Transaction",
     "TransactionStore",
@@ -77,23 +78,26 @@ class Transaction:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        return json.dumps(
+            _values(self), separators=(",", ":"), sort_keys=True, default=_nested_dataclass
+        )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Transaction:
         data = json.loads(text)
-        known = {f.name for f in fields(cls)}
+        known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def to_fields(self) -> dict[str, str]:
         """Each field JSON-encoded on its own (Redis hashes compare these strings)."""
         return {
-            k: json.dumps(v, separators=(",", ":"), sort_keys=True) for k, v in asdict(self).items()
+            k: json.dumps(v, separators=(",", ":"), sort_keys=True, default=_nested_dataclass)
+            for k, v in _values(self).items()
         }
 
     @classmethod
     def from_fields(cls, raw: Mapping[str, str | bytes]) -> Transaction:
-        known = {f.name for f in fields(cls)}
+        known = cls.__dataclass_fields__
         return cls(
             **{k: json.loads(v) for k, v in ((_s(k), v) for k, v in raw.items()) if k in known}
         )
@@ -105,6 +109,29 @@ class Transaction:
 
 def _s(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _values(tx: Transaction) -> dict[str, Any]:
+    """Field name -> value, in field order: what ``asdict`` gives a JSON encoder, without its
+    deep copy of every nested dict and list (encoding never mutates; the copy was the single
+    largest cost of a state transition). A dataclass nested in a value is still converted as
+    ``asdict`` would, by :func:`_nested_dataclass`."""
+    return {name: getattr(tx, name) for name in tx.__dataclass_fields__}
+
+
+def _nested_dataclass(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A leased queue item: its id, payload, and how many leases it has had (this one too)."""
+
+    item_id: str
+    payload: dict[str, Any]
+    attempts: int
 
 
 class TransactionStore(Protocol):
@@ -151,6 +178,23 @@ class TransactionStore(Protocol):
 
     async def read_events(self, stream: str) -> list[dict[str, Any]]:
         """All events of a stream in order."""
+
+    async def enqueue(
+        self, queue: str, item_id: str, payload: Mapping[str, Any], *, due_at: int, ttl: int
+    ) -> bool:
+        """Durably add an item, due at ``due_at``; False (and no change) if ``item_id`` is
+        already queued. An item nobody acknowledges is dropped ``ttl`` seconds after enqueue."""
+
+    async def lease(self, queue: str, *, now: int, lease_for: int, limit: int) -> list[QueueItem]:
+        """Atomically take up to ``limit`` items due at ``now``: each becomes due again at
+        ``now + lease_for`` (so no other caller gets it meanwhile) and its attempts grow by one.
+        A caller that dies simply lets the lease run out: the item is retried."""
+
+    async def ack(self, queue: str, item_id: str) -> None:
+        """Remove an item (delivered, or given up)."""
+
+    async def reschedule(self, queue: str, item_id: str, *, due_at: int) -> None:
+        """Make a leased item due again at ``due_at`` (backoff after a failed attempt)."""
 
     async def ping(self) -> bool:
         """True when the backend answers (readiness)."""

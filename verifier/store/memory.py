@@ -26,10 +26,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .base import Transaction
+from .base import QueueItem, Transaction
 
 __all__ = ["CompareAndSet", "MemoryStore", "encode", "require_ttl"]
 
@@ -91,12 +91,18 @@ class CompareAndSet:
         return self.status_in is None or current.get("status") in self.status_in
 
     def apply(self, tx: Transaction) -> Transaction | None:
-        """The updated transaction (version bumped), or None if an expectation fails."""
-        current = tx.to_fields()
+        """The updated transaction (version bumped), or None if an expectation fails.
+
+        Only the compared fields are encoded, and only the changed ones decoded (from their
+        canonical JSON, as a store would read them back); ``tx`` is a fresh parse from the
+        store, so its other values are already what a full encode/decode round trip gives."""
+        current = {name: encode(getattr(tx, name)) for name in self.expect}
+        if self.status_in is not None:
+            current["status"] = encode(tx.status)
         if not self.matches(current):
             return None
-        updated = {**current, **self.changes, "version": encode(tx.version + 1)}
-        return Transaction.from_fields(updated)
+        decoded = {name: json.loads(text) for name, text in self.changes.items()}
+        return replace(tx, **decoded, version=tx.version + 1)
 
 
 class MemoryStore:
@@ -113,6 +119,8 @@ class MemoryStore:
         self._claims: dict[str, float] = {}
         self._counters: dict[str, tuple[dict[str, int], float]] = {}
         self._events: dict[str, tuple[list[str], float]] = {}
+        # queue -> item id -> [payload JSON, due_at, attempts, expires]
+        self._queues: dict[str, dict[str, list[Any]]] = {}
 
     # -- expiry -------------------------------------------------------------------------------
 
@@ -239,6 +247,39 @@ class MemoryStore:
         return [json.loads(e) for e in events]
 
     # -- lifecycle ----------------------------------------------------------------------------
+
+    # -- durable queue ------------------------------------------------------------------------
+
+    async def enqueue(
+        self, queue: str, item_id: str, payload: Mapping[str, Any], *, due_at: int, ttl: int
+    ) -> bool:
+        require_ttl(ttl)
+        items = self._queues.setdefault(queue, {})
+        now = self._now()
+        for stale in [k for k, item in items.items() if now > item[3]]:
+            del items[stale]
+        if item_id in items:
+            return False
+        items[item_id] = [encode(dict(payload)), due_at, 0, now + ttl]
+        return True
+
+    async def lease(self, queue: str, *, now: int, lease_for: int, limit: int) -> list[QueueItem]:
+        items = self._queues.get(queue, {})
+        due = sorted((item[1], key) for key, item in items.items() if item[1] <= now)[:limit]
+        leased = []
+        for _, key in due:
+            item = items[key]
+            item[1], item[2] = now + lease_for, item[2] + 1
+            leased.append(QueueItem(key, json.loads(item[0]), item[2]))
+        return leased
+
+    async def ack(self, queue: str, item_id: str) -> None:
+        self._queues.get(queue, {}).pop(item_id, None)
+
+    async def reschedule(self, queue: str, item_id: str, *, due_at: int) -> None:
+        item = self._queues.get(queue, {}).get(item_id)
+        if item is not None:
+            item[1] = due_at
 
     async def ping(self) -> bool:
         return True

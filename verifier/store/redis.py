@@ -7,7 +7,10 @@ Key layout (``P`` is the prefix, default ``agentvp:``):
 - ``P req:<request_id>`` - string, the transaction id (wallet-facing index);
 - ``P claim:<key>`` - string ``1``, written by ``SET NX EX`` (single-use markers);
 - ``P ctr:<key>`` - hash, counter name -> integer;
-- ``P ev:<stream>`` - list of event JSON, in append order.
+- ``P ev:<stream>`` - list of event JSON, in append order;
+- ``P q:<queue>`` - sorted set of item ids scored by ``due_at``, with ``P qp:<queue>`` (id ->
+  payload JSON) and ``P qa:<queue>`` (id -> attempts) hashes; enqueue and lease are scripts, so
+  two processes never lease one item at once.
 
 Atomicity: every read-modify-write is one Lua script, which Redis runs without interleaving any
 other command, so it is atomic across all processes and hosts using the same Redis:
@@ -44,7 +47,7 @@ from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from .base import StoreUnavailableError, Transaction
+from .base import QueueItem, StoreUnavailableError, Transaction
 from .memory import CompareAndSet, encode, require_ttl
 
 __all__ = ["RedisStore"]
@@ -118,11 +121,58 @@ if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 return redis.call('HGETALL', key)
 """
 
+# The wallet-facing lookup in one round trip: KEYS[1] is the req: index, ARGV[1] the tx: key
+# prefix. (The tx: key is named inside the script, so this assumes one Redis, not a cluster -
+# as does everything else here.)
+_GET_BY_REQUEST = """
+local tx_id = redis.call('GET', KEYS[1])
+if not tx_id then return false end
+return redis.call('HGETALL', ARGV[1] .. tx_id)
+"""
+
 _APPEND = """
 local n = redis.call('RPUSH', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[2])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return n - 1
+"""
+
+# KEYS: zset, payloads, attempts; ARGV: id, payload, due_at, ttl_ms
+_ENQUEUE = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[1], 0)
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+local ttl = tonumber(ARGV[4])
+for i = 1, 3 do
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 1
+"""
+
+# KEYS: zset, payloads, attempts; ARGV: now, now + lease, limit
+_LEASE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+local out = {}
+for _, id in ipairs(ids) do
+  local payload = redis.call('HGET', KEYS[2], id)
+  if payload then
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    out[#out + 1] = id
+    out[#out + 1] = payload
+    out[#out + 1] = tostring(redis.call('HINCRBY', KEYS[3], id, 1))
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
+"""
+
+_ACK = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 1
 """
 
 
@@ -179,6 +229,10 @@ class RedisStore:
         self._update_if = self._redis.register_script(_UPDATE_IF)
         self._add_within = self._redis.register_script(_ADD_WITHIN)
         self._append = self._redis.register_script(_APPEND)
+        self._get_by_request = self._redis.register_script(_GET_BY_REQUEST)
+        self._enqueue = self._redis.register_script(_ENQUEUE)
+        self._lease = self._redis.register_script(_LEASE)
+        self._ack = self._redis.register_script(_ACK)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
@@ -212,9 +266,10 @@ class RedisStore:
         return Transaction.from_fields({_text(k): v for k, v in raw.items()}) if raw else None
 
     async def get_by_request(self, request_id: str) -> Transaction | None:
+        keys = [self._key("req", request_id)]
         async with self._reachable():
-            tx_id = await self._redis.get(self._key("req", request_id))
-        return None if tx_id is None else await self.get(_text(tx_id))
+            reply = await self._get_by_request(keys=keys, args=[self._key("tx", "")])
+        return Transaction.from_fields(_hash(reply)) if reply else None
 
     async def update_if(
         self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
@@ -262,6 +317,37 @@ class RedisStore:
         async with self._reachable():
             raw = await self._redis.lrange(self._key("ev", stream), 0, -1)
         return [json.loads(item) for item in raw]
+
+    # -- durable queue ------------------------------------------------------------------------
+
+    def _queue_keys(self, queue: str) -> list[str]:
+        return [self._key("q", queue), self._key("qp", queue), self._key("qa", queue)]
+
+    async def enqueue(
+        self, queue: str, item_id: str, payload: Mapping[str, Any], *, due_at: int, ttl: int
+    ) -> bool:
+        require_ttl(ttl)
+        args: list[str | int] = [item_id, encode(dict(payload)), due_at, ttl * 1000]
+        async with self._reachable():
+            return bool(await self._enqueue(keys=self._queue_keys(queue), args=args))
+
+    async def lease(self, queue: str, *, now: int, lease_for: int, limit: int) -> list[QueueItem]:
+        async with self._reachable():
+            flat = await self._lease(
+                keys=self._queue_keys(queue), args=[now, now + lease_for, limit]
+            )
+        return [
+            QueueItem(flat[i], json.loads(flat[i + 1]), int(flat[i + 2]))
+            for i in range(0, len(flat), 3)
+        ]
+
+    async def ack(self, queue: str, item_id: str) -> None:
+        async with self._reachable():
+            await self._ack(keys=self._queue_keys(queue), args=[item_id])
+
+    async def reschedule(self, queue: str, item_id: str, *, due_at: int) -> None:
+        async with self._reachable():
+            await self._redis.zadd(self._key("q", queue), {item_id: due_at}, xx=True)
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ Tables (times are UNIX seconds; a row is gone once ``now`` passes its deadline):
 - ``claims(key PK, expires)``
 - ``counters(key, name, value, expires)`` - PK (key, name); a group shares one ``expires``.
 - ``events(stream, seq, data, expires)`` - PK (stream, seq); a stream shares one ``expires``.
+- ``queue_items(queue, id, payload, due_at, attempts, expires)`` - PK (queue, id); leasing
+  takes the write lock, so two processes never lease the same item at once.
 
 Expired rows are ignored by every read and purged opportunistically by writes, at most once per
 ``purge_interval`` seconds per process, through the ``expires``/``retain_until`` indexes.
@@ -43,7 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .base import StoreUnavailableError, Transaction
+from .base import QueueItem, StoreUnavailableError, Transaction
 from .memory import CompareAndSet, encode, require_ttl
 
 __all__ = ["SQLiteStore"]
@@ -67,6 +69,10 @@ _SCHEMA = (
         stream TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, expires REAL NOT NULL,
         PRIMARY KEY (stream, seq))""",
     "CREATE INDEX IF NOT EXISTS events_expires ON events (expires)",
+    """CREATE TABLE IF NOT EXISTS queue_items (
+        queue TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL, due_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL, expires REAL NOT NULL, PRIMARY KEY (queue, id))""",
+    "CREATE INDEX IF NOT EXISTS queue_items_due ON queue_items (queue, due_at)",
 )
 
 _PURGE = (
@@ -74,6 +80,7 @@ _PURGE = (
     "DELETE FROM claims WHERE expires < ?",
     "DELETE FROM counters WHERE expires < ?",
     "DELETE FROM events WHERE expires < ?",
+    "DELETE FROM queue_items WHERE expires < ?",
 )
 
 # Primary result codes meaning "the database cannot serve us right now" (not a bug of ours).
@@ -200,15 +207,28 @@ class SQLiteStore:
         cas = CompareAndSet.parse(expect, changes)
         if cas.impossible:
             return None
-        seen = await self.get(tx_id)  # optimistic: a failed expectation needs no write lock
-        if seen is None or cas.apply(seen) is None:
+        # Optimistic: a failed expectation needs no write lock.
+        rows = self._read(
+            "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?",
+            (tx_id, self._clock()),
+        )
+        if not rows:
+            return None
+        seen = rows[0][0]
+        optimistic = cas.apply(Transaction.from_json(seen))
+        if optimistic is None:
             return None
         now = self._clock()
         with self._transaction() as db:
             row = db.execute(
                 "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?", (tx_id, now)
             ).fetchone()
-            updated = None if row is None else cas.apply(Transaction.from_json(row[0]))
+            if row is None:
+                updated = None
+            elif row[0] == seen:  # unchanged since the optimistic read: same input, same result
+                updated = optimistic
+            else:
+                updated = cas.apply(Transaction.from_json(row[0]))
             if updated is not None:
                 db.execute(
                     "UPDATE transactions SET status = ?, version = ?, data = ? WHERE id = ?",
@@ -291,6 +311,54 @@ class SQLiteStore:
             (stream, self._clock()),
         )
         return [json.loads(data) for (data,) in rows]
+
+    # -- durable queue ------------------------------------------------------------------------
+
+    async def enqueue(
+        self, queue: str, item_id: str, payload: Mapping[str, Any], *, due_at: int, ttl: int
+    ) -> bool:
+        require_ttl(ttl)
+        now = self._clock()
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM queue_items WHERE queue = ? AND id = ? AND expires < ?",
+                (queue, item_id, now),
+            )
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO queue_items (queue, id, payload, due_at, attempts, expires)"
+                " VALUES (?, ?, ?, ?, 0, ?)",
+                (queue, item_id, encode(dict(payload)), due_at, now + ttl),
+            )
+            self._maybe_purge(db, now)
+            return cursor.rowcount == 1
+
+    async def lease(self, queue: str, *, now: int, lease_for: int, limit: int) -> list[QueueItem]:
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT id, payload, attempts FROM queue_items"
+                " WHERE queue = ? AND due_at <= ? AND expires >= ? ORDER BY due_at LIMIT ?",
+                (queue, now, self._clock(), limit),
+            ).fetchall()
+            db.executemany(
+                "UPDATE queue_items SET due_at = ?, attempts = attempts + 1"
+                " WHERE queue = ? AND id = ?",
+                [(now + lease_for, queue, item_id) for item_id, _, _ in rows],
+            )
+        return [
+            QueueItem(item_id, json.loads(payload), attempts + 1)
+            for item_id, payload, attempts in rows
+        ]
+
+    async def ack(self, queue: str, item_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM queue_items WHERE queue = ? AND id = ?", (queue, item_id))
+
+    async def reschedule(self, queue: str, item_id: str, *, due_at: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE queue_items SET due_at = ? WHERE queue = ? AND id = ?",
+                (due_at, queue, item_id),
+            )
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -1,0 +1,112 @@
+"""mcp_shop: an example MCP server whose tools only agents with a verified mandate may call.
+
+    python examples/mcp_shop/server.py --agentvp http://localhost:8080 --port 8765
+
+The ``mcp`` SDK serves the tools over streamable HTTP (stateless, JSON responses) at
+``/mcp``; :class:`verifier.resource.ProtectedResource` wraps that ASGI app and lets a request
+through only with an agentvp access token bound to the caller's DPoP key, issued for this
+resource (``--resource``, default ``http://127.0.0.1:<port>/mcp`` - list the same URI under
+``resources:`` in agentvp's policy file) and covering the tool call:
+
+- ``checkout(order_id, amount, currency)`` is the action ``commerce.checkout`` paid to this shop
+  (the payee is fixed by the server, not chosen by the agent); ``amount`` may be at most the
+  granted amount;
+- ``refund(order_id, amount, currency)`` is ``payment.refund``, which a checkout grant does not
+  cover.
+
+Every call is logged with the token's ``verification_id`` (the same at every server one agentvp
+verification granted), ``mandate_jti`` and ``sub``. Unauthenticated requests get 401 with
+``WWW-Authenticate: DPoP ... resource_metadata=...``; the metadata (RFC 9728) names agentvp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+import uvicorn
+from mcp.server.fastmcp import Context, FastMCP
+
+from verifier.protocol.agent_access import ToolBinding
+from verifier.resource import JWKSCache, ProtectedResource, ResourceGuard, grant_of
+
+log = logging.getLogger("mcp_shop")
+SHOP: dict[str, str | int] = {
+    "payee.id": "merchant-4711",
+    "payee.name": "Shop A",
+    "payee.domain": "shop-a.example",
+}
+ORDER = {
+    "transaction_id": "order_id",
+    "payment_amount.amount": "amount",
+    "payment_amount.currency": "currency",
+}
+BINDINGS = {
+    "checkout": ToolBinding(action="commerce.checkout", fixed=SHOP, arguments=ORDER),
+    "refund": ToolBinding(action="payment.refund", fixed=SHOP, arguments=ORDER),
+}
+
+
+def _audit(tool: str, ctx: Context[Any, Any, Any], **details: Any) -> dict[str, Any]:
+    grant = grant_of(ctx.request_context.request)
+    log.info(
+        "%s %s verification_id=%s mandate_jti=%s sub=%s",
+        tool,
+        " ".join(f"{k}={v}" for k, v in details.items()),
+        grant.verification_id,
+        grant.mandate_jti,
+        grant.subject,
+    )
+    return {"verification_id": grant.verification_id, **details}
+
+
+def build(agentvp: str, resource: str, *, name: str = "mcp_shop", leeway: int = 5) -> Any:
+    """The protected ASGI app."""
+    path = "/" + resource.split("://", 1)[1].partition("/")[2]
+    mcp = FastMCP(name, stateless_http=True, json_response=True, streamable_http_path=path)
+
+    @mcp.tool()
+    async def checkout(
+        order_id: str, amount: int, currency: str, ctx: Context[Any, Any, Any]
+    ) -> dict[str, Any]:
+        """Pay for an order at Shop A (amount in minor units, e.g. cents)."""
+        return {
+            "status": "paid",
+            **_audit("checkout", ctx, order_id=order_id, amount=amount, currency=currency),
+        }
+
+    @mcp.tool()
+    async def refund(
+        order_id: str, amount: int, currency: str, ctx: Context[Any, Any, Any]
+    ) -> dict[str, Any]:
+        """Refund (part of) an order."""
+        return {
+            "status": "refunded",
+            **_audit("refund", ctx, order_id=order_id, amount=amount, currency=currency),
+        }
+
+    guard = ResourceGuard(
+        resource=resource, issuer=agentvp.rstrip("/"), jwks=JWKSCache(agentvp), leeway=leeway
+    )
+    return ProtectedResource(mcp.streamable_http_app(), guard, tools=BINDINGS, resource_name=name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agentvp", required=True, help="agentvp's public URL (the issuer).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--resource", help="This server's resource URI (default: .../mcp).")
+    parser.add_argument("--name", default="mcp_shop", help="Name in logs and metadata.")
+    parser.add_argument("--leeway", type=int, default=5, help="Clock skew tolerated (s).")
+    args = parser.parse_args()
+    resource = args.resource or f"http://{args.host}:{args.port}/mcp"
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.name} %(message)s")
+    log.info("serving %s for agentvp %s", resource, args.agentvp)
+    app = build(args.agentvp, resource, name=args.name, leeway=args.leeway)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

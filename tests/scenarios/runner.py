@@ -1,0 +1,248 @@
+"""Runs the agent-checkout scenario folders over real HTTP.
+
+One world for all scenarios: a verifier (`agentvp serve`, SQLite), the simulator's issuer server
+(status lists for both issuers, static keys in the trust file), and one wallet directory in which
+each scenario has its own holders (`human-<name>`, `agent-<name>`, `stranger-<name>`) and its own
+policy (`<name>`: the default shop-checkout policy with the scenario's overrides).
+
+Agent modes: ``honest`` (the agent holder with its own checks), ``reckless`` (presents whatever
+it is asked, so the *verifier* must catch the problem), ``withhold_payee`` (a reckless agent that
+leaves the matching merchant undisclosed), ``replay`` (re-sends the previous step's vp_token).
+Human modes: ``approve``, ``decline``, ``stranger`` (someone else's identity), ``without_<claim>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import free_port
+from tests.e2e.harness import RP, IssuerServer, Verifier, make_data_dir, start_verifier
+from verifier.devsetup import IDENTITY_VCT, MANDATE_VCT, default_policies
+from verifier.protocol import DCQLQuery, SigningKey
+from verifier.protocol.authority import AgentAction
+from verifier.protocol.response import encrypted_form
+from wallet_sim.agent import AgentHolder, full_mandate
+from wallet_sim.issuer import IdentitySubject, MandateGrant
+from wallet_sim.issuing import issue_credential, serve_issuers_at, set_credential_status
+from wallet_sim.store import Wallet
+from wallet_sim.wallet import WalletError, WalletSimulator
+
+HERE = Path(__file__).resolve().parent
+STATUS_MAX_AGE = 1
+DEFAULT_ACTION = {
+    "action": "payment.initiate",
+    "transaction_id": "ord-1",
+    "payee": {"id": "merchant-4711", "name": "Shop A", "domain": "shop-a.example"},
+    "category": {"scheme": "iso18245", "code": "5942"},
+    "payment_amount": {"amount": 8990, "currency": "EUR"},
+}
+
+
+def scenario_dirs() -> list[Path]:
+    return sorted(p for p in HERE.iterdir() if (p / "scenario.yaml").exists())
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((path / "scenario.yaml").read_text())
+    return data
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        out[key] = (
+            merge(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
+    return out
+
+
+def policy_for(scenario: dict[str, Any]) -> dict[str, Any]:
+    base = default_policies()["shop-checkout"]
+    base["mandate"]["status_required"] = True
+    base["identity"]["required_when"] = [{"amount_minor_gt": 25000}]
+    return merge(base, scenario.get("policy", {}))
+
+
+@dataclass
+class World:
+    root: Path
+    verifier: Verifier
+    rp: RP
+    wallet: Wallet
+    issuers: IssuerServer
+    last_vp: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, root: Path, scenarios: dict[str, dict[str, Any]], **env: str) -> World:
+        vport, iport = free_port(), free_port()
+        data = root / "verifier"
+        key = make_data_dir(data, f"http://localhost:{vport}")
+        wallet = Wallet.create(root / "wallet")
+        for name, kind in (("ekyc", "identity"), ("mandates", "mandate")):
+            wallet.add_issuer(
+                name, iss="https://x", kind=kind, key=SigningKey.generate(kid=f"{name}-1")
+            )
+        wallet.trust_verifier((data / "pki" / "root.pem").read_text())
+        serve_issuers_at(wallet, f"http://localhost:{iport}")
+        trusted = []
+        for name, vct in (("ekyc", IDENTITY_VCT), ("mandates", MANDATE_VCT)):
+            issuer = wallet.issuer_data(name)
+            public = SigningKey.from_jwk(issuer["key"]).public_jwk
+            trusted.append({"iss": issuer["iss"], "jwks": {"keys": [public]}, "vct": [vct]})
+        (data / "trust.json").write_text(json.dumps({"issuers": trusted}))
+        policy = yaml.safe_load((data / "policy.yaml").read_text())
+        for name, scenario in scenarios.items():
+            rules = policy_for(scenario)
+            rules["mandate"]["accepted_issuers"] = [wallet.issuer_data("mandates")["iss"]]
+            rules["identity"]["accepted_issuers"] = [wallet.issuer_data("ekyc")["iss"]]
+            policy["policies"][name] = rules
+        (data / "policy.yaml").write_text(yaml.safe_dump(policy))
+        issuers = IssuerServer(wallet.path, iport)
+        verifier = start_verifier(
+            data,
+            port=vport,
+            outbound_allow_hosts="localhost,127.0.0.1",
+            status_list_max_age=str(STATUS_MAX_AGE),
+            **env,
+        )
+        return cls(root, verifier, RP(verifier.url, key), wallet, issuers)
+
+    def stop(self) -> None:
+        self.rp.close()
+        self.verifier.stop()
+        self.issuers.stop()
+
+    # ----------------------------------------------------------------- credentials
+
+    def prepare(self, name: str, scenario: dict[str, Any]) -> str:
+        """Issue the scenario's identities and mandate; return the mandate's credential id."""
+        setup = scenario.get("setup", {})
+        now = int(time.time())
+        subject = IdentitySubject(**scenario.get("identity", {}))
+        issue_credential(self.wallet, "identity", now=now, holder=f"human-{name}", subject=subject)
+        issue_credential(
+            self.wallet, "identity", now=now, holder=f"stranger-{name}", subject=subject
+        )
+        grant = MandateGrant(**scenario.get("grant", {}))
+        mandate = issue_credential(
+            self.wallet,
+            "mandate",
+            now=now - setup.get("mandate_issued_ago", 0),
+            holder=f"agent-{name}",
+            principal=f"human-{name}",
+            grant=grant,
+        )
+        if setup.get("revoke_mandate"):
+            set_credential_status(self.wallet, mandate.id, "revoked")
+            time.sleep(STATUS_MAX_AGE + 0.2)  # let any cached copy of the list expire
+        return mandate.id
+
+    # ----------------------------------------------------------------- one step
+
+    def run_step(
+        self,
+        name: str,
+        policy: str,
+        mandate_id: str,
+        step: dict[str, Any],
+        *,
+        rp: RP | None = None,
+    ) -> dict[str, Any]:
+        """Run one step through ``rp`` (default: the world's verifier)."""
+        rp = rp or self.rp
+        holder = AgentHolder(self.wallet, agent=f"agent-{name}")
+        jti = full_mandate(self.wallet.credential(mandate_id)).get("jti")
+        raw = merge(DEFAULT_ACTION, step.get("action", {}))
+        raw.setdefault("mandate_jti", jti)
+        action = AgentAction.model_validate(raw)
+        view = rp.http.post(
+            "/v1/agent-verifications", json={"policy": policy, "action": raw}
+        ).json()
+        mode = step.get("agent", "honest")
+        uri = view["agent_request"]["authorization_request_uri"]
+        try:
+            with contextlib.suppress(WalletError):  # an agent that refuses tells the verifier so
+                self._agent(mode, holder, mandate_id, uri, action)
+        finally:
+            holder.close()
+        human = step.get("human")
+        view = self._wait(rp, view["id"], until_human=human is not None)
+        if human is not None and view.get("human_request"):
+            self._human(name, human, view["human_request"]["authorization_request_uri"])
+        return self._wait(rp, view["id"])
+
+    @staticmethod
+    def _wait(
+        rp: RP, av_id: str, *, until_human: bool = False, timeout: float = 20
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            view: dict[str, Any] = rp.http.get(f"/v1/agent-verifications/{av_id}").json()
+            if view["decision"] != "pending" or (until_human and view.get("human_request")):
+                return view
+            if time.monotonic() > deadline:
+                return view
+            time.sleep(0.05)
+
+    def _agent(
+        self, mode: str, holder: AgentHolder, mandate_id: str, uri: str, action: AgentAction
+    ) -> None:
+        if mode == "honest":
+            holder.answer(uri, action)
+            return
+        simulator = WalletSimulator(self.wallet, holders=[holder.agent], credentials=[mandate_id])
+        try:
+            request = simulator.resolve(uri)
+            if mode == "replay":
+                stolen = {"vp_token": self.last_vp[holder.agent], "state": request.state}
+                simulator.http.post_response(
+                    request.response_uri, encrypted_form(stolen, request.client_metadata)
+                )
+                return
+            if mode == "withhold_payee":
+                request = replace(request, dcql_query=_without_claim(request.dcql_query, "payee"))
+            proposal = simulator.propose(request)
+            self.last_vp[holder.agent] = proposal.presentation.vp_token
+            simulator.submit(proposal)
+        finally:
+            simulator.http.close()
+
+    def _human(self, name: str, mode: str, uri: str) -> None:
+        who = f"stranger-{name}" if mode == "stranger" else f"human-{name}"
+        simulator = WalletSimulator(self.wallet, holders=[who])
+        try:
+            request = simulator.resolve(uri)
+            if mode == "decline":
+                simulator.decline(request)
+                return
+            if mode.startswith("without_"):
+                request = replace(request, dcql_query=_without_path(request.dcql_query, mode[8:]))
+            simulator.submit(simulator.propose(request))
+        finally:
+            simulator.http.close()
+
+
+def _without_claim(query: DCQLQuery, claim_id: str) -> DCQLQuery:
+    """The query as a cheating holder reads it: one optional claim ignored."""
+    raw = query.as_json()
+    cred = raw["credentials"][0]
+    cred["claims"] = [c for c in cred["claims"] if c.get("id") != claim_id]
+    cred["claim_sets"] = [s for s in cred.get("claim_sets", []) if claim_id not in s]
+    return DCQLQuery.parse(raw)
+
+
+def _without_path(query: DCQLQuery, last: str) -> DCQLQuery:
+    raw = query.as_json()
+    cred = raw["credentials"][0]
+    cred["claims"] = [c for c in cred["claims"] if c["path"][-1] != last]
+    return DCQLQuery.parse(raw)

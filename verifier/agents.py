@@ -1,0 +1,418 @@
+"""Agent verifications: "may this agent do this, for whom, and is that person who they say?"
+
+One verification = an action under a named policy, answered by one or two presentations:
+
+1. the **agent's** request (created at once): the mandate, with the action as
+   ``transaction_data`` the agent's KB-JWT must bind;
+2. the **human's** request (step-up), carrying the same action, when the policy's
+   ``required_when`` rules say so - known at creation (amount, always) or after the mandate
+   names its principal (first use of that principal at this RP).
+
+The decision (agent-mandates §6.2) is taken by whichever instance sees the last needed
+presentation become final (or by any read of the verification), exactly once: the winner of a
+compare-and-set moves the record to "deciding", evaluates the mandate and identity rules,
+consumes the mandate's uses and budget atomically **only** if everything else passed, and
+records ``allow`` or ``deny`` with one reason code per failed rule, a signed receipt and the
+final audit events. Nothing here trusts the agent or the wallet beyond what was verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from verifier.audit import chain
+from verifier.policy.identity import evaluate_identity, identity_required
+from verifier.policy.mandate import evaluate_mandate, mandate_claims
+from verifier.policy.queries import identity_query, mandate_query, transaction_data
+from verifier.policy.rules import AgentPolicy
+from verifier.presentations import CreatePresentation, ServiceError
+from verifier.protocol import SigningKey
+from verifier.protocol.authority import AgentAction, Reason, limits_of
+from verifier.protocol.jose import hash_b64
+from verifier.receipts import sign_receipt
+from verifier.service import PresentationService
+from verifier.store.base import Transaction, TxStatus
+
+__all__ = ["AgentVerifications"]
+
+log = logging.getLogger("agentvp.agents")
+PURPOSE = "agent_verification"
+# Presentation failures renamed where the credential's own state is the reason.
+_RENAMED = {
+    "agent": {
+        "status_invalid": "mandate_revoked",
+        "status_suspended": "mandate_suspended",
+        "credential_expired": "mandate_expired",
+        "credential_not_yet_valid": "mandate_not_yet_valid",
+    },
+    "human": {
+        "status_invalid": "identity_revoked",
+        "status_suspended": "identity_suspended",
+        "credential_expired": "identity_expired",
+        "claim_missing": "required_claim_missing",
+    },
+}
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What the rules say: reasons (empty = all passed) and what they looked at."""
+
+    reasons: list[Reason]
+    mandate: dict[str, Any] | None = None
+    identity: dict[str, Any] | None = None
+    action: AgentAction | None = None
+    rule: str | None = None
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+class AgentVerifications:
+    def __init__(
+        self,
+        presentations: PresentationService,
+        policies: Mapping[str, AgentPolicy],
+        *,
+        signing_key: SigningKey | None,
+        issuer: str,
+    ) -> None:
+        self.presentations = presentations
+        self.store = presentations.store
+        self.policies = dict(policies)
+        self.key = signing_key
+        self.issuer = issuer
+        presentations.listeners.append(self._on_presentation)
+
+    def _retention(self) -> int:
+        return self.presentations.config.ttl + self.presentations.config.retention
+
+    async def _event(self, av_id: str, kind: str, **data: Any) -> None:
+        event = {"type": kind, "at": self.presentations.now(), **data}
+        await self.store.append_event(f"audit:{av_id}", event, ttl=self._retention())
+
+    # -------------------------------------------------------------- create / read
+
+    async def create(
+        self, policy_name: str, action: AgentAction, *, callback_url: str | None = None
+    ) -> Transaction:
+        policy = self.policies.get(policy_name)
+        if policy is None:
+            known = ", ".join(sorted(self.policies)) or "none configured"
+            raise ServiceError(400, "invalid_request", f"unknown policy (known: {known})")
+        av_id = secrets.token_urlsafe(32)
+        now_needed = identity_required(policy, action, first_use=False)
+        may_need = policy.identity is not None and (
+            now_needed or any(r.first_use_of_principal for r in policy.identity.required_when)
+        )
+        td = transaction_data(policy, action, "mandate")
+        agent_tx = await self.presentations.create(
+            CreatePresentation(
+                dcql_query=mandate_query(policy, action, want_jkt=may_need), transaction_data=[td]
+            ),
+            purpose="agent",
+            parent_id=av_id,
+        )
+        now = self.presentations.now()
+        av = Transaction(
+            id=av_id,
+            request_id=f"av:{av_id}",
+            state="",
+            nonce="",
+            client_id="",
+            created_at=now,
+            expires_at=agent_tx.expires_at + (self.presentations.config.ttl if may_need else 0),
+            purpose=PURPOSE,
+            callback_url=callback_url,
+            meta={
+                "policy": policy_name,
+                "action": action.model_dump(exclude_none=True),
+                "action_hash": hash_b64(agent_tx.transaction_data[0]),
+                "agent_tx": agent_tx.id,
+                "human_tx": None,
+            },
+        )
+        await self.store.create(
+            av, retain_until=av.expires_at + self.presentations.config.retention
+        )
+        await self._event(
+            av_id,
+            "created",
+            policy=policy_name,
+            action_hash=av.meta["action_hash"],
+            agent_tx=agent_tx.id,
+        )
+        if now_needed:
+            av = await self._open_step_up(av, policy, action, trigger="policy") or av
+        return av
+
+    async def get(self, av_id: str) -> Transaction:
+        av = await self.store.get(av_id)
+        if av is None or av.purpose != PURPOSE:
+            raise ServiceError(404, "not_found", "no such agent verification")
+        return await self.evaluate(av)
+
+    async def audit(self, av_id: str) -> list[dict[str, Any]]:
+        await self.get(av_id)
+        return chain(await self.store.read_events(f"audit:{av_id}"))
+
+    async def _on_presentation(self, event: str, tx: Transaction) -> None:
+        if tx.parent_id is None or tx.purpose not in ("agent", "human"):
+            return
+        if event not in ("request_retrieved", "final"):
+            return
+        if event == "request_retrieved":
+            await self._event(tx.parent_id, "request_retrieved", role=tx.purpose, tx=tx.id)
+            return
+        detail: dict[str, Any] = {"role": tx.purpose, "tx": tx.id, "status": tx.status}
+        if tx.error:
+            detail["code"] = tx.error.get("code")
+        if tx.result:
+            detail["presentation_hashes"] = [
+                c.get("presentation_sha256")
+                for items in tx.result["credentials"].values()
+                for c in items
+            ]
+        await self._event(tx.parent_id, "response_received", **detail)
+        av = await self.store.get(tx.parent_id)
+        if av is not None:
+            await self.evaluate(av)
+
+    # -------------------------------------------------------------- decide
+
+    async def _open_step_up(
+        self, av: Transaction, policy: AgentPolicy, action: AgentAction, *, trigger: str
+    ) -> Transaction | None:
+        """Create the human's request once (compare-and-set on the record)."""
+        td = transaction_data(policy, action, "identity")
+        human = await self.presentations.create(
+            CreatePresentation(dcql_query=identity_query(policy), transaction_data=[td]),
+            purpose="human",
+            parent_id=av.id,
+        )
+        updated = await self.store.update_if(
+            av.id, {"meta": av.meta}, {"meta": {**av.meta, "human_tx": human.id}}
+        )
+        if updated is not None:
+            await self._event(av.id, "step_up_required", trigger=trigger, human_tx=human.id)
+        return updated
+
+    async def _child(self, tx_id: str | None) -> Transaction | None:
+        return None if tx_id is None else await self.presentations.get(tx_id)
+
+    async def evaluate(self, av: Transaction) -> Transaction:
+        """Decide if every needed presentation is final; otherwise leave it pending."""
+        if av.status != TxStatus.PENDING:
+            return av
+        verdict = await self._assess(av)
+        if verdict is None:
+            return (await self.store.get(av.id)) or av
+        return await self._decide(av, verdict)
+
+    async def _assess(self, av: Transaction) -> _Verdict | None:
+        """The verdict once it can be given; None while a presentation is outstanding."""
+        policy = self.policies.get(av.meta["policy"])
+        if policy is None:
+            return _Verdict([Reason("policy_removed", "the policy no longer exists")])
+        action = AgentAction.model_validate(av.meta["action"])
+        agent = await self._child(av.meta["agent_tx"])
+        if agent is None or not agent.final:
+            return None
+        if agent.status != TxStatus.VERIFIED or not agent.result:
+            return _Verdict([self._failure("agent", agent)])
+        mandate = agent.result["credentials"]["mandate"][0]
+        reasons = evaluate_mandate(mandate, action, policy, now=self.presentations.now())
+        if reasons:
+            return _Verdict(reasons, mandate, rule="mandate")
+        if policy.identity is None or not await self._needs_human(av, policy, action, mandate):
+            return _Verdict([], mandate, action=action)
+        return await self._assess_human(av, policy, action, mandate)
+
+    async def _assess_human(
+        self, av: Transaction, policy: AgentPolicy, action: AgentAction, mandate: dict[str, Any]
+    ) -> _Verdict | None:
+        if av.meta["human_tx"] is None:
+            await self._open_step_up(av, policy, action, trigger="first_use_of_principal")
+            return None
+        human = await self._child(av.meta["human_tx"])
+        if human is None or not human.final:
+            return None
+        if human.status != TxStatus.VERIFIED or not human.result:
+            return _Verdict([self._failure("human", human)], mandate)
+        identity = human.result["credentials"]["identity"][0]
+        reasons = evaluate_identity(identity, mandate, policy, now=self.presentations.now())
+        return _Verdict(reasons, mandate, identity, action, "identity" if reasons else None)
+
+    async def _needs_human(
+        self, av: Transaction, policy: AgentPolicy, action: AgentAction, mandate: dict[str, Any]
+    ) -> bool:
+        if av.meta["human_tx"] is not None:
+            return True
+        return identity_required(policy, action, first_use=await self._first_use(av, mandate))
+
+    async def _first_use(self, av: Transaction, mandate: dict[str, Any]) -> bool | None:
+        principal = mandate.get("claims", {}).get("principal") or {}
+        jkt = principal.get("jkt") if isinstance(principal, dict) else None
+        if not isinstance(jkt, str):
+            return None
+        seen = await self.store.get_counters(f"principal:{av.meta['policy']}:{_digest(jkt)}")
+        return not seen.get("allowed")
+
+    @staticmethod
+    def _failure(role: str, tx: Transaction) -> Reason:
+        error = tx.error or {}
+        code = str(error.get("code", tx.status))
+        if tx.status == TxStatus.EXPIRED:
+            return Reason(
+                f"{role}_request_expired" if role == "agent" else "step_up_expired",
+                "no answer in time",
+            )
+        if error.get("source") == "wallet":
+            name = "agent_declined" if role == "agent" else "step_up_declined"
+            return Reason(name, f"the {'agent' if role == 'agent' else 'wallet'} answered {code}")
+        return Reason(_RENAMED[role].get(code, code), str(error.get("detail", "")))
+
+    async def _decide(self, av: Transaction, verdict: _Verdict) -> Transaction:
+        reasons, mandate, identity = list(verdict.reasons), verdict.mandate, verdict.identity
+        action, rule = verdict.action, verdict.rule
+        claimed = await self.store.update_if(
+            av.id, {"status": TxStatus.PENDING}, {"status": TxStatus.REQUEST_RETRIEVED}
+        )
+        if claimed is None:  # another instance decides
+            return (await self.store.get(av.id)) or av
+        if rule is not None:
+            await self._event(
+                av.id, "rule", rule=rule, outcome="fail", codes=[r.code for r in reasons]
+            )
+        elif mandate is not None:
+            await self._event(av.id, "rule", rule="mandate", outcome="pass")
+            if identity is not None:
+                await self._event(av.id, "rule", rule="identity", outcome="pass")
+        if not reasons and mandate is not None and action is not None:
+            reasons = await self._consume(av, mandate, action, identity)
+        decision = "deny" if reasons else "allow"
+        await self._event(av.id, "decision", decision=decision, reasons=[r.code for r in reasons])
+        result = self._summary(av, decision, reasons, mandate, identity)
+        result["receipt"] = await self._receipt(av, result, mandate, identity)
+        final = TxStatus.REJECTED if reasons else TxStatus.VERIFIED
+        done = await self.store.update_if(
+            av.id, {"status": TxStatus.REQUEST_RETRIEVED}, {"status": final, "result": result}
+        )
+        log.info("agent decision", extra={"tx": av.id, "decision": decision})
+        if done is not None:
+            await self.presentations._notify("final", done)  # webhooks, metrics
+        return done or av
+
+    async def _consume(
+        self,
+        av: Transaction,
+        mandate: dict[str, Any],
+        action: AgentAction,
+        identity: dict[str, Any] | None,
+    ) -> list[Reason]:
+        """Uses and budget, atomically; only called when every other rule passed."""
+        limits = limits_of(mandate_claims(mandate))
+        amount = action.payment_amount.amount if action.payment_amount is not None else 0
+        key = (
+            f"mandate:{_digest(str(mandate.get('iss')) + ' ' + str(mandate['claims'].get('jti')))}"
+        )
+        bounds = {}
+        if limits.max_uses is not None:
+            bounds["uses"] = limits.max_uses
+        if limits.budget is not None:
+            bounds["spent"] = limits.budget
+        ttl = max(int(mandate.get("exp") or 0) - self.presentations.now(), 0) + 86400
+        counters = await self.store.add_within(key, {"uses": 1, "spent": amount}, bounds, ttl=ttl)
+        if counters is None:
+            now = await self.store.get_counters(key)
+            if limits.max_uses is not None and now.get("uses", 0) + 1 > limits.max_uses:
+                reason = Reason("uses_exhausted", f"{limits.max_uses} uses already made")
+            else:
+                reason = Reason(
+                    "budget_exhausted", f"{now.get('spent', 0)} + {amount} > {limits.budget}"
+                )
+            await self._event(av.id, "rule", rule="counters", outcome="fail", codes=[reason.code])
+            return [reason]
+        await self._event(
+            av.id,
+            "rule",
+            rule="counters",
+            outcome="pass",
+            uses=counters.get("uses"),
+            spent=counters.get("spent"),
+        )
+        jkt = (mandate["claims"].get("principal") or {}).get("jkt")
+        if identity is not None and isinstance(jkt, str):
+            principal = f"principal:{av.meta['policy']}:{_digest(jkt)}"
+            await self.store.add_within(principal, {"allowed": 1}, {}, ttl=365 * 86400)
+        return []
+
+    @staticmethod
+    def _summary(
+        av: Transaction,
+        decision: str,
+        reasons: list[Reason],
+        mandate: dict[str, Any] | None,
+        identity: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "decision": decision,
+            "reasons": [r.code for r in reasons],
+            "details": [r.as_dict() for r in reasons],
+        }
+        if mandate:
+            claims = mandate["claims"]
+            agent = claims.get("agent") or {}
+            principal = claims.get("principal") or {}
+            result["mandate"] = {
+                "jti": claims.get("jti"),
+                "iss": mandate.get("iss"),
+                "status": mandate.get("status"),
+            }
+            result["agent"] = {
+                "id": agent.get("id"),
+                "operator": (agent.get("operator") or {}).get("id"),
+            }
+            pairwise = principal.get("pairwise_ids") or []
+            result["principal"] = {
+                "type": principal.get("type"),
+                "jkt": principal.get("jkt"),
+                "pairwise_sub": pairwise[0].get("sub") if pairwise else None,
+            }
+        if identity:
+            result["identity"] = {
+                "iss": identity.get("iss"),
+                "claims": identity.get("claims"),
+                "holder_jkt": identity.get("holder_jkt"),
+            }
+        return result
+
+    async def _receipt(
+        self,
+        av: Transaction,
+        result: dict[str, Any],
+        mandate: dict[str, Any] | None,
+        identity: dict[str, Any] | None,
+    ) -> str | None:
+        if self.key is None:
+            return None
+        events = chain(await self.store.read_events(f"audit:{av.id}"))
+        claims = {
+            "sub": av.id,
+            "decision": result["decision"],
+            "reasons": result["reasons"],
+            "policy": av.meta["policy"],
+            "mandate_jti": (mandate or {}).get("claims", {}).get("jti"),
+            "agent_id": (result.get("agent") or {}).get("id"),
+            "action_hash": av.meta["action_hash"],
+            "presentation_hashes": [p.get("presentation_sha256") for p in (mandate, identity) if p],
+            "audit_head": events[-1]["hash"] if events else "",
+            "audit_len": len(events),
+        }
+        return sign_receipt(self.key, claims, issuer=self.issuer, now=self.presentations.now())

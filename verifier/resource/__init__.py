@@ -1,0 +1,55 @@
+"""Accept agentvp access tokens at a resource server (an MCP server, an API).
+
+agentvp issues an agent a short-lived JWT access token (RFC 9068) once it has verified the
+agent's mandate - and the human, when its policy says so - for one action at one resource. The
+token is bound to the mandate's key (DPoP, RFC 9449: ``cnf.jkt``), restricted to the resource
+(RFC 8707: ``aud``), carries the action as ``authorization_details`` (RFC 9396), the agent as
+``act`` (RFC 8693 §4.1), the mandate ``jti`` as ``mandate_jti`` and the agentvp verification id
+as ``verification_id`` (the same for every resource one verification grants - use it to
+correlate one agent action across servers).
+
+This package validates such tokens locally against agentvp's JWKS. It imports no web framework
+and nothing of the verifier but :mod:`verifier.protocol`::
+
+    from verifier.resource import JWKSCache, ProtectedResource, ResourceGuard, grant_of
+    from verifier.protocol.agent_access import ToolBinding
+
+    guard = ResourceGuard(
+        resource="https://shop-a.example/mcp",       # what agentvp's policy file lists
+        issuer="https://agentvp.example",             # agentvp's public URL
+        jwks=JWKSCache("https://agentvp.example"),    # RFC 8414 discovery, cached
+    )
+    checkout = ToolBinding(
+        action="commerce.checkout",
+        fixed={"payee.id": "merchant-4711", "payee.domain": "shop-a.example"},
+        arguments={"transaction_id": "order_id", "payment_amount.amount": "amount",
+                   "payment_amount.currency": "currency"},
+    )
+    app = ProtectedResource(mcp_asgi_app, guard, tools={"checkout": checkout})
+    # in a tool handler: grant_of(request).verification_id
+
+Modules: :mod:`.tokens` (token and DPoP checks, tool-call check, errors),
+:mod:`.keys` (JWKS cache, replay cache), :mod:`.asgi` (the middleware and RFC 9728 metadata).
+"""
+
+from __future__ import annotations
+
+from .asgi import SCOPE_KEY, ProtectedResource, grant_of, metadata_url
+from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
+from .tokens import AccessError, AccessGrant, ResourceGuard, check_tool, verify_access_token
+
+__all__ = [
+    "SCOPE_KEY",
+    "AccessError",
+    "AccessGrant",
+    "JWKSCache",
+    "JWKSUnavailableError",
+    "MemoryReplayCache",
+    "ProtectedResource",
+    "ReplayStore",
+    "ResourceGuard",
+    "check_tool",
+    "grant_of",
+    "metadata_url",
+    "verify_access_token",
+]

@@ -1,0 +1,200 @@
+"""ASGI middleware that puts an MCP server (or any JSON-RPC over HTTP endpoint) behind agentvp.
+
+``ProtectedResource(app, guard, tools=...)`` wraps any ASGI app - for example the ``mcp`` SDK's
+streamable-HTTP app - without depending on a web framework:
+
+- ``GET /.well-known/oauth-protected-resource`` (and the path-suffixed form of RFC 9728 §3.1,
+  ``/.well-known/oauth-protected-resource/<resource path>``) serves the RFC 9728 §2 metadata:
+  ``resource``, ``authorization_servers`` (agentvp), ``bearer_methods_supported``,
+  ``dpop_signing_alg_values_supported``, ``dpop_bound_access_tokens_required``,
+  ``authorization_details_types_supported`` and, under ``agentvp_tool_bindings``, how each tool
+  call maps to an agent action (:class:`verifier.protocol.agent_access.ToolBinding`);
+- every request to the protected path must pass :meth:`ResourceGuard.authorize`; a refusal is
+  answered with the :class:`AccessError` status, a JSON body and ``WWW-Authenticate: DPoP``
+  naming the metadata URL (RFC 9728 §5.1), so a client that knows nothing can start from a 401;
+- a POSTed JSON-RPC ``tools/call`` (single or batched) must stay within the token's action
+  (:func:`check_tool`, 403 ``insufficient_scope``). One token performs one action: the first
+  tool call within it spends the token (its ``jti`` goes to the replay store until ``exp``), a
+  second answers 401 ``invalid_token`` / ``token_spent``; other messages (``initialize``,
+  ``tools/list``, notifications) do not spend it;
+- the validated :class:`AccessGrant` is put in the ASGI scope under :data:`SCOPE_KEY` (read it
+  with :func:`grant_of` from the tool handler's request) for logging and correlation.
+
+The URL a DPoP proof must name is the resource's configured origin plus the request path,
+never the ``Host`` header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from verifier.protocol.agent_access import (
+    AUTHORIZATION_DETAILS_TYPE,
+    TOOL_BINDINGS_METADATA,
+    ToolBinding,
+)
+from verifier.protocol.dpop import DPOP_ALGS
+
+from .tokens import AccessError, AccessGrant, ResourceGuard, check_tool
+
+__all__ = ["SCOPE_KEY", "ProtectedResource", "grant_of", "metadata_url"]
+
+log = logging.getLogger("agentvp.resource")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+SCOPE_KEY = "agentvp.access"
+WELL_KNOWN = "/.well-known/oauth-protected-resource"
+
+
+def metadata_url(resource: str) -> str:
+    """Where the RFC 9728 metadata of ``resource`` lives (§3.1: well-known + resource path)."""
+    parts = urlsplit(resource)
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}{WELL_KNOWN}{path}"
+
+
+def grant_of(request: Any) -> AccessGrant:
+    """The grant the middleware validated, from a Starlette request or a raw ASGI scope."""
+    scope = getattr(request, "scope", request)
+    grant = scope.get(SCOPE_KEY)
+    if not isinstance(grant, AccessGrant):
+        raise LookupError("this request did not pass the agentvp middleware")
+    return grant
+
+
+def _header_values(scope: Scope, name: bytes) -> list[str]:
+    return [v.decode("latin-1") for k, v in scope.get("headers") or [] if k.lower() == name]
+
+
+async def _send_json(
+    send: Send, status: int, body: Mapping[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    payload = json.dumps(body).encode()
+    base = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": status, "headers": base + headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _tool_calls(body: bytes) -> list[tuple[Any, Any]]:
+    """(name, arguments) of every ``tools/call`` in a JSON-RPC message or batch."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return []  # the MCP app answers the parse error itself
+    items = message if isinstance(message, list) else [message]
+    calls = []
+    for item in items:
+        if isinstance(item, dict) and item.get("method") == "tools/call":
+            params = item.get("params")
+            params = params if isinstance(params, dict) else {}
+            calls.append((params.get("name"), params.get("arguments", {})))
+    return calls
+
+
+class ProtectedResource:
+    def __init__(
+        self,
+        app: ASGIApp,
+        guard: ResourceGuard,
+        *,
+        tools: Mapping[str, ToolBinding],
+        resource_name: str = "",
+        max_body_bytes: int = 1024 * 1024,
+    ) -> None:
+        self.app = app
+        self.guard = guard
+        self.tools = dict(tools)
+        self.resource_name = resource_name
+        self.max_body_bytes = max_body_bytes
+        parts = urlsplit(guard.resource)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.path = parts.path.rstrip("/") or "/"
+        self.metadata_url = metadata_url(guard.resource)
+
+    def metadata(self) -> dict[str, Any]:
+        """RFC 9728 §2 protected resource metadata."""
+        return {
+            "resource": self.guard.resource,
+            "authorization_servers": [self.guard.issuer],
+            "bearer_methods_supported": ["header"],
+            "dpop_signing_alg_values_supported": sorted(DPOP_ALGS),
+            "dpop_bound_access_tokens_required": True,
+            "authorization_details_types_supported": [AUTHORIZATION_DETAILS_TYPE],
+            "resource_name": self.resource_name or self.guard.resource,
+            TOOL_BINDINGS_METADATA: {
+                name: binding.model_dump(exclude_defaults=True)
+                for name, binding in self.tools.items()
+            },
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if scope["method"] == "GET" and path in (WELL_KNOWN, urlsplit(self.metadata_url).path):
+            await _send_json(send, 200, self.metadata(), [])
+            return
+        if path.rstrip("/") != self.path.rstrip("/"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            grant, replay = await self._check(scope, receive)
+        except AccessError as exc:
+            log.info("refused %s %s: %s", scope["method"], path, exc.code)
+            challenge = exc.challenge(self.metadata_url).encode("latin-1")
+            await _send_json(send, exc.status, exc.body(), [(b"www-authenticate", challenge)])
+            return
+        scope[SCOPE_KEY] = grant
+        await self.app(scope, replay, send)
+
+    async def _check(self, scope: Scope, receive: Receive) -> tuple[AccessGrant, Receive]:
+        grant = await self.guard.authorize(
+            method=scope["method"],
+            url=self.origin + scope.get("path", ""),
+            authorization=_header_values(scope, b"authorization"),
+            dpop=_header_values(scope, b"dpop"),
+        )
+        body = await self._body(receive) if scope["method"] == "POST" else b""
+        calls = _tool_calls(body)
+        for name, arguments in calls:
+            check_tool(grant, self.tools.get(name) if isinstance(name, str) else None, arguments)
+        if calls:
+            ttl = max(grant.expires_at - int(self.guard.clock()), 0) + self.guard.leeway + 1
+            if not await self.guard.replay.claim(f"token:{grant.token_id}", ttl=ttl):
+                raise AccessError(
+                    401, "invalid_token", "token_spent", "the token's action was already used"
+                )
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent or scope["method"] != "POST":
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return grant, replay
+
+    async def _body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise AccessError(413, "invalid_request", "body_too_large", "request too large")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)

@@ -1,0 +1,252 @@
+"""Validating agentvp access tokens and their DPoP proofs at a resource server.
+
+:func:`verify_access_token` is the JWT profile check (RFC 9068 §4), each failure with its code:
+
+- a compact JWS (``token_malformed``) with header ``typ`` ``at+jwt`` (``token_typ_invalid``),
+  an ES256/384/512 ``alg`` (``token_alg_not_allowed``) and a ``kid`` in the authorization
+  server's JWKS (``token_key_unknown``) whose signature verifies (``token_signature_invalid``);
+- ``iss`` is the authorization server (``token_issuer_mismatch``), ``aud`` names this resource
+  (RFC 8707; ``token_audience_mismatch``), ``exp`` is in the future (``token_expired``), ``iat``
+  and ``nbf`` are not (``token_not_yet_valid``);
+- ``cnf.jkt`` is present (RFC 9449 §6.1; ``token_not_sender_constrained``).
+
+:class:`ResourceGuard` adds the request-bound checks: the ``Authorization: DPoP`` scheme
+(RFC 9449 §7.1), one ``DPoP`` header whose proof passes :func:`verifier.protocol.dpop.
+verify_proof` for this method and URI with ``ath`` over this token, a proof key whose
+thumbprint is ``cnf.jkt`` (``dpop_key_mismatch``), a ``jti`` not seen before
+(``dpop_replayed``), and the token's ``authorization_details`` (RFC 9396) holding one agent
+action for this resource. :func:`check_tool` then tests a tool call against that action.
+
+Failures are :class:`AccessError`: status 400/401/403 and the RFC 6750 §3 / RFC 9449 §7.1
+error (``invalid_request``, ``invalid_token``, ``invalid_dpop_proof``, ``insufficient_scope``),
+rendered with :meth:`AccessError.challenge` as a ``WWW-Authenticate: DPoP`` header that names
+the RFC 9728 ``resource_metadata`` URL.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from verifier.protocol import AgentVPError, public_key_from_jwk
+from verifier.protocol.agent_access import (
+    ACCESS_TOKEN_TYP,
+    ToolBinding,
+    check_call,
+    granted_action,
+)
+from verifier.protocol.authority import AgentAction
+from verifier.protocol.dpop import DPOP_ALGS, DPoPError, verify_proof
+from verifier.protocol.jose import parse_unverified_jws
+
+from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
+
+__all__ = ["AccessError", "AccessGrant", "ResourceGuard", "check_tool", "verify_access_token"]
+
+TOKEN_ALGS = frozenset({"ES256", "ES384", "ES512"})
+_TYPS = frozenset({ACCESS_TOKEN_TYP, f"application/{ACCESS_TOKEN_TYP}"})
+_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\]')
+
+
+class AccessError(Exception):
+    """A refused request: HTTP status, OAuth ``error``, precise ``code`` and a description."""
+
+    def __init__(self, status: int, error: str, code: str, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.status = status
+        self.error = error
+        self.code = code
+        self.description = description
+
+    @property
+    def text(self) -> str:
+        return _UNSAFE.sub("'", f"{self.code}: {self.description}")[:300]
+
+    def challenge(self, resource_metadata: str | None) -> str:
+        """``WWW-Authenticate`` value (RFC 6750 §3, RFC 9449 §7.1, RFC 9728 §5.1)."""
+        params = [] if self.code == "token_missing" else [f'error="{self.error}"']
+        if params:
+            params.append(f'error_description="{self.text}"')
+        params.append(f'algs="{" ".join(sorted(DPOP_ALGS))}"')
+        if resource_metadata:
+            params.append(f'resource_metadata="{resource_metadata}"')
+        return "DPoP " + ", ".join(params)
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.text}
+
+
+def _invalid(code: str, description: str) -> AccessError:
+    return AccessError(401, "invalid_token", code, description)
+
+
+def _key_for(header: Mapping[str, Any], keys: Iterable[Mapping[str, Any]]) -> Any:
+    kid = header.get("kid")
+    for jwk in keys:
+        if kid is not None and jwk.get("kid") == kid:
+            try:
+                return public_key_from_jwk(jwk)
+            except AgentVPError:
+                break
+    raise _invalid("token_key_unknown", f"no published key has kid {kid!r}")
+
+
+def verify_access_token(
+    token: str,
+    keys: Iterable[Mapping[str, Any]],
+    *,
+    issuer: str,
+    audience: str | None,
+    now: int,
+    leeway: int = 5,
+) -> dict[str, Any]:
+    """The token's claims after the RFC 9068 §4 checks; :class:`AccessError` otherwise."""
+    try:
+        jws = parse_unverified_jws(token, what="access token")
+        claims = jws.payload_json(what="access token")
+    except AgentVPError as exc:
+        raise _invalid("token_malformed", exc.reason) from None
+    if str(jws.header.get("typ", "")).lower() not in _TYPS:
+        raise _invalid("token_typ_invalid", f"typ is {jws.header.get('typ')!r}, not at+jwt")
+    if jws.alg not in TOKEN_ALGS:
+        raise _invalid("token_alg_not_allowed", f"alg {jws.alg!r} is not allowed")
+    if not _key_for(jws.header, keys).verify(jws.alg, jws.signing_input, jws.signature):
+        raise _invalid("token_signature_invalid", "the signature does not verify")
+    if claims.get("iss") != issuer:
+        raise _invalid("token_issuer_mismatch", f"iss is {claims.get('iss')!r}")
+    aud = claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    if audience is not None and audience not in audiences:
+        raise _invalid("token_audience_mismatch", f"the token is for {aud!r}, not {audience}")
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or now >= exp + leeway:
+        raise _invalid("token_expired", f"the token expired at {exp!r}")
+    for name in ("iat", "nbf"):
+        value = claims.get(name)
+        if isinstance(value, int | float) and value > now + leeway:
+            raise _invalid("token_not_yet_valid", f"{name} {value} is in the future")
+    cnf = claims.get("cnf")
+    if not isinstance(cnf, dict) or not isinstance(cnf.get("jkt"), str):
+        raise _invalid("token_not_sender_constrained", "the token has no cnf.jkt")
+    return claims
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """A validated request: the token's claims and the one action it grants."""
+
+    token: str
+    claims: Mapping[str, Any]
+    action: AgentAction
+
+    @property
+    def verification_id(self) -> str:
+        return str(self.claims.get("verification_id", ""))
+
+    @property
+    def mandate_jti(self) -> str:
+        return str(self.claims.get("mandate_jti", ""))
+
+    @property
+    def subject(self) -> str:
+        return str(self.claims.get("sub", ""))
+
+    @property
+    def token_id(self) -> str:
+        return str(self.claims.get("jti", ""))
+
+    @property
+    def expires_at(self) -> int:
+        return int(self.claims["exp"])
+
+
+def _one(values: Sequence[str], name: str) -> str | None:
+    if len(values) > 1:
+        error = "invalid_dpop_proof" if name == "DPoP" else "invalid_request"
+        raise AccessError(
+            400 if error == "invalid_request" else 401,
+            error,
+            f"{name.lower()}_repeated",
+            f"more than one {name} header",
+        )
+    return values[0] if values else None
+
+
+@dataclass
+class ResourceGuard:
+    """Everything a resource server needs to accept agentvp tokens; one per resource."""
+
+    resource: str  # the RFC 8707 resource indicator: tokens must have it as ``aud``
+    issuer: str  # agentvp's public URL
+    jwks: JWKSCache
+    replay: ReplayStore = field(default_factory=MemoryReplayCache)
+    leeway: int = 5
+    dpop_max_age: int = 60
+    clock: Callable[[], float] = time.time
+
+    async def authorize(
+        self, *, method: str, url: str, authorization: Sequence[str], dpop: Sequence[str]
+    ) -> AccessGrant:
+        """Check the ``Authorization`` and ``DPoP`` headers of one request to ``url``."""
+        header = _one(authorization, "Authorization")
+        if header is None:
+            raise _invalid("token_missing", "no access token")
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "dpop" or not token:
+            raise _invalid("token_not_dpop", "this resource needs a DPoP-bound token (DPoP scheme)")
+        now = int(self.clock())
+        try:
+            keys = await self.jwks.keys(kid=parse_unverified_jws(token).header.get("kid"))
+        except AgentVPError as exc:
+            raise _invalid("token_malformed", exc.reason) from None
+        except JWKSUnavailableError as exc:
+            raise AccessError(
+                503, "temporarily_unavailable", "jwks_unavailable", str(exc)
+            ) from None
+        claims = verify_access_token(
+            token, keys, issuer=self.issuer, audience=self.resource, now=now, leeway=self.leeway
+        )
+        proof_text = _one(dpop, "DPoP")
+        if proof_text is None:
+            raise AccessError(401, "invalid_dpop_proof", "dpop_missing", "no DPoP proof")
+        try:
+            proof = verify_proof(
+                proof_text,
+                htm=method,
+                htu=url,
+                now=now,
+                max_age=self.dpop_max_age,
+                leeway=self.leeway,
+                access_token=token,
+            )
+        except DPoPError as exc:
+            raise AccessError(401, exc.error, exc.code, exc.reason) from None
+        if proof.jkt != claims["cnf"]["jkt"]:
+            raise AccessError(
+                401, "invalid_dpop_proof", "dpop_key_mismatch", "the proof key is not cnf.jkt"
+            )
+        if not await self.replay.claim(f"dpop:{proof.replay_key}", ttl=self.dpop_max_age * 2):
+            raise AccessError(401, "invalid_dpop_proof", "dpop_replayed", "jti already used")
+        try:
+            action = granted_action(claims.get("authorization_details"), location=self.resource)
+        except (ValueError, ValidationError) as exc:
+            raise _invalid("token_grant_invalid", str(exc).splitlines()[0]) from None
+        return AccessGrant(token=token, claims=claims, action=action)
+
+
+def check_tool(grant: AccessGrant, binding: ToolBinding | None, arguments: Any) -> None:
+    """403 ``insufficient_scope`` unless the tool call stays within the granted action."""
+    if binding is None:
+        raise AccessError(403, "insufficient_scope", "tool_not_bound", "no grant covers this tool")
+    if not isinstance(arguments, Mapping):
+        raise AccessError(400, "invalid_request", "arguments_invalid", "arguments not an object")
+    reasons = check_call(binding, arguments, grant.action)
+    if reasons:
+        detail = "; ".join(f"{r.code} ({r.detail})" for r in reasons)
+        raise AccessError(403, "insufficient_scope", reasons[0].code, detail)

@@ -1,0 +1,94 @@
+"""The agent verification API (``/v1/agent-verifications``, Bearer API key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from verifier.agents import AgentVerifications
+from verifier.presentations import ServiceError
+from verifier.protocol.authority import AgentAction
+from verifier.routes.deps import json_body, require_api_key, service_of
+from verifier.routes.rp_api import presentation_view
+from verifier.store.base import Transaction, TxStatus
+
+__all__ = ["agent_view", "router"]
+
+router = APIRouter(
+    prefix="/v1", tags=["agent verifications"], dependencies=[Depends(require_api_key)]
+)
+NO_STORE = {"Cache-Control": "no-store"}
+DECISIONS: dict[str, str] = {TxStatus.VERIFIED: "allow", TxStatus.REJECTED: "deny"}
+
+
+class CreateAgentVerification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: str = Field(
+        min_length=1, max_length=128, description="A policy name from the policy file."
+    )
+    action: AgentAction
+    callback_url: str | None = Field(None, description="Webhook URL for the decision.")
+
+
+def agents_of(request: Request) -> AgentVerifications:
+    agents: AgentVerifications = request.app.state.agents
+    return agents
+
+
+async def agent_view(request: Request, av: Transaction) -> dict[str, Any]:
+    service = service_of(request)
+    result = av.result or {}
+    view: dict[str, Any] = {
+        "id": av.id,
+        "policy": av.meta["policy"],
+        "decision": DECISIONS.get(av.status, "pending"),
+        "reasons": result.get("reasons", []),
+        "details": result.get("details", []),
+        "action": av.meta["action"],
+        "created_at": av.created_at,
+        "expires_at": av.expires_at,
+        "events_uri": f"{service.config.public_url}/v1/agent-verifications/{av.id}/events",
+    }
+    for role, key in (("agent_request", "agent_tx"), ("human_request", "human_tx")):
+        if av.meta.get(key):
+            child = await service.get(av.meta[key])
+            view[role] = presentation_view(service, child, with_result=False)
+    for name in ("mandate", "agent", "principal", "identity", "receipt"):
+        if name in result:
+            view[name] = result[name]
+    return view
+
+
+@router.post("/agent-verifications", status_code=201)
+async def create_agent_verification(request: Request) -> JSONResponse:
+    """Ask an agent to prove it may do `action` under `policy` (and the human, on step-up)."""
+    try:
+        body = CreateAgentVerification.model_validate(await json_body(request))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
+    if body.callback_url is not None:
+        if not service_of(request).config.callbacks:
+            raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
+        if not body.callback_url.startswith(("https://", "http://")):
+            raise ServiceError(400, "invalid_request", "callback_url must be an http(s) URL")
+    av = await agents_of(request).create(body.policy, body.action, callback_url=body.callback_url)
+    return JSONResponse(await agent_view(request, av), 201, headers=NO_STORE)
+
+
+@router.get("/agent-verifications/{av_id}")
+async def get_agent_verification(request: Request, av_id: str) -> JSONResponse:
+    """The decision (`pending`, `allow`, `deny`), its reasons and, once final, the receipt."""
+    av = await agents_of(request).get(av_id)
+    return JSONResponse(await agent_view(request, av), headers=NO_STORE)
+
+
+@router.get("/agent-verifications/{av_id}/events")
+async def get_agent_verification_events(request: Request, av_id: str) -> JSONResponse:
+    """The hash-chained audit log (ids, codes and hashes; never claim values)."""
+    events = await agents_of(request).audit(av_id)
+    return JSONResponse({"events": events}, headers=NO_STORE)

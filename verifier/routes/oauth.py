@@ -1,0 +1,148 @@
+"""OAuth endpoints for agents and resource servers (:mod:`verifier.agent_access`).
+
+- ``GET /.well-known/oauth-authorization-server`` - RFC 8414 metadata;
+- ``GET /oauth/jwks.json`` - the key access tokens are signed with (``kid``);
+- ``POST /oauth/agent-authorize`` - form: ``resource`` (repeatable, RFC 8707 §2),
+  ``authorization_details`` (RFC 9396 §2, JSON); header ``DPoP`` (RFC 9449 §5). Public: the
+  agent authenticates with its mandate presentation;
+- ``POST /oauth/token`` - form: ``grant_type``, ``auth_req_id``, optional ``resource``; header
+  ``DPoP``. Errors as RFC 6749 §5.2 JSON (400), the pending ones with ``interval``;
+- ``POST /oauth/introspect`` - RFC 7662, form ``token``; for relying parties (API key).
+
+Forms are ``application/x-www-form-urlencoded``, UTF-8, bounded; only ``resource`` may repeat.
+Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1) except the metadata and JWKS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from verifier.agent_access import AccessSettings, AgentAccess, OAuthError
+from verifier.agents import AgentVerifications
+from verifier.policy.presets import load_policy_file
+from verifier.presentations import ServiceError
+from verifier.protocol.response import FORM_CONTENT_TYPE
+from verifier.routes.deps import require_api_key
+from verifier.settings import Settings
+
+__all__ = ["build_agent_access", "router"]
+
+router = APIRouter(tags=["agent access (OAuth)"])
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+MAX_FIELDS = 16
+REPEATABLE = frozenset({"resource"})
+
+
+def build_agent_access(settings: Settings, agents: AgentVerifications) -> AgentAccess | None:
+    """The authorization server over ``agents``; None without a signing key."""
+    key = agents.presentations.config.receipt_key
+    if key is None:
+        return None
+    return AgentAccess(
+        agents,
+        load_policy_file(settings.policy_file).resources,
+        key=key,
+        settings=AccessSettings(
+            issuer=settings.public_url,
+            token_lifetime=settings.agent_token_lifetime,
+            poll_interval=settings.agent_poll_interval,
+            dpop_max_age=settings.dpop_max_age,
+            leeway=settings.clock_leeway,
+        ),
+    )
+
+
+def access_of(request: Request) -> AgentAccess:
+    access: AgentAccess | None = getattr(request.app.state, "agent_access", None)
+    if access is None:
+        raise ServiceError(404, "not_found", "agent access is not configured (no signing key)")
+    return access
+
+
+async def form_of(request: Request) -> dict[str, list[str]]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_CONTENT_TYPE:
+        raise OAuthError(400, "invalid_request", f"content type must be {FORM_CONTENT_TYPE}")
+    try:
+        text = (await request.body()).decode("utf-8")
+        pairs = parse_qsl(text, strict_parsing=bool(text), max_num_fields=MAX_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthError(400, "invalid_request", "the form body is malformed") from None
+    form: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if name in form and name not in REPEATABLE:
+            raise OAuthError(400, "invalid_request", f"parameter {name!r} repeated")
+        form.setdefault(name, []).append(value)
+    return form
+
+
+def dpop_of(request: Request) -> list[str]:
+    return request.headers.getlist("dpop")
+
+
+async def _answer(call: Callable[[], Awaitable[dict[str, Any]]]) -> JSONResponse:
+    try:
+        body = await call()
+    except OAuthError as exc:
+        return JSONResponse(exc.body(), exc.status, headers=NO_STORE)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.get("/.well-known/oauth-authorization-server")
+async def metadata(request: Request) -> JSONResponse:
+    """RFC 8414 authorization server metadata."""
+    return JSONResponse(access_of(request).metadata(), headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/oauth/jwks.json")
+async def jwks(request: Request) -> JSONResponse:
+    """The access-token signing key."""
+    return JSONResponse(access_of(request).jwks(), headers={"Cache-Control": "max-age=300"})
+
+
+@router.post("/oauth/agent-authorize")
+async def agent_authorize(request: Request) -> JSONResponse:
+    """Start verifying the agent for one action at one or more resources."""
+    access = access_of(request)
+
+    async def call() -> dict[str, Any]:
+        form = await form_of(request)
+        details = form.get("authorization_details", [])
+        return await access.authorize(
+            dpop=dpop_of(request),
+            resources=form.get("resource", []),
+            authorization_details=details[0] if details else None,
+        )
+
+    return await _answer(call)
+
+
+@router.post("/oauth/token")
+async def token(request: Request) -> JSONResponse:
+    """Poll for the access token (CIBA-style errors until the decision)."""
+    access = access_of(request)
+
+    async def call() -> dict[str, Any]:
+        return await access.token(dpop=dpop_of(request), form=await form_of(request))
+
+    return await _answer(call)
+
+
+@router.post("/oauth/introspect", dependencies=[Depends(require_api_key)])
+async def introspect(request: Request) -> JSONResponse:
+    """RFC 7662 token introspection (API key)."""
+    access = access_of(request)
+
+    async def call() -> dict[str, Any]:
+        form = await form_of(request)
+        tokens = form.get("token", [])
+        if len(tokens) != 1:
+            raise OAuthError(400, "invalid_request", "token is required")
+        return await access.introspect(tokens[0])
+
+    return await _answer(call)

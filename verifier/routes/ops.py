@@ -1,0 +1,44 @@
+"""Operations endpoints (no API key): liveness, readiness, Prometheus metrics.
+
+- ``GET /healthz`` - the process answers (200 whatever the store says);
+- ``GET /readyz``  - the store answers too: 200, or 503 ``temporarily_unavailable``;
+- ``GET /metrics`` - Prometheus text format (restrict it at your reverse proxy if needed).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from verifier.metrics import Metrics
+from verifier.routes.deps import service_of
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    if await service_of(request).store.ping():
+        return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {
+            "error": "temporarily_unavailable",
+            "error_description": "the transaction store is unreachable",
+        },
+        status_code=503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    registry: Metrics = request.app.state.metrics
+    body, content_type = registry.render()
+    return Response(body, media_type=content_type)

@@ -1,0 +1,146 @@
+"""The agent holder: a deterministic signer between an (untrusted) planner and the agent key.
+
+Before anything is signed it checks, on the *full* mandate it holds:
+
+1. the request's ``transaction_data`` is exactly the action it was asked to perform (a relying
+   party cannot get the agent to sign something else);
+2. that action is inside the mandate - the same stateless rules the verifier applies
+   (:func:`verifier.protocol.authority.evaluate_authority`), so a prompt-injected planner cannot
+   spend outside its limits (agent-mandates §6.3, T13).
+
+It then presents only the mandate (the agent's own key), with a KB-JWT over the action. If the
+relying party needs the human (step-up), it hands over the human's link; the human answers from
+their own wallet.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from verifier.protocol import AgentVPError, parse_transaction_data, reconstruct
+from verifier.protocol.authority import AGENT_ACTION_TYPE, AgentAction, evaluate_authority
+
+from .store import StoredCredential, Wallet
+from .wallet import WalletError, WalletSimulator
+
+__all__ = ["AgentHolder", "full_mandate"]
+
+FINAL = ("allow", "deny")
+
+
+def full_mandate(credential: StoredCredential) -> dict[str, Any]:
+    """The mandate's claims with every disclosure applied (what the agent itself knows)."""
+    held = credential.held()
+    return reconstruct(copy.deepcopy(held.payload), [d.encoded for d in held.disclosures]).claims
+
+
+class AgentHolder:
+    def __init__(
+        self,
+        wallet: Wallet,
+        *,
+        agent: str = "agent",
+        clock: Callable[[], float] = time.time,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.wallet = wallet
+        self.agent = agent
+        self.clock = clock
+        self._http = http
+
+    @property
+    def http(self) -> httpx.Client:
+        """The client for the relying party's API, created on first use."""
+        if self._http is None:
+            self._http = httpx.Client(timeout=10, follow_redirects=False, trust_env=False)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def mandate(self, jti: str | None = None) -> StoredCredential:
+        mandates = [
+            c
+            for c in self.wallet.credentials(kind="mandate", holder=self.agent)
+            if jti is None or full_mandate(c).get("jti") == jti
+        ]
+        if not mandates:
+            raise WalletError(
+                "access_denied", f"agent {self.agent!r} holds no mandate {jti or ''}".strip()
+            )
+        return mandates[-1]
+
+    def check(self, action: AgentAction, *, rp_domain: str | None = None) -> list[str]:
+        """Reasons the agent must refuse ``action`` (empty: inside its mandate)."""
+        claims = full_mandate(self.mandate(action.mandate_jti))
+        reasons = evaluate_authority(claims, action, now=int(self.clock()), rp_domain=rp_domain)
+        return [f"{r.code}: {r.detail}" for r in reasons]
+
+    def answer(self, uri: str, action: AgentAction) -> dict[str, object]:
+        """Resolve the agent request, refuse anything but ``action`` inside the mandate, present."""
+        credential = self.mandate(action.mandate_jti)
+        simulator = WalletSimulator(
+            self.wallet, holders=[self.agent], credentials=[credential.id], clock=self.clock
+        )
+        try:
+            request = simulator.resolve(uri)
+            try:
+                entries = [parse_transaction_data(t) for t in request.transaction_data]
+            except AgentVPError as exc:
+                simulator.decline(request, "invalid_transaction_data", exc.reason)
+                raise WalletError("invalid_transaction_data", exc.reason) from None
+            ours = [td for td in entries if td.type == AGENT_ACTION_TYPE]
+            intended = action.model_dump(exclude_none=True)
+            if len(ours) != 1 or ours[0].data.get("payload") != intended:
+                simulator.decline(
+                    request, "access_denied", "not the action the agent was asked to do"
+                )
+                raise WalletError("access_denied", "the request binds another action than ours")
+            refusals = self.check(action)
+            if refusals:
+                simulator.decline(request, "access_denied", "action outside the mandate")
+                raise WalletError(
+                    "access_denied", "action outside the mandate: " + "; ".join(refusals)
+                )
+            return simulator.submit(simulator.propose(request))
+        finally:
+            simulator.http.close()
+
+    def act(self, rp: str, api_key: str, policy: str, action: AgentAction) -> dict[str, Any]:
+        """Ask the relying party, answer the agent request; the verification view as it stands."""
+        headers = {"Authorization": f"Bearer {api_key}"}
+        created = self.http.post(
+            f"{rp.rstrip('/')}/v1/agent-verifications",
+            json={"policy": policy, "action": action.model_dump(exclude_none=True)},
+            headers=headers,
+        )
+        if created.status_code != 201:
+            raise WalletError(
+                "invalid_request", f"relying party answered {created.status_code}: {created.text}"
+            )
+        view: dict[str, Any] = created.json()
+        self.answer(view["agent_request"]["authorization_request_uri"], action)
+        return self.status(rp, api_key, view["id"])
+
+    def status(self, rp: str, api_key: str, av_id: str) -> dict[str, Any]:
+        response = self.http.get(
+            f"{rp.rstrip('/')}/v1/agent-verifications/{av_id}",
+            headers={"Authorization": f"Bearer {api_key}"},
+        )
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def wait(self, rp: str, api_key: str, av_id: str, *, timeout: float = 300.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.status(rp, api_key, av_id)
+            if view["decision"] in FINAL or time.monotonic() > deadline:
+                return view
+            time.sleep(0.25)
