@@ -268,6 +268,7 @@ def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) ->
         ),
         clock=svc.clock,
         max_attempts=settings.webhook_max_attempts,
+        base_delay=settings.webhook_base_delay,
         retention=settings.transaction_ttl + settings.result_ttl,
     )
     svc.listeners.append(webhooks.on_event)

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from verifier.app import build_service
 from verifier.audit import verify_chain
+from verifier.config_docs import render as render_config_docs
 from verifier.demo import run_demo
 from verifier.devsetup import init_data_dir
 from verifier.logs import logging_config
@@ -114,6 +115,23 @@ def demo(
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     raise typer.Exit(code)
+
+
+@app.command("config-docs")
+def config_docs(
+    check: Annotated[
+        Path | None, typer.Option(help="Compare with this file; exit 1 when it is stale.")
+    ] = None,
+) -> None:
+    """Print docs/CONFIGURATION.md, generated from the settings model."""
+    text = render_config_docs()
+    if check is None:
+        sys.stdout.write(text)
+        return
+    if not check.exists() or check.read_text(encoding="utf-8") != text:
+        err.print(f"[red]stale:[/] {check} - regenerate with `agentvp config-docs > {check}`")
+        raise typer.Exit(1)
+    console.print(f"{check} is up to date")
 
 
 receipt_app = typer.Typer(no_args_is_help=True, help="Decision receipts.")

@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(
         8, ge=1, le=50, description="Delivery attempts before a webhook is given up."
     )
+    webhook_base_delay: int = Field(
+        2, ge=1, le=600, description="First retry delay (seconds); doubled per attempt, up to 300."
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="`json`: one JSON object per log line (with the transaction id)."
     )

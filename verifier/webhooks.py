@@ -141,7 +141,10 @@ class Webhooks:
     async def run_once(self, *, limit: int = 32) -> int:
         """Deliver what is due now; the number of items handled."""
         now = int(self.clock())
-        items = await self.store.lease(QUEUE, now=now, lease_for=60, limit=limit)
+        # A lease covers one attempt; if this process dies mid-delivery, another (or this one,
+        # restarted) retries once the lease runs out.
+        lease = int(self.fetcher.timeout) + 5
+        items = await self.store.lease(QUEUE, now=now, lease_for=lease, limit=limit)
         for item in items:
             if await self.deliver(item):
                 self.delivered += 1

@@ -53,11 +53,8 @@ def _label(name: str | None, value: Any) -> str:
         return name
     if isinstance(value, dict):
         shown = {k: v for k, v in value.items() if k != "_sd"}
-        return (
-            "["
-            + ", ".join(f"{k}={v}" for k, v in shown.items() if not isinstance(v, dict | list))
-            + "]"
-        )
+        scalars = ", ".join(f"{k}={v}" for k, v in shown.items() if not isinstance(v, dict | list))
+        return f"[{scalars or 'an element'}]"
     return f"[{value}]"
 
 

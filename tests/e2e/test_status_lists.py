@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +19,7 @@ from starlette.routing import Route
 
 from tests.conftest import free_port
 from tests.e2e.harness import RP, IssuerServer, Verifier, make_data_dir, start_verifier
+from tests.threaded_server import ThreadedServer
 from verifier.protocol import SigningKey, b64url_encode
 from wallet_sim.issuer import IdentitySubject, identity_claims
 from wallet_sim.issuing import issue_credential, serve_issuers_at
@@ -48,20 +47,13 @@ class Fake:
             )
 
         app = Starlette(routes=[Route("/{path:path}", serve)])
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.02)
+        self._server = ThreadedServer(app, self.port)
 
     def url(self, path: str) -> str:
         return f"http://localhost:{self.port}{path}"
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
+        self._server.stop()
 
 
 class World:

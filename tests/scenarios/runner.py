@@ -108,13 +108,17 @@ class World:
             policy["policies"][name] = rules
         (data / "policy.yaml").write_text(yaml.safe_dump(policy))
         issuers = IssuerServer(wallet.path, iport)
-        verifier = start_verifier(
-            data,
-            port=vport,
-            outbound_allow_hosts="localhost,127.0.0.1",
-            status_list_max_age=str(STATUS_MAX_AGE),
-            **env,
-        )
+        try:
+            verifier = start_verifier(
+                data,
+                port=vport,
+                outbound_allow_hosts="localhost,127.0.0.1",
+                status_list_max_age=str(STATUS_MAX_AGE),
+                **env,
+            )
+        except BaseException:
+            issuers.stop()  # never leave the issuer server running
+            raise
         return cls(root, verifier, RP(verifier.url, key), wallet, issuers)
 
     def stop(self) -> None:
