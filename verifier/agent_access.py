@@ -33,7 +33,6 @@ stays active (:mod:`verifier.mandate_state`).
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ from pydantic import ValidationError
 from verifier.agents import AgentVerifications
 from verifier.mandate_state import mandate_revoked, uses_spent_by_later_actions
 from verifier.policy.resources import ResourcePolicy, check_resources
-from verifier.protocol import SigningKey
+from verifier.protocol import AgentVPError, SigningKey
 from verifier.protocol.agent_access import (
     ACCESS_TOKEN_TYP,
     AUTHORIZATION_DETAILS_TYPE,
@@ -53,6 +52,7 @@ from verifier.protocol.agent_access import (
     granted_action,
 )
 from verifier.protocol.dpop import DPOP_ALGS, DPoPError, DPoPProof, verify_proof
+from verifier.protocol.jsonutil import loads
 from verifier.resource.tokens import AccessError, verify_access_token
 from verifier.store.base import Transaction, TxStatus
 
@@ -84,6 +84,7 @@ class AccessSettings:
     poll_interval: int = 2
     dpop_max_age: int = 60
     leeway: int = 60
+    max_json_depth: int = 32  # authorization_details nesting
 
 
 def _grant(description: str) -> OAuthError:
@@ -182,7 +183,14 @@ class AgentAccess:
         proof = await self._proof(dpop, "authorize")
         policy = self._policy_for(resources)
         try:
-            action = granted_action(json.loads(authorization_details or "null"))
+            details = loads(
+                authorization_details or "null",
+                what="authorization_details",
+                max_depth=self.settings.max_json_depth,
+            )
+            action = granted_action(details)
+        except AgentVPError as exc:  # strict JSON: duplicate keys, depth, invalid UTF-16
+            raise OAuthError(400, "invalid_authorization_details", exc.reason) from None
         except (ValueError, ValidationError) as exc:
             raise OAuthError(
                 400, "invalid_authorization_details", str(exc).splitlines()[0]

@@ -70,6 +70,24 @@ class _Verdict:
     rule: str | None = None
 
 
+def _pairwise_sub(principal: dict[str, Any], rp_domain: str | None) -> str | None:
+    """The principal's pairwise id at *this* RP (agent-mandates §6.3): the disclosed
+    ``pairwise_ids`` element whose ``aud`` is the policy's payee domain. An element for another
+    RP (over-disclosed by the holder) is never used: it would correlate, and name the principal
+    by another RP's account id."""
+    elements = principal.get("pairwise_ids")
+    for element in elements if isinstance(elements, list) else ():
+        if (
+            isinstance(element, dict)
+            and rp_domain is not None
+            and element.get("aud") == rp_domain
+            and isinstance(element.get("sub"), str)
+        ):
+            sub: str = element["sub"]
+            return sub
+    return None
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
@@ -100,8 +118,14 @@ class AgentVerifications:
     # -------------------------------------------------------------- create / read
 
     async def create(
-        self, policy_name: str, action: AgentAction, *, callback_url: str | None = None
+        self,
+        policy_name: str,
+        action: AgentAction,
+        *,
+        callback_url: str | None = None,
+        origin: str | None = None,
     ) -> Transaction:
+        """A new verification; ``origin`` marks who made it (the demo page only shows its own)."""
         policy = self.policies.get(policy_name)
         if policy is None:
             known = ", ".join(sorted(self.policies)) or "none configured"
@@ -136,6 +160,7 @@ class AgentVerifications:
                 "action_hash": hash_b64(agent_tx.transaction_data[0]),
                 "agent_tx": agent_tx.id,
                 "human_tx": None,
+                **({"origin": origin} if origin else {}),
             },
         )
         await self.store.create(
@@ -298,7 +323,9 @@ class AgentVerifications:
             reasons = await self._consume(av, mandate, action, identity)
         decision = "deny" if reasons else "allow"
         await self._event(av.id, "decision", decision=decision, reasons=[r.code for r in reasons])
-        result = self._summary(av, decision, reasons, mandate, identity)
+        policy = self.policies.get(av.meta["policy"])
+        rp_domain = policy.transaction.payee_domain if policy is not None else None
+        result = self._summary(av, decision, reasons, mandate, identity, rp_domain=rp_domain)
         result["receipt"] = await self._receipt(av, result, mandate, identity)
         final = TxStatus.REJECTED if reasons else TxStatus.VERIFIED
         done = await self.store.update_if(
@@ -360,6 +387,8 @@ class AgentVerifications:
         reasons: list[Reason],
         mandate: dict[str, Any] | None,
         identity: dict[str, Any] | None,
+        *,
+        rp_domain: str | None = None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {
             "decision": decision,
@@ -379,11 +408,10 @@ class AgentVerifications:
                 "id": agent.get("id"),
                 "operator": (agent.get("operator") or {}).get("id"),
             }
-            pairwise = principal.get("pairwise_ids") or []
             result["principal"] = {
                 "type": principal.get("type"),
                 "jkt": principal.get("jkt"),
-                "pairwise_sub": pairwise[0].get("sub") if pairwise else None,
+                "pairwise_sub": _pairwise_sub(principal, rp_domain),
             }
         if identity:
             result["identity"] = {

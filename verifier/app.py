@@ -2,7 +2,10 @@
 
 Every error leaves as ``{"error": "<code>", "error_description": "<text>"}`` with the right
 status; a store outage is ``503 temporarily_unavailable``; bodies over ``max_body_bytes`` are
-refused with 413 before they are read in full. ``app_from_env`` is the uvicorn factory
+refused with 413 before they are read in full; clients over ``wallet_rate_limit`` on the
+public wallet and agent-authorize endpoints get 429 (:func:`verifier.routes.deps.rate_limited`).
+The client is the TCP peer, or - from a proxy in ``trusted_proxies`` only - the address its
+``X-Forwarded-For`` names. ``app_from_env`` is the uvicorn factory
 ``agentvp serve`` runs (settings from the environment, once per worker).
 """
 
@@ -19,7 +22,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from verifier import __version__
 from verifier.agents import AgentVerifications
@@ -33,7 +39,8 @@ from verifier.policy.status_check import StatusListChecker
 from verifier.policy.trust import TrustResolver, load_trust_file
 from verifier.presentations import ServiceError
 from verifier.protocol import VerificationPolicy
-from verifier.routes import agent_api, oauth, ops, rp_api, wallet_api, web
+from verifier.ratelimit import RateLimit
+from verifier.routes import agent_api, oauth, openapi, ops, rp_api, wallet_api, web, web_agent
 from verifier.service import PresentationService, ServiceConfig
 from verifier.settings import Settings
 from verifier.status import StatusChecker
@@ -176,6 +183,25 @@ def _error(status: int, error: str, description: str, **headers: str) -> JSONRes
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """The router's own 404/405 in this service's error shape; a 405 lists every method of the
+    path in ``Allow`` (RFC 9110 §15.5.6), not only those of the first route that matched it."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        routes = request.app.router.routes
+        allowed = [
+            method
+            for method in _METHODS
+            if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+        ]
+        return _error(405, "invalid_request", "method not allowed", Allow=", ".join(allowed))
+    error = "not_found" if exc.status_code == 404 else "invalid_request"
+    return _error(exc.status_code, error, str(exc.detail), **(exc.headers or {}))
+
+
 def create_app(
     settings: Settings,
     *,
@@ -210,6 +236,7 @@ def create_app(
         summary="OpenID4VP verifier for agent mandates and verified identity",
         lifespan=lifespan,
     )
+    app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.service = svc
     app.state.metrics = metrics
@@ -221,11 +248,16 @@ def create_app(
         issuer=settings.public_url,
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
+    app.state.wallet_rate_limit = (
+        RateLimit(settings.wallet_rate_limit, clock=svc.clock)
+        if settings.wallet_rate_limit
+        else None
+    )
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        return _error(exc.status, exc.error, exc.description, **headers)
+        return _error(exc.status, exc.error, exc.description, **headers, **exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -239,6 +271,8 @@ def create_app(
         metrics.store_errors.inc()
         return _error(503, "temporarily_unavailable", "the transaction store is unreachable")
 
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -250,9 +284,12 @@ def create_app(
     app.include_router(oauth.router)
     app.include_router(wallet_api.router)
     app.include_router(web.router)
+    app.include_router(web_agent.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestTimer, metrics=metrics)
     app.add_middleware(AccessLog)
+    if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
 
 

@@ -5,13 +5,17 @@ Initialises a data dir if needed, starts the verifier (embedded SQLite store, de
 program: ``wallet-sim``, run as a subprocess - the wallet is another party) and starts its web
 page (``wallet-sim serve`` on a free port), creates a presentation through the RP API, renders
 its QR code to a PNG, lets the wallet scan and answer it, prints the verified claims and the
-URLs of both pages. ``--once`` stops everything after the scripted flow.
+URLs of both pages. Then an agent checkout: a fresh mandate for the agent (``wallet-sim mandate
+grant``), an agent verification under the ``shop-checkout`` policy, the agent's answer
+(``wallet-sim agent answer``), the person's step-up on a first checkout, the decision and its
+receipt. ``--once`` stops everything after the scripted flow (exit 0 only if both succeeded).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,10 +24,12 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from verifier.app import create_app
@@ -39,7 +45,11 @@ class _Server(threading.Thread):
     def __init__(self, settings: Settings) -> None:
         super().__init__(daemon=True)
         config = uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            proxy_headers=False,  # the app decides (AGENTVP_TRUSTED_PROXIES)
         )
         self.server = uvicorn.Server(config)
 
@@ -128,6 +138,86 @@ def _prepare_wallet(data_dir: Path) -> Path:
     return wallet
 
 
+def _mandate_jti(wallet: Path) -> str | None:
+    """A mandate ``jti`` in the demo wallet (the last column of ``wallet-sim list``)."""
+    jti = None
+    for line in _wallet_sim("list", "--dir", str(wallet)).stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 6 and fields[1] == "mandate":
+            jti = fields[5].strip()
+    return jti
+
+
+def _echo(who: str, done: subprocess.CompletedProcess[str]) -> None:
+    for line in (done.stdout + done.stderr).strip().splitlines():
+        console.print(f"    [dim]{who}:[/] {escape(line)}", highlight=False)
+
+
+def _wait_agent(client: httpx.Client, av_id: str, *, step_up: bool) -> dict[str, Any]:
+    """Poll the agent verification until decided (or, with ``step_up``, until the person is due)."""
+    deadline = time.monotonic() + 20
+    while True:
+        view: dict[str, Any] = client.get(f"/v1/agent-verifications/{av_id}").json()
+        human = view.get("human_request") or {}
+        if view["decision"] != "pending" or time.monotonic() > deadline:
+            return view
+        if step_up and human.get("status") in ("pending", "request_retrieved"):
+            agent = view["agent_request"]["status"]
+            if agent not in ("pending", "request_retrieved"):
+                return view
+        time.sleep(0.2)
+
+
+def _agent_checkout(client: httpx.Client, wallet: Path) -> dict[str, Any] | None:
+    """An agent pays 129.90 EUR at Shop A under ``shop-checkout``: mandate, step-up, receipt."""
+    _step("the mandate issuer grants the agent a mandate for the person (bound by principal.jkt)")
+    granted = _wallet_sim("mandate", "grant", "--dir", str(wallet))
+    found = re.search(r"\(jti (\S+)\)", granted.stdout)
+    jti = found.group(1) if found else None
+    if granted.returncode != 0 or jti is None:
+        console.print(f"[red]wallet-sim mandate grant failed:[/] {granted.stderr.strip()}")
+        return None
+    action = {
+        "action": "payment.initiate",
+        "transaction_id": f"ord-{int(time.time())}",
+        "payee": {"id": "merchant-4711", "name": "Shop A", "domain": "shop-a.example"},
+        "payment_amount": {"amount": 12990, "currency": "EUR"},
+        "mandate_jti": jti,
+    }
+    created = client.post(
+        "/v1/agent-verifications", json={"policy": "shop-checkout", "action": action}
+    )
+    if created.status_code != 201:
+        console.print(f"[yellow]agent checkout skipped:[/] {created.text}")
+        return None
+    view: dict[str, Any] = created.json()
+    _step(f"agent verification {view['id'][:12]}…: the agent asks to pay 129.90 EUR to Shop A")
+    uri = view["agent_request"]["authorization_request_uri"]
+    _echo(
+        "agent",
+        _wallet_sim("agent", "answer", uri, "--action", json.dumps(action), "--dir", str(wallet)),
+    )
+    view = _wait_agent(client, view["id"], step_up=True)
+    human = view.get("human_request")
+    if view["decision"] == "pending" and human:
+        _step("the policy wants the person for this checkout: their wallet confirms the action")
+        link = human["authorization_request_uri"]
+        _echo("wallet", _wallet_sim("present", link, "--yes", "--dir", str(wallet)))
+        view = _wait_agent(client, view["id"], step_up=False)
+    return view
+
+
+def _show_decision(view: dict[str, Any] | None) -> bool:
+    if view is None:
+        return False
+    colour = "green" if view["decision"] == "allow" else "red"
+    reasons = f" ({', '.join(view['reasons'])})" if view["reasons"] else ""
+    console.print(f"[bold {colour}]decision: {view['decision']}[/]{reasons}")
+    if view.get("receipt"):
+        console.print(f"receipt (check it with `agentvp receipt verify`): {view['receipt'][:48]}…")
+    return bool(view["decision"] == "allow")
+
+
 def _show_result(view: dict[str, Any]) -> None:
     if view["status"] != "verified":
         console.print(f"[red]{view['status']}[/]: {json.dumps(view.get('error'))}")
@@ -174,7 +264,7 @@ def _flow(
     *,
     once: bool,
 ) -> int:
-    """The scripted presentation, then the two pages' URLs (and serving, unless ``once``)."""
+    """The scripted presentation and agent checkout, then the pages' URLs (and serving)."""
     base = settings.public_url
     headers = {"Authorization": f"Bearer {settings.api_key_list[0]}"}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
@@ -186,24 +276,28 @@ def _flow(
         qr.write_bytes(client.get(view["qr_png_uri"]).content)
         _step(f"rendered its QR code to {qr}; the wallet scans it")
         scanned = _wallet_sim("scan", str(qr), "--yes", "--dir", str(wallet))
-        for line in (scanned.stdout + scanned.stderr).strip().splitlines():
-            console.print(f"    [dim]wallet:[/] {line}")
+        _echo("wallet", scanned)
         deadline = time.monotonic() + 20
         while view["status"] not in ("verified", "rejected", "expired", "error"):
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
             view = client.get(view["status_uri"]).json()
-    _show_result(view)
+        _show_result(view)
+        checkout = _agent_checkout(client, wallet)
+        allowed = _show_decision(checkout)
     console.print(
         f"API docs: {base}/docs    QR of the last request: {data_dir / 'demo' / 'qr.png'}"
     )
     console.print(f"relying-party demo page: {base}/")
+    jti = checkout["action"]["mandate_jti"] if checkout else _mandate_jti(wallet)
+    if jti:
+        console.print(f"agent checkout page:     {base}/agent#mandate_jti={quote(jti, safe=':')}")
     console.print(f"wallet simulator page:   {wallet_page.url}")
     if once:
         server.server.should_exit = True
         server.join(timeout=10)
-        return 0 if view["status"] == "verified" else 1
+        return 0 if view["status"] == "verified" and allowed else 1
     console.print("serving; press Ctrl-C to stop")
     signal.signal(signal.SIGTERM, _interrupt)  # stop the wallet page on `kill` too
     try:

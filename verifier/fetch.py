@@ -75,18 +75,22 @@ class SafeFetcher:
 
     async def check_target(self, url: str) -> None:
         """Raise :class:`FetchError` (``refused``) unless ``url`` may be fetched."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port  # "Port out of range" or not a number: ValueError
+        except ValueError:
+            raise FetchError(f"refusing {url!r}: not a URL", refused=True) from None
         host = (parts.hostname or "").lower()
         if not host or parts.username or parts.password:
             raise FetchError(f"refusing {url!r}: no host, or credentials in the URL", refused=True)
-        trusted = host in self.allow_hosts or f"{host}:{parts.port}" in self.allow_hosts
+        trusted = host in self.allow_hosts or f"{host}:{port}" in self.allow_hosts
         if parts.scheme != "https" and not (parts.scheme == "http" and trusted):
             raise FetchError(f"refusing {url!r}: only https is allowed", refused=True)
         if trusted:
             return
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
-                host, parts.port or 443, type=socket.SOCK_STREAM
+                host, port or 443, type=socket.SOCK_STREAM
             )
         except OSError as exc:
             raise FetchError(f"cannot resolve {host}: {exc}") from None

@@ -6,6 +6,7 @@
 - ``agentvp_agent_decisions_total{decision, reason}`` - one increment per reason (``none`` on allow)
 - ``agentvp_http_request_duration_seconds{method, route, status}`` - histogram per route template
 - ``agentvp_store_errors_total`` - store outages answered with 503
+- ``agentvp_rate_limited_total{route}`` - requests refused with 429 by ``wallet_rate_limit``
 - ``agentvp_status_list_cache_total{result="hit|miss"}``
 - ``agentvp_webhook_deliveries_total{outcome="delivered|given_up"}``
 
@@ -80,6 +81,12 @@ class Metrics:
         )
         self.store_errors = Counter(
             "agentvp_store_errors", "Store outages answered with 503", registry=self.registry
+        )
+        self.rate_limited = Counter(
+            "agentvp_rate_limited",
+            "Requests refused with 429 (per-client rate limit)",
+            ["route"],
+            registry=self.registry,
         )
         self.sources: dict[str, Callable[[], dict[str, int]]] = {}
         self.registry.register(_Gauges(self.sources))

@@ -20,15 +20,27 @@ MAX_TRANSACTION_DATA = 8
 class ServiceError(Exception):
     """An error for the HTTP layer: status code, OAuth-style ``error``, human description."""
 
-    def __init__(self, status: int, error: str, description: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        description: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.status = status
         self.error = error
         self.description = description
+        self.headers = dict(headers or {})  # extra response headers (e.g. Retry-After)
 
 
 def _is_web_url(value: str) -> bool:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # "Port out of range" or not a number: ValueError
+    except ValueError:  # also "Invalid IPv6 URL" (an unbalanced "[")
+        return False
     return parts.scheme in ("https", "http") and bool(parts.hostname) and not parts.username
 
 

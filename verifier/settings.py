@@ -8,6 +8,7 @@ Every field carries its documentation; ``docs/CONFIGURATION.md`` is generated fr
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -119,6 +120,22 @@ class Settings(BaseSettings):
     accept_legacy_typ: bool = Field(
         False, description="Also accept issuer JWTs typed `vc+sd-jwt` (pre-2024 issuers)."
     )
+    wallet_rate_limit: int = Field(
+        600,
+        ge=0,
+        le=1_000_000,
+        description="Requests per minute and client address accepted on the public wallet "
+        "endpoints (`/wallet/request/…` GET and POST, `/wallet/response/…`) and on "
+        "`/oauth/agent-authorize`, counted together; over it: `429 temporarily_unavailable` "
+        "with `Retry-After`. An IPv6 client is counted per /64. `0` disables the limit. Each "
+        "process (and worker) counts on its own: N of them let a client make up to N times this.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (e.g. `10.0.0.0/8`) of reverse "
+        "proxies whose `X-Forwarded-For` names the client (for the per-client rate limits). "
+        "Empty: the TCP peer is the client and `X-Forwarded-*` headers are ignored.",
+    )
     outbound_timeout: float = Field(
         5.0, gt=0, le=60, description="Time limit (seconds) for fetching a status list or metadata."
     )
@@ -222,6 +239,18 @@ class Settings(BaseSettings):
             raise ValueError("public_url must be an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if item:
+                try:
+                    ipaddress.ip_network(item)
+                except ValueError:
+                    message = f"trusted_proxies: {item!r} is no address or network"
+                    raise ValueError(message) from None
+        return value
+
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
         if not self.store_url:
@@ -235,6 +264,10 @@ class Settings(BaseSettings):
     @property
     def outbound_allow_list(self) -> list[str]:
         return [h.strip() for h in self.outbound_allow_hosts.split(",") if h.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def api_key_list(self) -> list[str]:

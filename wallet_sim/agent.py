@@ -64,7 +64,7 @@ class AgentHolder:
         if self._http is not None:
             self._http.close()
 
-    def mandate(self, jti: str | None = None) -> StoredCredential:
+    def _mandates(self, jti: str | None) -> list[StoredCredential]:
         mandates = [
             c
             for c in self.wallet.credentials(kind="mandate", holder=self.agent)
@@ -74,7 +74,10 @@ class AgentHolder:
             raise WalletError(
                 "access_denied", f"agent {self.agent!r} holds no mandate {jti or ''}".strip()
             )
-        return mandates[-1]
+        return mandates
+
+    def mandate(self, jti: str | None = None) -> StoredCredential:
+        return self._mandates(jti)[-1]
 
     def check(self, action: AgentAction, *, rp_domain: str | None = None) -> list[str]:
         """Reasons the agent must refuse ``action`` (empty: inside its mandate)."""
@@ -82,11 +85,17 @@ class AgentHolder:
         reasons = evaluate_authority(claims, action, now=int(self.clock()), rp_domain=rp_domain)
         return [f"{r.code}: {r.detail}" for r in reasons]
 
-    def answer(self, uri: str, action: AgentAction) -> dict[str, object]:
-        """Resolve the agent request, refuse anything but ``action`` inside the mandate, present."""
-        credential = self.mandate(action.mandate_jti)
+    def answer(self, uri: str, action: AgentAction | None = None) -> dict[str, object]:
+        """Resolve the agent request, refuse anything but ``action`` inside the mandate, present.
+
+        Without ``action`` the agent takes the one the request carries (an RP handed the agent
+        its request), and still refuses it unless its own mandate allows it."""
+        jti = action.mandate_jti if action is not None else None
         simulator = WalletSimulator(
-            self.wallet, holders=[self.agent], credentials=[credential.id], clock=self.clock
+            self.wallet,
+            holders=[self.agent],
+            credentials=[c.id for c in self._mandates(jti)],
+            clock=self.clock,
         )
         try:
             request = simulator.resolve(uri)
@@ -96,8 +105,13 @@ class AgentHolder:
                 simulator.decline(request, "invalid_transaction_data", exc.reason)
                 raise WalletError("invalid_transaction_data", exc.reason) from None
             ours = [td for td in entries if td.type == AGENT_ACTION_TYPE]
-            intended = action.model_dump(exclude_none=True)
-            if len(ours) != 1 or ours[0].data.get("payload") != intended:
+            carried = ours[0].data.get("payload") if len(ours) == 1 else None
+            if action is None and isinstance(carried, dict):
+                try:
+                    action = AgentAction.model_validate(carried)
+                except ValueError:
+                    action = None
+            if action is None or carried != action.model_dump(exclude_none=True):
                 simulator.decline(
                     request, "access_denied", "not the action the agent was asked to do"
                 )
@@ -108,6 +122,7 @@ class AgentHolder:
                 raise WalletError(
                     "access_denied", "action outside the mandate: " + "; ".join(refusals)
                 )
+            simulator.only = {self.mandate(action.mandate_jti).id}
             return simulator.submit(simulator.propose(request))
         finally:
             simulator.http.close()

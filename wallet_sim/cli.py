@@ -5,9 +5,18 @@
     wallet-sim list
     wallet-sim present "openid4vp://?client_id=...&request_uri=..." [--yes | --decline]
     wallet-sim scan qr.png [--yes | --decline]
+    wallet-sim serve [--port P]                   the wallet's own web page
+    wallet-sim revoke|suspend|reinstate CRED      status list entries of issued credentials
+    wallet-sim issuer-serve [--port P]            issuer metadata and status lists over HTTP
+    wallet-sim issuer-rotate ISSUER               a new issuer signing key
+    wallet-sim mandate grant [--max-amount N --budget N --max-uses N --merchant id:name:domain]
+    wallet-sim agent act --rp URL --api-key K --action JSON   ask an RP, prove the mandate
+    wallet-sim agent answer "openid4vp://..." [--action JSON]  answer a request an RP handed over
+    wallet-sim agent mcp-call --server URL --tool T [--args JSON]
 
 Every failure prints one line and exits non-zero: 2 for a request the wallet refuses or a
-verifier error, 1 for a local problem (missing wallet, unreadable file).
+verifier error, 1 for a local problem (missing wallet, unreadable file); the agent commands exit
+3 when the agent refuses or the decision is not allow.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import qrcode
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from verifier.protocol.authority import AgentAction
 from verifier.protocol.jose import SigningKey
@@ -51,7 +61,7 @@ DEFAULT_ISSUERS = {
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}")
+    err.print(f"[red]error:[/] {escape(message)}")  # messages may quote the verifier
     return typer.Exit(code)
 
 
@@ -119,9 +129,11 @@ def issue(
 
 @app.command("list")
 def list_credentials(dir: DirOption = None) -> None:
-    """List the credentials in the wallet."""
+    """List the credentials: id, kind, holder, issuer, vct and, for a mandate, its jti."""
     for cred in _wallet(dir).credentials():
-        console.print(f"{cred.id}\t{cred.kind}\t{cred.holder}\t{cred.iss}\t{cred.vct}")
+        jti = full_mandate(cred).get("jti") if cred.kind == "mandate" else None
+        line = f"{cred.id}\t{cred.kind}\t{cred.holder}\t{cred.iss}\t{cred.vct}"
+        typer.echo(line + (f"\t{jti}" if jti else ""))  # plain: rich would expand the tabs
 
 
 def _set_status(cred_id: str, dir: Path | None, status: str) -> None:
@@ -292,6 +304,40 @@ def agent_act(
         raise typer.Exit(3)
 
 
+@agent_app.command("answer")
+def agent_answer(
+    uri: Annotated[
+        str, typer.Argument(help="The agent request (openid4vp://...) an RP handed over.")
+    ],
+    action: Annotated[
+        str | None, typer.Option(help="The action the agent means to do, as JSON (or @file).")
+    ] = None,
+    dir: DirOption = None,
+) -> None:
+    """Answer an agent request an RP gave the agent: refuse unless its action is in the mandate."""
+    holder = AgentHolder(_wallet(dir))
+    try:
+        intended = None
+        if action is not None:
+            text = (
+                Path(action[1:]).read_text(encoding="utf-8") if action.startswith("@") else action
+            )
+            intended = AgentAction.model_validate(json.loads(text))
+        outcome = holder.answer(uri, intended)
+    except (WalletError, WalletHTTPError) as exc:
+        raise _fail(str(exc), 3) from None
+    except (ValueError, OSError) as exc:
+        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+    finally:
+        holder.close()
+    redirect = outcome.get("redirect_uri")
+    console.print(
+        "presented the mandate with a KB-JWT over the action"
+        + (f"; continue at {redirect}" if redirect else ""),
+        markup=False,
+    )
+
+
 @agent_app.command("mcp-call")
 def agent_mcp_call(
     server: Annotated[str, typer.Option(help="The MCP endpoint, e.g. http://127.0.0.1:8765/mcp.")],
@@ -377,7 +423,7 @@ def _present(uri: str, *, dir: Path | None, yes: bool, decline: bool, method: st
             simulator.decline(request, exc.error, str(exc))
             raise _fail(f"cannot comply ({exc.error}): {exc}") from None
         for line in proposal.describe():
-            console.print(f"  {line}")
+            console.print(f"  {line}", markup=False, highlight=False)  # verifier-chosen text
         if not yes and not typer.confirm("Share this with the verifier?", default=False):
             simulator.decline(request)
             console.print("declined: sent access_denied")

@@ -8,41 +8,12 @@
   const AGENT_ACTION_TD = "https://agentvp.example/td/agent_action/1";
   const FINAL = new Set(["verified", "rejected", "expired", "error"]);
   const PROGRESS = { pending: 0, request_retrieved: 1 };
-  const $ = (id) => document.getElementById(id);
-  const el = (tag, className, text) => {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  };
+  const { $, el, api, problem } = window.agentvpCommon;
 
   let presets = [];
   let choice = null; // preset name or "custom"
   let session = null;
   let validateTimer = null;
-
-  // ------------------------------------------------------------------ HTTP
-
-  async function api(path, options = {}) {
-    const init = { headers: { Accept: "application/json" }, cache: "no-store", ...options };
-    if (options.json !== undefined) {
-      init.method = init.method || "POST";
-      init.headers = { ...init.headers, "Content-Type": "application/json" };
-      init.body = JSON.stringify(options.json);
-      delete init.json;
-    }
-    const response = await fetch(path, init);
-    let body = null;
-    try {
-      body = await response.json();
-    } catch (_) {
-      body = null;
-    }
-    return { ok: response.ok, status: response.status, body };
-  }
-
-  const problem = (res) =>
-    (res.body && (res.body.error_description || res.body.error)) || `HTTP ${res.status}`;
 
   // ------------------------------------------------------------------ choosing
 

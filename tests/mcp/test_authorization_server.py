@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import yaml
+from fastapi import FastAPI
 
 from verifier.app import build_service, create_app
 from verifier.devsetup import init_data_dir
@@ -87,15 +88,24 @@ class AS:
 @pytest.fixture
 async def server(data_dir: tuple[Path, str]) -> AsyncIterator[AS]:
     clock = [1_800_000_000.0]
-    settings = Settings(
-        data_dir=data_dir[0], api_keys=data_dir[1], store_url="memory://", public_url=PUBLIC
-    )
-    service = build_service(
-        settings, store=MemoryStore(clock=lambda: clock[0]), clock=lambda: clock[0]
-    )
-    app = create_app(settings, service=service)
+    app = _app(data_dir, clock)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=PUBLIC) as http:
         yield AS(http, clock, SigningKey.generate())
+
+
+def _app(data_dir: tuple[Path, str], clock: list[float], **settings: Any) -> FastAPI:
+    """The verifier in-process on the memory store, its clock ``clock[0]``."""
+    values = Settings(
+        data_dir=data_dir[0],
+        api_keys=data_dir[1],
+        store_url="memory://",
+        public_url=PUBLIC,
+        **settings,
+    )
+    service = build_service(
+        values, store=MemoryStore(clock=lambda: clock[0]), clock=lambda: clock[0]
+    )
+    return create_app(values, service=service)
 
 
 def error_of(response: httpx.Response, status: int = 400) -> tuple[str, str]:
@@ -152,10 +162,12 @@ async def test_agent_authorize_refuses_unknown_or_mixed_resources(
 @pytest.mark.parametrize(
     ("details", "description"),
     [
-        ("not json", "Expecting value"),
+        ("not json", "not valid JSON"),
         ({"type": "x"}, "non-empty JSON array"),
         ([{"type": "https://other.example/td"}], "unsupported authorization_details types"),
         ([{"type": "https://agentvp.example/td/agent_action/1", "action": "x"}], "validation"),
+        ("[" * 5000 + "]" * 5000, "nests deeper than 32"),  # was a RecursionError (500)
+        ('[{"type": "a", "type": "b"}]', "duplicate"),
     ],
 )
 async def test_agent_authorize_refuses_bad_authorization_details(
@@ -163,6 +175,38 @@ async def test_agent_authorize_refuses_bad_authorization_details(
 ) -> None:
     error, text = error_of(await server.authorize(details=details))
     assert error == "invalid_authorization_details" and description in text
+
+
+async def test_agent_authorize_refuses_a_body_over_the_limit_before_reading_it(
+    server: AS,
+) -> None:
+    limit = Settings.model_fields["max_body_bytes"].default
+    padded = json.dumps([{"type": "x", "pad": "a" * limit}])
+    error, text = error_of(await server.authorize(details=padded), status=413)
+    assert error == "invalid_request" and f"exceeds {limit} bytes" in text
+
+
+async def test_agent_authorize_over_the_rate_limit_is_refused_before_anything_is_spent(
+    data_dir: tuple[Path, str],
+) -> None:
+    clock = [1_800_000_000.0]
+    app = _app(data_dir, clock, wallet_rate_limit=1)
+    key = SigningKey.generate()
+    agents = []
+    for address in ("203.0.113.7", "198.51.100.9"):
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        agents.append(AS(httpx.AsyncClient(transport=transport, base_url=PUBLIC), clock, key))
+    first, second = agents
+    try:
+        assert (await first.authorize()).status_code == 200
+        proof = first.proof("/oauth/agent-authorize")
+        error, text = error_of(await first.authorize(dpop=proof), status=429)
+        assert error == "temporarily_unavailable" and "too many requests" in text
+        # The refused request did not spend the proof's jti: another client may still use it.
+        assert (await second.authorize(dpop=proof)).status_code == 200
+    finally:
+        for agent in agents:
+            await agent.http.aclose()
 
 
 async def test_agent_authorize_needs_one_fresh_dpop_proof_for_its_own_uri(server: AS) -> None:

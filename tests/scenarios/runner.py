@@ -28,7 +28,7 @@ from tests.e2e.harness import RP, IssuerServer, Verifier, make_data_dir, start_v
 from verifier.devsetup import IDENTITY_VCT, MANDATE_VCT, default_policies
 from verifier.protocol import DCQLQuery, SigningKey
 from verifier.protocol.authority import AgentAction
-from verifier.protocol.response import encrypted_form
+from verifier.protocol.response import direct_post_form, encrypted_form
 from wallet_sim.agent import AgentHolder, full_mandate
 from wallet_sim.issuer import IdentitySubject, MandateGrant
 from wallet_sim.issuing import issue_credential, serve_issuers_at, set_credential_status
@@ -165,13 +165,7 @@ class World:
         """Run one step through ``rp`` (default: the world's verifier)."""
         rp = rp or self.rp
         holder = AgentHolder(self.wallet, agent=f"agent-{name}")
-        jti = full_mandate(self.wallet.credential(mandate_id)).get("jti")
-        raw = merge(DEFAULT_ACTION, step.get("action", {}))
-        raw.setdefault("mandate_jti", jti)
-        action = AgentAction.model_validate(raw)
-        view = rp.http.post(
-            "/v1/agent-verifications", json={"policy": policy, "action": raw}
-        ).json()
+        view, action = self.start_step(policy, mandate_id, step, rp=rp)
         mode = step.get("agent", "honest")
         uri = view["agent_request"]["authorization_request_uri"]
         try:
@@ -184,6 +178,38 @@ class World:
         if human is not None and view.get("human_request"):
             self._human(name, human, view["human_request"]["authorization_request_uri"])
         return self._wait(rp, view["id"])
+
+    def start_step(
+        self, policy: str, mandate_id: str, step: dict[str, Any], *, rp: RP | None = None
+    ) -> tuple[dict[str, Any], AgentAction]:
+        """Create the step's agent verification (``POST /v1/agent-verifications``): its view and
+        the action (``step["action"]`` over the default checkout, bound to the mandate)."""
+        jti = full_mandate(self.wallet.credential(mandate_id)).get("jti")
+        raw = merge(DEFAULT_ACTION, step.get("action", {}))
+        raw.setdefault("mandate_jti", jti)
+        response = (rp or self.rp).http.post(
+            "/v1/agent-verifications", json={"policy": policy, "action": raw}
+        )
+        assert response.status_code == 201, response.text
+        return response.json(), AgentAction.model_validate(raw)
+
+    def answer_form(
+        self, holder: str, uri: str, *, credential: str | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """What ``holder``'s wallet (only ``credential``, if given) would post for the request at
+        ``uri``: the response URI and the form, not yet sent. The request object is fetched
+        (the transaction becomes ``request_retrieved``)."""
+        credentials = [credential] if credential is not None else None
+        simulator = WalletSimulator(self.wallet, holders=[holder], credentials=credentials)
+        try:
+            request = simulator.resolve(uri)
+            params = {"vp_token": simulator.propose(request).presentation.vp_token}
+            params["state"] = request.state or ""
+        finally:
+            simulator.http.close()
+        if request.response_mode == "direct_post.jwt":
+            return request.response_uri, encrypted_form(params, request.client_metadata)
+        return request.response_uri, direct_post_form(params)
 
     @staticmethod
     def _wait(

@@ -102,6 +102,14 @@ def _peek_issuer(presentation: Any) -> tuple[str, str | None] | None:
     return (iss, kid if isinstance(kid, str) else None) if isinstance(iss, str) else None
 
 
+def _hostname(url: str) -> str | None:
+    """The host of an (unverified) URL; None when it has none or is no URL (``https://[x``)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
 def _allows(vcts: Sequence[str] | None, vct: str | None) -> bool:
     return vcts is None or (vct is not None and vct in vcts)
 
@@ -168,7 +176,7 @@ class TrustResolver:
             raise TrustError("x5c_untrusted", f"no trust anchor is configured for {vct!r}")
         leaf = validate_chain(parse_x5c(x5c), anchors, now=int(self.clock()))
         if iss is not None and iss not in uri_sans(leaf):
-            host = urlsplit(iss).hostname
+            host = _hostname(iss)
             if host is None or host not in dns_sans(leaf):
                 raise TrustError(
                     "x5c_name_mismatch", f"issuer {iss!r} is not named by the x5c leaf certificate"

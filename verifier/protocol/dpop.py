@@ -32,10 +32,11 @@ Pure: no I/O, no clock reads (``now`` is passed in).
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import AgentVPError
@@ -124,6 +125,25 @@ def create_proof(
     return key.sign_jws(header, claims)
 
 
+def _htu(claimed: Any, htu: str) -> str:
+    """Step 8: the claimed ``htu`` (any JSON value; maybe no URL at all, ``https://[x``)
+    normalised equals the request URI's."""
+    try:
+        same = isinstance(claimed, str) and normalize_htu(claimed) == normalize_htu(htu)
+    except ValueError:  # urlsplit: "Invalid IPv6 URL"
+        same = False
+    if not same:
+        raise DPoPError("dpop_htu_mismatch", f"htu {claimed!r} is not {normalize_htu(htu)}")
+    return str(claimed)
+
+
+def _numeric(value: Any) -> TypeGuard[int | float]:
+    """An integer or a finite float: "1e400" is valid JSON but parses as infinity."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
 def _public_jwk(header: Mapping[str, Any]) -> Mapping[str, Any]:
     jwk = header.get("jwk")
     if not isinstance(jwk, Mapping):
@@ -176,11 +196,9 @@ def verify_proof(
         raise DPoPError("dpop_jti_missing", "the proof has no usable 'jti'")
     if claims.get("htm") != htm.upper():
         raise DPoPError("dpop_htm_mismatch", f"htm {claims.get('htm')!r} is not {htm.upper()}")
-    claimed = claims.get("htu")
-    if not isinstance(claimed, str) or normalize_htu(claimed) != normalize_htu(htu):
-        raise DPoPError("dpop_htu_mismatch", f"htu {claimed!r} is not {normalize_htu(htu)}")
+    claimed = _htu(claims.get("htu"), htu)
     iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int | float):
+    if not _numeric(iat):
         raise DPoPError("dpop_iat_invalid", "the proof has no numeric 'iat'")
     if iat > now + leeway or iat < now - max_age:
         raise DPoPError("dpop_iat_invalid", f"iat {int(iat)} is outside the accepted window")

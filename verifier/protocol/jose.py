@@ -281,11 +281,16 @@ _PUBLIC_MEMBERS = {
 }
 
 
+def _public_members(jwk: Mapping[str, Any]) -> tuple[str, ...] | None:
+    kty = jwk.get("kty")  # any JSON value: a list or an object is not hashable
+    return _PUBLIC_MEMBERS.get(kty) if isinstance(kty, str) else None
+
+
 def public_key_from_jwk(jwk: Any) -> PublicKey:
     """Parse a public JWK (private members are ignored, never used). Results are cached."""
     if not isinstance(jwk, Mapping):
         raise MalformedError("malformed_jwk", "JWK is not a JSON object")
-    members = _PUBLIC_MEMBERS.get(jwk.get("kty"))  # type: ignore[arg-type]
+    members = _public_members(jwk)
     if members is None:
         raise MalformedError("malformed_jwk", f"unsupported JWK kty {jwk.get('kty')!r}")
     items = []
@@ -299,7 +304,7 @@ def public_key_from_jwk(jwk: Any) -> PublicKey:
 
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     """RFC 7638 SHA-256 thumbprint (base64url) over the required public members."""
-    members = _PUBLIC_MEMBERS.get(jwk.get("kty"))  # type: ignore[arg-type]
+    members = _public_members(jwk)
     if members is None:
         raise MalformedError("malformed_jwk", f"unsupported JWK kty {jwk.get('kty')!r}")
     if any(not isinstance(jwk.get(name), str) for name in members):
@@ -500,10 +505,11 @@ def decrypt_jwe(
 ) -> tuple[dict[str, Any], bytes]:
     """Decrypt a compact ECDH-ES JWE after checking ``alg``, ``enc``, ``kid``, ``epk``, ``zip``."""
     header = parse_unverified_jwe_header(token, max_bytes=max_bytes)
-    if header.get("alg") not in JWE_ALGS:
-        raise AlgorithmError("alg_not_allowed", f"JWE alg {header.get('alg')!r} is not ECDH-ES")
-    if header.get("enc") not in allowed_enc or header.get("enc") not in JWE_ENCS:
-        raise AlgorithmError("alg_not_allowed", f"JWE enc {header.get('enc')!r} was not offered")
+    alg, enc = header.get("alg"), header.get("enc")  # any JSON value, maybe not hashable
+    if not isinstance(alg, str) or alg not in JWE_ALGS:
+        raise AlgorithmError("alg_not_allowed", f"JWE alg {alg!r} is not ECDH-ES")
+    if not isinstance(enc, str) or enc not in allowed_enc or enc not in JWE_ENCS:
+        raise AlgorithmError("alg_not_allowed", f"JWE enc {enc!r} was not offered")
     if expected_kid is not None and header.get("kid") != expected_kid:
         raise MalformedError("malformed_jwe", "JWE kid does not name this transaction's key")
     if "zip" in header or "crit" in header:

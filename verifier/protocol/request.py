@@ -141,7 +141,10 @@ def parse_authorization_request_uri(uri: str) -> dict[str, str]:
     """Wallet checks 1, 4: the invocation URL's parameters, strictly (no duplicates)."""
     if len(uri) > MAX_REQUEST_URI_LENGTH:
         raise RequestObjectError("request_parameter_invalid", "authorization request URL too long")
-    parts = urlsplit(uri.strip())
+    try:
+        parts = urlsplit(uri.strip())
+    except ValueError:  # e.g. an unbalanced "[" in the authority: "Invalid IPv6 URL"
+        raise RequestObjectError("request_parameter_invalid", "not a URL") from None
     if not parts.scheme:
         raise RequestObjectError("request_parameter_invalid", "not a URL")
     try:

@@ -115,7 +115,10 @@ def _response_parameters(
     if "redirect_uri" in claims:
         raise RequestObjectError("request_parameter_invalid", "redirect_uri with direct_post")
     response_uri = str(_text(claims, "response_uri"))
-    parts = urlsplit(response_uri)
+    try:
+        parts = urlsplit(response_uri)
+    except ValueError:  # e.g. "https://[x": "Invalid IPv6 URL"
+        raise RequestObjectError("response_uri_invalid", "response_uri is not a URL") from None
     if parts.scheme not in ("https", "http") or parts.hostname is None:
         raise RequestObjectError("response_uri_invalid", "response_uri is not an http(s) URL")
     if prefix == "redirect_uri" and original != response_uri:

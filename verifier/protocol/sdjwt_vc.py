@@ -10,6 +10,7 @@ required comes from the caller (the DCQL query), never from what the wallet chos
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -145,7 +146,13 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CredentialError("validity_claim_invalid", f"claim {name!r} is not a NumericDate")
-    return float(value)
+    try:
+        number = float(value)  # an integer beyond the float range overflows
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):  # also "1e400", which parses as inf
+        raise CredentialError("validity_claim_invalid", f"claim {name!r} is not a finite number")
+    return number
 
 
 def _check_validity(claims: Mapping[str, Any], now: int, policy: VerificationPolicy) -> None:

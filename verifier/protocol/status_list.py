@@ -14,6 +14,7 @@ the raw bytes, so each lookup is O(1).
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -115,6 +116,8 @@ def _numeric(payload: dict[str, Any], name: str, *, required: bool) -> int | Non
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StatusError("status_list_malformed", f"status list token {name!r} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):  # "1e400" parses as inf
+        raise StatusError("status_list_malformed", f"status list token {name!r} is not finite")
     return int(value)
 
 

@@ -93,7 +93,9 @@ def parse_transaction_data(encoded: Any) -> TransactionData:
             "'credential_ids' is not a non-empty string array",
         )
     if algs is not None and (
-        not isinstance(algs, list) or not algs or not all(a in TD_HASH_ALGS for a in algs)
+        not isinstance(algs, list)
+        or not algs
+        or not all(isinstance(a, str) and a in TD_HASH_ALGS for a in algs)
     ):
         raise InvalidTransactionDataError(
             "transaction_data_field_invalid",

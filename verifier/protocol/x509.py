@@ -115,7 +115,8 @@ def parse_x5c(x5c: object, *, max_certs: int = MAX_CHAIN_LENGTH) -> list[x509.Ce
         try:
             der = binascii.a2b_base64(entry.encode("ascii"), strict_mode=True)
             cert = x509.load_der_x509_certificate(der)
-        except (binascii.Error, ValueError):
+            _ = (cert.subject, cert.issuer)  # decoded lazily: a malformed name fails here
+        except (binascii.Error, ValueError, x509.InvalidVersion):
             raise TrustError("x5c_invalid", f"x5c[{index}] is not a DER certificate") from None
         _extensions(cert)  # parse extensions now, so a malformed one fails here
         chain.append(cert)
@@ -348,7 +349,7 @@ def _name(cert: x509.Certificate) -> str:
 def _extensions(cert: x509.Certificate) -> x509.Extensions:
     try:
         return cert.extensions
-    except ValueError as exc:  # duplicate or undecodable extensions
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise TrustError("x5c_invalid", f"certificate extensions are malformed: {exc}") from None
 
 

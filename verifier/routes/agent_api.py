@@ -6,19 +6,23 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.agents import AgentVerifications
 from verifier.presentations import ServiceError
 from verifier.protocol.authority import AgentAction
-from verifier.routes.deps import json_body, require_api_key, service_of
+from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
+from verifier.routes.openapi import errors, json_request
 from verifier.routes.rp_api import presentation_view
 from verifier.store.base import Transaction, TxStatus
 
 __all__ = ["agent_view", "router"]
 
 router = APIRouter(
-    prefix="/v1", tags=["agent verifications"], dependencies=[Depends(require_api_key)]
+    prefix="/v1",
+    tags=["agent verifications"],
+    dependencies=[Depends(require_api_key)],
+    responses=errors(401, 503),
 )
 NO_STORE = {"Cache-Control": "no-store"}
 DECISIONS: dict[str, str] = {TxStatus.VERIFIED: "allow", TxStatus.REJECTED: "deny"}
@@ -62,15 +66,15 @@ async def agent_view(request: Request, av: Transaction) -> dict[str, Any]:
     return view
 
 
-@router.post("/agent-verifications", status_code=201)
+@router.post(
+    "/agent-verifications",
+    status_code=201,
+    responses=errors(400, 413, 415),
+    openapi_extra=json_request(CreateAgentVerification),
+)
 async def create_agent_verification(request: Request) -> JSONResponse:
     """Ask an agent to prove it may do `action` under `policy` (and the human, on step-up)."""
-    try:
-        body = CreateAgentVerification.model_validate(await json_body(request))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
+    body = parse_body(CreateAgentVerification, await json_body(request))
     if body.callback_url is not None:
         if not service_of(request).config.callbacks:
             raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
@@ -80,14 +84,14 @@ async def create_agent_verification(request: Request) -> JSONResponse:
     return JSONResponse(await agent_view(request, av), 201, headers=NO_STORE)
 
 
-@router.get("/agent-verifications/{av_id}")
+@router.get("/agent-verifications/{av_id}", responses=errors(404))
 async def get_agent_verification(request: Request, av_id: str) -> JSONResponse:
     """The decision (`pending`, `allow`, `deny`), its reasons and, once final, the receipt."""
     av = await agents_of(request).get(av_id)
     return JSONResponse(await agent_view(request, av), headers=NO_STORE)
 
 
-@router.get("/agent-verifications/{av_id}/events")
+@router.get("/agent-verifications/{av_id}/events", responses=errors(404))
 async def get_agent_verification_events(request: Request, av_id: str) -> JSONResponse:
     """The hash-chained audit log (ids, codes and hashes; never claim values)."""
     events = await agents_of(request).audit(av_id)

@@ -1,19 +1,28 @@
-"""Shared route helpers: the service, API-key auth, strict JSON bodies."""
+"""Shared route helpers: the service, API-key auth, strict JSON bodies, per-client rate limit."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+import logging
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
 
+from verifier.metrics import Metrics
 from verifier.presentations import ServiceError
 from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
+from verifier.ratelimit import RateLimit, client_key
 from verifier.service import PresentationService
 from verifier.settings import Settings
 
-__all__ = ["json_body", "require_api_key", "service_of"]
+__all__ = ["json_body", "parse_body", "rate_limited", "require_api_key", "service_of"]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+log = logging.getLogger("agentvp.ratelimit")
 
 
 def service_of(request: Request) -> PresentationService:
@@ -21,11 +30,21 @@ def service_of(request: Request) -> PresentationService:
     return service
 
 
-async def require_api_key(request: Request) -> None:
+# Declares the scheme in the OpenAPI document; the check itself is require_api_key's.
+API_KEY = HTTPBearer(
+    auto_error=False, scheme_name="apiKey", description="An API key from `AGENTVP_API_KEYS`."
+)
+
+
+async def require_api_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY)] = None,
+) -> None:
     """``Authorization: Bearer <key>`` with a key from ``AGENTVP_API_KEYS`` (constant time).
 
     ``async`` although it never awaits: FastAPI runs a plain ``def`` dependency on a worker
     thread, a thread hop per RP request for a microsecond of work."""
+    del credentials  # parsed leniently by HTTPBearer; checked strictly here
     settings: Settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -54,3 +73,39 @@ async def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ServiceError(400, "invalid_request", "request body is not a JSON object")
     return value
+
+
+def parse_body(model: type[Model], value: dict[str, Any]) -> Model:
+    """``model`` from a parsed body; 400 ``invalid_request`` naming the first bad field."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
+
+
+async def rate_limited(request: Request) -> None:
+    """``AGENTVP_WALLET_RATE_LIMIT`` per client: over it, ``429 temporarily_unavailable`` with
+    ``Retry-After``. Runs before the body is read or anything is looked up, so a refused request
+    changes nothing. Counted in ``agentvp_rate_limited_total``; logged once per burst."""
+    limiter: RateLimit | None = request.app.state.wallet_rate_limit
+    if limiter is None:
+        return
+    client = client_key(request.client.host if request.client else None)
+    decision = limiter.check(client)
+    if decision.allowed:
+        return
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    metrics: Metrics = request.app.state.metrics
+    metrics.rate_limited.labels(route).inc()
+    if decision.first_refusal:
+        log.warning(
+            "client %s over the rate limit (%d requests/min) at %s", client, limiter.limit, route
+        )
+    raise ServiceError(
+        429,
+        "temporarily_unavailable",
+        f"too many requests from this client; retry in {decision.retry_after} s",
+        headers={"Retry-After": str(decision.retry_after)},
+    )

@@ -4,7 +4,8 @@
 - ``GET /oauth/jwks.json`` - the key access tokens are signed with (``kid``);
 - ``POST /oauth/agent-authorize`` - form: ``resource`` (repeatable, RFC 8707 §2),
   ``authorization_details`` (RFC 9396 §2, JSON); header ``DPoP`` (RFC 9449 §5). Public: the
-  agent authenticates with its mandate presentation;
+  agent authenticates with its mandate presentation; rate limited per client like the wallet
+  endpoints (``AGENTVP_WALLET_RATE_LIMIT``);
 - ``POST /oauth/token`` - form: ``grant_type``, ``auth_req_id``, optional ``resource``; header
   ``DPoP``. Errors as RFC 6749 §5.2 JSON (400), the pending ones with ``interval``;
 - ``POST /oauth/introspect`` - RFC 7662, form ``token``; for relying parties (API key).
@@ -26,8 +27,10 @@ from verifier.agent_access import AccessSettings, AgentAccess, OAuthError
 from verifier.agents import AgentVerifications
 from verifier.policy.presets import load_policy_file
 from verifier.presentations import ServiceError
+from verifier.protocol.agent_access import GRANT_TYPE
 from verifier.protocol.response import FORM_CONTENT_TYPE
-from verifier.routes.deps import require_api_key
+from verifier.routes.deps import rate_limited, require_api_key
+from verifier.routes.openapi import errors, form_request
 from verifier.settings import Settings
 
 __all__ = ["build_agent_access", "router"]
@@ -53,6 +56,7 @@ def build_agent_access(settings: Settings, agents: AgentVerifications) -> AgentA
             poll_interval=settings.agent_poll_interval,
             dpop_max_age=settings.dpop_max_age,
             leeway=settings.clock_leeway,
+            max_json_depth=settings.max_json_depth,
         ),
     )
 
@@ -93,19 +97,34 @@ async def _answer(call: Callable[[], Awaitable[dict[str, Any]]]) -> JSONResponse
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.get("/.well-known/oauth-authorization-server")
+DPOP = {"DPoP": "A DPoP proof (RFC 9449) for this request."}
+
+
+@router.get("/.well-known/oauth-authorization-server", responses=errors(404))
 async def metadata(request: Request) -> JSONResponse:
     """RFC 8414 authorization server metadata."""
     return JSONResponse(access_of(request).metadata(), headers={"Cache-Control": "max-age=300"})
 
 
-@router.get("/oauth/jwks.json")
+@router.get("/oauth/jwks.json", responses=errors(404))
 async def jwks(request: Request) -> JSONResponse:
     """The access-token signing key."""
     return JSONResponse(access_of(request).jwks(), headers={"Cache-Control": "max-age=300"})
 
 
-@router.post("/oauth/agent-authorize")
+@router.post(
+    "/oauth/agent-authorize",
+    dependencies=[Depends(rate_limited)],
+    responses=errors(400, 404, 413, 429, 503),
+    openapi_extra=form_request(
+        {
+            "resource": "A protected resource (RFC 8707); repeatable.",
+            "authorization_details": "RFC 9396 authorization details (JSON): the action.",
+        },
+        arrays=["resource"],
+        headers=DPOP,
+    ),
+)
 async def agent_authorize(request: Request) -> JSONResponse:
     """Start verifying the agent for one action at one or more resources."""
     access = access_of(request)
@@ -122,7 +141,18 @@ async def agent_authorize(request: Request) -> JSONResponse:
     return await _answer(call)
 
 
-@router.post("/oauth/token")
+@router.post(
+    "/oauth/token",
+    responses=errors(400, 404, 413, 503),
+    openapi_extra=form_request(
+        {
+            "grant_type": f"`{GRANT_TYPE}`.",
+            "auth_req_id": "From /oauth/agent-authorize.",
+            "resource": "The resource the token is for (RFC 8707).",
+        },
+        headers=DPOP,
+    ),
+)
 async def token(request: Request) -> JSONResponse:
     """Poll for the access token (CIBA-style errors until the decision)."""
     access = access_of(request)
@@ -133,7 +163,12 @@ async def token(request: Request) -> JSONResponse:
     return await _answer(call)
 
 
-@router.post("/oauth/introspect", dependencies=[Depends(require_api_key)])
+@router.post(
+    "/oauth/introspect",
+    dependencies=[Depends(require_api_key)],
+    responses=errors(400, 401, 404, 413, 503),
+    openapi_extra=form_request({"token": "An access token."}, required=["token"]),
+)
 async def introspect(request: Request) -> JSONResponse:
     """RFC 7662 token introspection (API key)."""
     access = access_of(request)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from verifier.metrics import Metrics
 from verifier.routes.deps import service_of
+from verifier.routes.openapi import content, errors
 
 __all__ = ["router"]
 
@@ -23,7 +24,7 @@ async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=errors(503))
 async def readyz(request: Request) -> JSONResponse:
     if await service_of(request).store.ping():
         return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})
@@ -37,7 +38,7 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=Response, responses={200: content("text/plain")})
 async def metrics(request: Request) -> Response:
     registry: Metrics = request.app.state.metrics
     body, content_type = registry.render()

@@ -10,18 +10,23 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import ValidationError
 
-from verifier.presentations import CreatePresentation, ServiceError
+from verifier.presentations import CreatePresentation
 from verifier.qr import qr_png, qr_svg
-from verifier.routes.deps import json_body, require_api_key, service_of
+from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
+from verifier.routes.openapi import content, errors, json_request
 from verifier.service import PresentationService
 from verifier.settings import Settings
 from verifier.store.base import Transaction
 
 __all__ = ["presentation_view", "router"]
 
-router = APIRouter(prefix="/v1", tags=["relying party"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    prefix="/v1",
+    tags=["relying party"],
+    dependencies=[Depends(require_api_key)],
+    responses=errors(401, 503),
+)
 NO_STORE = {"Cache-Control": "no-store"}
 HEARTBEAT_SECONDS = 15.0
 
@@ -51,21 +56,21 @@ def presentation_view(
     return view
 
 
-@router.post("/presentations", status_code=201)
+@router.post(
+    "/presentations",
+    status_code=201,
+    responses=errors(400, 413, 415),
+    openapi_extra=json_request(CreatePresentation),
+)
 async def create_presentation(request: Request) -> JSONResponse:
     """Start a presentation: DCQL query (or a preset `profile`), transaction data, flow."""
     service = service_of(request)
-    try:
-        spec = CreatePresentation.model_validate(await json_body(request))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
+    spec = parse_body(CreatePresentation, await json_body(request))
     tx = await service.create(spec)
     return JSONResponse(presentation_view(service, tx, with_result=False), 201, headers=NO_STORE)
 
 
-@router.get("/presentations/{tx_id}")
+@router.get("/presentations/{tx_id}", responses=errors(400, 404))
 async def get_presentation(
     request: Request, tx_id: str, response_code: str | None = None
 ) -> JSONResponse:
@@ -96,7 +101,11 @@ async def _events(
         tx = await service.get(tx.id)
 
 
-@router.get("/presentations/{tx_id}/events")
+@router.get(
+    "/presentations/{tx_id}/events",
+    response_class=StreamingResponse,
+    responses={200: content("text/event-stream"), **errors(404)},
+)
 async def presentation_events(request: Request, tx_id: str) -> StreamingResponse:
     """Server-sent events: one `status` event per change, until the status is final."""
     service = service_of(request)
@@ -108,7 +117,11 @@ async def presentation_events(request: Request, tx_id: str) -> StreamingResponse
     )
 
 
-@router.get("/presentations/{tx_id}/qr.png")
+@router.get(
+    "/presentations/{tx_id}/qr.png",
+    response_class=Response,
+    responses={200: content("image/png", binary=True), **errors(404)},
+)
 async def presentation_qr_png(request: Request, tx_id: str) -> Response:
     service = service_of(request)
     tx = await service.get(tx_id)
@@ -117,7 +130,11 @@ async def presentation_qr_png(request: Request, tx_id: str) -> Response:
     )
 
 
-@router.get("/presentations/{tx_id}/qr.svg")
+@router.get(
+    "/presentations/{tx_id}/qr.svg",
+    response_class=Response,
+    responses={200: content("image/svg+xml"), **errors(404)},
+)
 async def presentation_qr_svg(request: Request, tx_id: str) -> Response:
     service = service_of(request)
     tx = await service.get(tx_id)

@@ -1,31 +1,65 @@
 """Wallet-facing endpoints (public): the request URI (GET and ``request_uri_method=post``) and
-the response URI (``direct_post`` / ``direct_post.jwt``), plus the verifier's JWKS."""
+the response URI (``direct_post`` / ``direct_post.jwt``), plus the verifier's JWKS.
+
+The request and response URIs are rate limited per client (``AGENTVP_WALLET_RATE_LIMIT``,
+:func:`~verifier.routes.deps.rate_limited`); the JWKS is not (it is cacheable and static)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from verifier.presentations import ServiceError
 from verifier.protocol import AgentVPError
 from verifier.protocol.response import FORM_CONTENT_TYPE, parse_form
-from verifier.routes.deps import service_of
+from verifier.routes.deps import rate_limited, service_of
+from verifier.routes.openapi import content, errors, form_request
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["wallet"])
 REQUEST_MEDIA_TYPE = "application/oauth-authz-req+jwt"
 NO_STORE = {"Cache-Control": "no-store"}
+LIMITED = [Depends(rate_limited)]
+REQUEST_OBJECT: dict[int | str, dict[str, Any]] = {
+    200: content(REQUEST_MEDIA_TYPE, description="The signed Request Object.")
+}
+RESPONSE_FIELDS = {
+    "response": "`direct_post.jwt`: the JWE (ECDH-ES) of the response parameters.",
+    "vp_token": "`direct_post`: the vp_token, a JSON object serialised as a string.",
+    "state": "`direct_post`: the request's state.",
+    "id_token": "`direct_post`: a SIOPv2 self-issued ID token.",
+    "error": "An OAuth error code instead of a vp_token (e.g. `access_denied`).",
+    "error_description": "Text for the error.",
+}
 
 
-@router.get("/wallet/request/{request_id}")
+@router.get(
+    "/wallet/request/{request_id}",
+    dependencies=LIMITED,
+    response_class=Response,
+    responses={**REQUEST_OBJECT, **errors(400, 404, 429, 503)},
+)
 async def get_request_object(request: Request, request_id: str) -> Response:
     """The signed Request Object (JAR), once."""
     token = await service_of(request).request_object(request_id, wallet_nonce=None)
     return Response(token, media_type=REQUEST_MEDIA_TYPE, headers=NO_STORE)
 
 
-@router.post("/wallet/request/{request_id}")
+@router.post(
+    "/wallet/request/{request_id}",
+    dependencies=LIMITED,
+    response_class=Response,
+    responses={**REQUEST_OBJECT, **errors(400, 404, 413, 415, 429, 503)},
+    openapi_extra=form_request(
+        {
+            "wallet_metadata": "The wallet's metadata (JSON); not used.",
+            "wallet_nonce": "Echoed as `wallet_nonce` in the signed Request Object.",
+        }
+    ),
+)
 async def post_request_object(request: Request, request_id: str) -> Response:
     """``request_uri_method=post``: ``wallet_metadata`` and ``wallet_nonce`` (echoed in the
     signed object); unknown parameters are ignored (VP §5.10)."""
@@ -45,7 +79,12 @@ async def post_request_object(request: Request, request_id: str) -> Response:
     return Response(token, media_type=REQUEST_MEDIA_TYPE, headers=NO_STORE)
 
 
-@router.post("/wallet/response/{request_id}")
+@router.post(
+    "/wallet/response/{request_id}",
+    dependencies=LIMITED,
+    responses=errors(400, 404, 413, 415, 429, 503),
+    openapi_extra=form_request(RESPONSE_FIELDS),
+)
 async def post_response(request: Request, request_id: str) -> JSONResponse:
     """The Response URI: 200 once the response is processed (+ ``redirect_uri`` same-device)."""
     body = await service_of(request).receive_response(

@@ -17,8 +17,6 @@ Every response of this router carries the page security headers (CSP without
 from __future__ import annotations
 
 import re
-import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,8 @@ from verifier.presentations import CreatePresentation, ServiceError
 from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
 from verifier.qr import qr_svg
-from verifier.routes.deps import service_of
+from verifier.ratelimit import RateLimit
+from verifier.routes.deps import parse_body, service_of
 from verifier.routes.rp_api import _events, presentation_view
 from verifier.service import PresentationService
 from verifier.settings import Settings
@@ -178,36 +177,12 @@ class DemoRequest(BaseModel):
         )
 
 
-class _RateLimit:
-    """At most ``limit`` events per client address in any 60 seconds (bounded memory)."""
-
-    MAX_CLIENTS = 4096
-
-    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.clock = clock
-        self.seen: dict[str, deque[float]] = {}
-
-    def allow(self, client: str) -> bool:
-        now = self.clock()
-        times = self.seen.pop(client, None) or deque()
-        while times and now - times[0] >= 60:
-            times.popleft()
-        if len(self.seen) >= self.MAX_CLIENTS:
-            self.seen.pop(next(iter(self.seen)))  # the least recently active client
-        self.seen[client] = times
-        if len(times) >= self.limit:
-            return False
-        times.append(now)
-        return True
-
-
-def _limiter(request: Request) -> _RateLimit:
+def _limiter(request: Request) -> RateLimit:
     state = request.app.state
-    limiter: _RateLimit | None = getattr(state, "demo_rate_limit", None)
+    limiter: RateLimit | None = getattr(state, "demo_rate_limit", None)
     if limiter is None:
         settings: Settings = state.settings
-        limiter = state.demo_rate_limit = _RateLimit(settings.demo_rate_limit)
+        limiter = state.demo_rate_limit = RateLimit(settings.demo_rate_limit)
     return limiter
 
 
@@ -236,12 +211,7 @@ async def _small_json(request: Request) -> dict[str, Any]:
 
 async def _demo_request(request: Request) -> DemoRequest:
     """Parse and fully validate (exactly as ``POST /v1/presentations`` would) a page request."""
-    try:
-        parsed = DemoRequest.model_validate(await _small_json(request))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
+    parsed = parse_body(DemoRequest, await _small_json(request))
     parsed.spec().resolve(service_of(request).presets)
     return parsed
 

@@ -1,0 +1,102 @@
+"""Fire many HTTP requests at the same instant, and read Prometheus counters.
+
+:func:`burst` opens one keep-alive connection per request first (all of them, concurrently),
+then holds every request at a barrier until all are ready and releases them together, so they
+really overlap at the server: it returns the answers and :class:`Burst` timing that proves it
+(how many requests were already on their way when the first answer came back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+
+@dataclass(frozen=True)
+class Burst:
+    responses: list[httpx.Response]
+    started_before_first_answer: int  # requests on their way when the first answer came
+
+    def outcomes(self) -> Counter[tuple[int, str, str]]:
+        """``(status, error, error_description)`` -> how many (``""`` for a success)."""
+        counted: Counter[tuple[int, str, str]] = Counter()
+        for response in self.responses:
+            body = response.json() if response.status_code >= 400 else {}
+            counted[
+                (response.status_code, body.get("error", ""), body.get("error_description", ""))
+            ] += 1
+        return counted
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    url: str
+    data: Mapping[str, str] | None = None
+    headers: Mapping[str, str] | None = None
+
+
+def spread(n: int, urls: Sequence[str], method: str = "POST", **kw: Any) -> list[Call]:
+    """``n`` identical calls, the i-th to ``urls[i % len(urls)]`` (alternating instances)."""
+    return [Call(method, urls[i % len(urls)], **kw) for i in range(n)]
+
+
+def burst(calls: Sequence[Call]) -> Burst:
+    """Every call on its own warm connection, all released at once; the answers in order."""
+    return asyncio.run(_burst(calls))
+
+
+async def _burst(calls: Sequence[Call]) -> Burst:
+    n = len(calls)
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        origins = sorted({_origin(call.url) for call in calls})
+        warm = [client.get(f"{origins[i % len(origins)]}/healthz") for i in range(n)]
+        for answer in await asyncio.gather(*warm):  # n connections open, idle in the pool
+            answer.raise_for_status()
+        ready, go = [0], asyncio.Event()
+        sent_at: list[float] = [0.0] * n
+        done_at: list[float] = [0.0] * n
+
+        async def one(i: int, call: Call) -> httpx.Response:
+            request = client.build_request(
+                call.method, call.url, data=call.data, headers=call.headers
+            )
+            ready[0] += 1
+            if ready[0] == n:
+                go.set()
+            await go.wait()
+            sent_at[i] = time.perf_counter()
+            response = await client.send(request)
+            done_at[i] = time.perf_counter()
+            return response
+
+        responses = await asyncio.gather(*(one(i, call) for i, call in enumerate(calls)))
+    first_answer = min(done_at)
+    return Burst(list(responses), sum(1 for t in sent_at if t < first_answer))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def counter(bases: Sequence[str], name: str, **labels: str) -> float:
+    """The sum over every instance of counter ``name`` (``..._total``) with these labels."""
+    total = 0.0
+    for base in bases:
+        text = httpx.get(f"{base}/metrics", timeout=10).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                wanted = sample.name == f"{name}_total"
+                if wanted and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+    return total
