@@ -32,7 +32,7 @@ from verifier.agents import AgentVerifications
 from verifier.fetch import SafeFetcher
 from verifier.keys import load_verifier_keys
 from verifier.logs import AccessLog
-from verifier.metrics import Metrics, RequestTimer
+from verifier.metrics import Metrics
 from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.policy.presets import load_policy_file
 from verifier.policy.status_check import StatusListChecker
@@ -286,8 +286,7 @@ def create_app(
     app.include_router(web.router)
     app.include_router(web_agent.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(RequestTimer, metrics=metrics)
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, metrics=metrics)
     if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app

@@ -13,9 +13,12 @@ import contextvars
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from verifier.metrics import Metrics
 
 __all__ = ["AccessLog", "JSONFormatter", "current_tx", "logging_config"]
 
@@ -62,10 +65,13 @@ def logging_config(fmt: str, level: str = "INFO") -> dict[str, Any]:
 
 
 class AccessLog:
-    """One line per request: method, route template, status, duration, transaction id."""
+    """One line per request: method, route template, status, duration, transaction id; and,
+    with ``metrics``, the same duration in its latency histogram (per route *template*, never
+    per id: bounded cardinality) - one timing, one wrapper around ``send``."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
         self.log = logging.getLogger("agentvp.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,7 +90,12 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
+            elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
+            if self.metrics is not None:
+                self.metrics.latency.labels(scope["method"], route, str(status["code"])).observe(
+                    elapsed
+                )
             self.log.info(
                 "%s %s %s",
                 scope["method"],
@@ -92,7 +103,7 @@ class AccessLog:
                 status["code"],
                 extra={
                     "status": status["code"],
-                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "ms": round(elapsed * 1000, 1),
                     "tx": current_tx.get(),
                 },
             )

@@ -18,9 +18,7 @@ every worker's samples (prometheus-client multiprocess mode).
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,11 +30,10 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier.store.base import Transaction
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "RequestTimer"]
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 
 class _Gauges(Collector):
@@ -111,32 +108,3 @@ class Metrics:
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
-
-
-class RequestTimer:
-    """ASGI middleware: latency per route *template* (never per id: bounded cardinality)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status: dict[str, Any] = {"code": 500}
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            self.metrics.latency.labels(scope["method"], template, str(status["code"])).observe(
-                time.perf_counter() - started
-            )
