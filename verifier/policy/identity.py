@@ -12,20 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from verifier.policy.members import list_at, obj_at
 from verifier.policy.rules import AgentPolicy, IdentityPolicy
 from verifier.protocol.authority import AgentAction, Reason
 
 __all__ = ["evaluate_identity", "identity_required", "parse_ida_time"]
-
-
-def _obj(mapping: Any, key: str) -> dict[str, Any]:
-    value = mapping.get(key) if isinstance(mapping, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _list(mapping: Any, key: str) -> list[Any]:
-    value = mapping.get(key) if isinstance(mapping, dict) else None
-    return value if isinstance(value, list) else []
 
 
 def parse_ida_time(value: str) -> int | None:
@@ -66,7 +57,7 @@ def _verification_reasons(
         elif now - at > policy.max_verification_age:
             reasons.append(Reason("verification_too_old", f"verified at {when}"))
     if policy.accepted_evidence_types is not None:
-        evidence = _list(verification, "evidence")
+        evidence = list_at(verification, "evidence")
         types = [e.get("type") for e in evidence if isinstance(e, dict)]
         if not types:
             reasons.append(Reason("evidence_missing", "no evidence was disclosed"))
@@ -98,7 +89,7 @@ def evaluate_identity(
     else:
         element = known[0]
         reasons += _verification_reasons(element["verification"], rules, now)
-        person = _obj(element, "claims")
+        person = obj_at(element, "claims")
         for name in rules.required_claims:
             if name not in person:
                 reasons.append(Reason("required_claim_missing", f"{name!r} was not disclosed"))

@@ -12,20 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from verifier.policy.members import list_at, obj_at
 from verifier.policy.rules import AgentPolicy
 from verifier.protocol.authority import AgentAction, Reason, evaluate_authority
 
 __all__ = ["evaluate_mandate", "mandate_claims"]
-
-
-def _obj(mapping: Any, key: str) -> dict[str, Any]:
-    value = mapping.get(key) if isinstance(mapping, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _list(mapping: Any, key: str) -> list[Any]:
-    value = mapping.get(key) if isinstance(mapping, dict) else None
-    return value if isinstance(value, list) else []
 
 
 def mandate_claims(result: dict[str, Any]) -> dict[str, Any]:
@@ -75,18 +66,18 @@ def evaluate_mandate(
             Reason("mandate_validity_too_long", f"{int(exp - start)} s > {rules.max_validity} s")
         )
     reasons += _status_reasons(result, rules.status_required)
-    authority = _obj(claims, "authority")
-    granted = _list(authority, "actions")
+    authority = obj_at(claims, "authority")
+    granted = list_at(authority, "actions")
     for required in rules.required_actions:
         if required not in granted:
             reasons.append(Reason("required_action_missing", f"{required!r} is not granted"))
-    agent = _obj(claims, "agent")
+    agent = obj_at(claims, "agent")
     operator = (
         (agent.get("operator") or {}).get("id") if isinstance(agent.get("operator"), dict) else None
     )
     if rules.accepted_operators is not None and operator not in rules.accepted_operators:
         reasons.append(Reason("operator_not_accepted", f"operator {operator!r}"))
-    delegation = _obj(claims, "delegation")
+    delegation = obj_at(claims, "delegation")
     if (
         not isinstance(delegation.get("depth", 0), int)
         or delegation.get("depth", 0) > rules.max_delegation_depth

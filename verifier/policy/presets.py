@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from verifier.policy.resources import ResourcePolicy
 from verifier.policy.rules import AgentPolicy
 from verifier.protocol import AgentVPError, DCQLQuery
+from verifier.protocol.errors import first_error
 
 __all__ = ["PolicyFile", "Preset", "load_policy_file"]
 
@@ -61,6 +62,4 @@ def load_policy_file(path: Path | None) -> PolicyFile:
     try:
         return PolicyFile.model_validate(data or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: {where}: {first['msg']}") from None
+        raise ValueError(f"{path}: {first_error(exc)}") from None

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.protocol import AgentVPError, PublicKey, TrustError, public_key_from_jwk
+from verifier.protocol.errors import first_error
 from verifier.protocol.jose import parse_unverified_jws
 from verifier.protocol.x509 import (
     dns_sans,
@@ -84,9 +85,7 @@ def load_trust_file(path: Path) -> TrustConfig:
     try:
         return TrustConfig.model_validate(data or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: {where}: {first['msg']}") from None
+        raise ValueError(f"{path}: {first_error(exc)}") from None
 
 
 def _peek_issuer(presentation: Any) -> tuple[str, str | None] | None:

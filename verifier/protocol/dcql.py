@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from .claims_path import PathComponent, select_claims, validate_path, values_match
-from .errors import DCQLError
+from .errors import DCQLError, first_error
 from .sdjwt_vc import FORMAT, VerifiedCredential
 
 __all__ = [
@@ -159,9 +159,7 @@ class DCQLQuery(_Model):
         try:
             query = cls.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "query"
-            raise DCQLError("dcql_invalid", f"{where}: {first['msg']}") from None
+            raise DCQLError("dcql_invalid", first_error(exc, whole="query")) from None
         for cq in query.credentials:
             if cq.format not in supported_formats:
                 raise DCQLError(

@@ -37,7 +37,10 @@ error (``ValueError``), so the set of codes is closed and documented in one plac
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = [
     "AccessDeniedError",
@@ -59,6 +62,7 @@ __all__ = [
     "TrustError",
     "VPFormatsNotSupportedError",
     "all_codes",
+    "first_error",
 ]
 
 
@@ -323,3 +327,11 @@ def all_codes() -> dict[str, type[AgentVPError]]:
                 )
             table[code] = cls
     return table
+
+
+def first_error(exc: ValidationError, *, whole: str = "") -> str:
+    """``field.path: message`` for the first failure of a pydantic validation; ``whole`` names
+    the value when the failure is about all of it (an empty location)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or whole
+    return f"{where}: {first['msg']}"

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from verifier.metrics import Metrics
 from verifier.presentations import ServiceError
 from verifier.protocol import AgentVPError
+from verifier.protocol.errors import first_error
 from verifier.protocol.jsonutil import loads
 from verifier.ratelimit import RateLimit, client_key
 from verifier.service import PresentationService
@@ -80,9 +81,7 @@ def parse_body(model: type[Model], value: dict[str, Any]) -> Model:
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
+        raise ServiceError(400, "invalid_request", first_error(exc)) from None
 
 
 async def rate_limited(request: Request) -> None:
