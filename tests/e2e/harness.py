@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 
 from tests.conftest import free_port
-from verifier.devsetup import init_data_dir
+from verifier.devsetup import IDENTITY_VCT, MANDATE_VCT, init_data_dir
 from verifier.protocol.jose import SigningKey
 from wallet_sim.issuer import IdentitySubject, MandateGrant, identity_claims, mandate_claims
+from wallet_sim.issuing import serve_issuers_at
 from wallet_sim.store import Wallet
 
 FINAL = ("verified", "rejected", "expired", "error")
@@ -151,6 +152,30 @@ def make_wallet(
         issued_at=now,
     )
     return wallet
+
+
+def wallet_with_served_issuers(
+    root: Path, data_dir: Path, issuer_port: int, *, iss: str = "https://x"
+) -> Wallet:
+    """A wallet at ``root/wallet`` trusting the dev CA, with fresh ``ekyc`` and ``mandates``
+    issuers whose ``iss``, metadata and status lists live at ``http://localhost:<issuer_port>``
+    (serve them with :class:`IssuerServer`)."""
+    wallet = Wallet.create(root / "wallet")
+    for name, kind in (("ekyc", "identity"), ("mandates", "mandate")):
+        wallet.add_issuer(name, iss=iss, kind=kind, key=SigningKey.generate(kid=f"{name}-1"))
+    wallet.trust_verifier((data_dir / "pki" / "root.pem").read_text())
+    serve_issuers_at(wallet, f"http://localhost:{issuer_port}")
+    return wallet
+
+
+def trust_issuer_keys(wallet: Wallet, data_dir: Path) -> None:
+    """The verifier's trust file: both issuers of ``wallet`` by their public keys (JWKS)."""
+    trusted = []
+    for name, vct in (("ekyc", IDENTITY_VCT), ("mandates", MANDATE_VCT)):
+        issuer = wallet.issuer_data(name)
+        public = SigningKey.from_jwk(issuer["key"]).public_jwk
+        trusted.append({"iss": issuer["iss"], "jwks": {"keys": [public]}, "vct": [vct]})
+    (data_dir / "trust.json").write_text(json.dumps({"issuers": trusted}))
 
 
 class IssuerServer:

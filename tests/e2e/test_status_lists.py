@@ -18,13 +18,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.conftest import free_port
-from tests.e2e.harness import RP, IssuerServer, Verifier, make_data_dir, start_verifier
+from tests.e2e.harness import (
+    RP,
+    IssuerServer,
+    Verifier,
+    make_data_dir,
+    start_verifier,
+    wallet_with_served_issuers,
+)
 from tests.threaded_server import ThreadedServer
 from verifier.protocol import SigningKey, b64url_encode
 from wallet_sim.issuer import IdentitySubject, identity_claims
-from wallet_sim.issuing import issue_credential, serve_issuers_at
+from wallet_sim.issuing import issue_credential
 from wallet_sim.status import StatusRegistry, status_list_token
-from wallet_sim.store import Wallet
 from wallet_sim.wallet import WalletSimulator
 
 pytestmark = pytest.mark.e2e
@@ -61,13 +67,9 @@ class World:
         vport, self.iport = free_port(), free_port()
         self.data = root / "verifier"
         key = make_data_dir(self.data, f"http://localhost:{vport}")
-        self.wallet = Wallet.create(root / "wallet")
-        for name, kind in (("ekyc", "identity"), ("mandates", "mandate")):
-            self.wallet.add_issuer(
-                name, iss="https://placeholder", kind=kind, key=SigningKey.generate(kid=f"{name}-1")
-            )
-        self.wallet.trust_verifier((self.data / "pki" / "root.pem").read_text())
-        serve_issuers_at(self.wallet, f"http://localhost:{self.iport}")
+        self.wallet = wallet_with_served_issuers(
+            root, self.data, self.iport, iss="https://placeholder"
+        )
         mandates = self.wallet.issuer_data("mandates")
         public = SigningKey.from_jwk(mandates["key"]).public_jwk
         trust = {

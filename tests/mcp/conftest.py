@@ -21,14 +21,22 @@ import pytest
 import yaml
 
 from tests.conftest import free_port
-from tests.e2e.harness import RP, IssuerServer, Verifier, make_data_dir, start_verifier
-from verifier.devsetup import IDENTITY_VCT, MANDATE_VCT, default_policies
+from tests.e2e.harness import (
+    RP,
+    IssuerServer,
+    Verifier,
+    make_data_dir,
+    start_verifier,
+    trust_issuer_keys,
+    wallet_with_served_issuers,
+)
+from verifier.devsetup import default_policies
 from verifier.protocol import SigningKey
 from verifier.protocol.dpop import create_proof
 from verifier.protocol.jose import b64url_decode
 from wallet_sim.agent import AgentHolder
 from wallet_sim.issuer import MandateGrant
-from wallet_sim.issuing import issue_credential, serve_issuers_at
+from wallet_sim.issuing import issue_credential
 from wallet_sim.mcp_agent import McpAgent
 from wallet_sim.store import StoredCredential, Wallet
 
@@ -210,19 +218,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     vport, iport, port1, port2 = free_port(), free_port(), free_port(), free_port()
     data = root / "verifier"
     key = make_data_dir(data, f"http://localhost:{vport}")
-    wallet = Wallet.create(root / "wallet")
-    for name, kind in (("ekyc", "identity"), ("mandates", "mandate")):
-        wallet.add_issuer(
-            name, iss="https://x", kind=kind, key=SigningKey.generate(kid=f"{name}-1")
-        )
-    wallet.trust_verifier((data / "pki" / "root.pem").read_text())
-    serve_issuers_at(wallet, f"http://localhost:{iport}")
-    trusted = []
-    for name, vct in (("ekyc", IDENTITY_VCT), ("mandates", MANDATE_VCT)):
-        issuer = wallet.issuer_data(name)
-        public = SigningKey.from_jwk(issuer["key"]).public_jwk
-        trusted.append({"iss": issuer["iss"], "jwks": {"keys": [public]}, "vct": [vct]})
-    (data / "trust.json").write_text(json.dumps({"issuers": trusted}))
+    wallet = wallet_with_served_issuers(root, data, iport)
+    trust_issuer_keys(wallet, data)
     policy = yaml.safe_load((data / "policy.yaml").read_text())
     policy["policies"][POLICY] = _policy(wallet)
     policy["resources"] = {

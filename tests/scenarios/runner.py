@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,14 +23,22 @@ from typing import Any
 import yaml
 
 from tests.conftest import free_port
-from tests.e2e.harness import RP, IssuerServer, Verifier, make_data_dir, start_verifier
-from verifier.devsetup import IDENTITY_VCT, MANDATE_VCT, default_policies
-from verifier.protocol import DCQLQuery, SigningKey
+from tests.e2e.harness import (
+    RP,
+    IssuerServer,
+    Verifier,
+    make_data_dir,
+    start_verifier,
+    trust_issuer_keys,
+    wallet_with_served_issuers,
+)
+from verifier.devsetup import default_policies
+from verifier.protocol import DCQLQuery
 from verifier.protocol.authority import AgentAction
 from verifier.protocol.response import direct_post_form, encrypted_form
 from wallet_sim.agent import AgentHolder, full_mandate
 from wallet_sim.issuer import IdentitySubject, MandateGrant
-from wallet_sim.issuing import issue_credential, serve_issuers_at, set_credential_status
+from wallet_sim.issuing import issue_credential, set_credential_status
 from wallet_sim.store import Wallet
 from wallet_sim.wallet import WalletError, WalletSimulator
 
@@ -87,19 +94,8 @@ class World:
         vport, iport = free_port(), free_port()
         data = root / "verifier"
         key = make_data_dir(data, f"http://localhost:{vport}")
-        wallet = Wallet.create(root / "wallet")
-        for name, kind in (("ekyc", "identity"), ("mandates", "mandate")):
-            wallet.add_issuer(
-                name, iss="https://x", kind=kind, key=SigningKey.generate(kid=f"{name}-1")
-            )
-        wallet.trust_verifier((data / "pki" / "root.pem").read_text())
-        serve_issuers_at(wallet, f"http://localhost:{iport}")
-        trusted = []
-        for name, vct in (("ekyc", IDENTITY_VCT), ("mandates", MANDATE_VCT)):
-            issuer = wallet.issuer_data(name)
-            public = SigningKey.from_jwk(issuer["key"]).public_jwk
-            trusted.append({"iss": issuer["iss"], "jwks": {"keys": [public]}, "vct": [vct]})
-        (data / "trust.json").write_text(json.dumps({"issuers": trusted}))
+        wallet = wallet_with_served_issuers(root, data, iport)
+        trust_issuer_keys(wallet, data)
         policy = yaml.safe_load((data / "policy.yaml").read_text())
         for name, scenario in scenarios.items():
             rules = policy_for(scenario)
