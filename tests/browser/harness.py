@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 from playwright.sync_api import ConsoleMessage, Page, Response, expect
 
-from tests.e2e.harness import Verifier
+from tests.e2e.harness import Verifier, stop_process, wait_ready
 from wallet_sim.store import Wallet
 from wallet_sim.wallet import WalletSimulator
 
@@ -53,25 +51,13 @@ class WalletServer:
             self.proc = subprocess.Popen(
                 [*command, "--port", str(self.port)], stdout=out, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.url}/api/wallet", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"wallet-sim serve did not start: {self.log.read_text()}")
-            time.sleep(0.1)
+        wait_ready(
+            self.proc, f"{self.url}/api/wallet", "wallet-sim serve", self.log.read_text, timeout
+        )
+        return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @dataclass

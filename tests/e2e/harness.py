@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,34 @@ FINAL = ("verified", "rejected", "expired", "error")
 def make_data_dir(path: Path, public_url: str) -> str:
     """A dev data dir; returns its API key."""
     return init_data_dir(path, public_url=public_url)["api_key"]
+
+
+def wait_ready(
+    proc: subprocess.Popen[bytes], url: str, what: str, log: Callable[[], str], timeout: float
+) -> None:
+    """Poll ``url`` until it answers 200; fail with the tail of the log if ``proc`` exits first
+    or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start: {log()[-2000:]}")
+        time.sleep(0.1)
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass
@@ -59,28 +87,14 @@ class Verifier:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.url}/.well-known/jwks.json", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"verifier did not start: {self.log()[-2000:]}")
-            time.sleep(0.1)
+        wait_ready(self.proc, f"{self.url}/.well-known/jwks.json", "verifier", self.log, timeout)
+        return self
 
     def log(self) -> str:
         return (self.data_dir / f"server-{self.port}.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def start_verifier(data_dir: Path, *, port: int | None = None, **env: str) -> Verifier:
