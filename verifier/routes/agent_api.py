@@ -16,7 +16,7 @@ from verifier.routes.openapi import errors, json_request
 from verifier.routes.rp_api import presentation_view
 from verifier.store.base import Transaction, TxStatus
 
-__all__ = ["agent_view", "router"]
+__all__ = ["agent_view", "decision_view", "router"]
 
 router = APIRouter(
     prefix="/v1",
@@ -42,8 +42,8 @@ def agents_of(request: Request) -> AgentVerifications:
     return agents
 
 
-async def agent_view(request: Request, av: Transaction) -> dict[str, Any]:
-    service = service_of(request)
+def decision_view(av: Transaction) -> dict[str, Any]:
+    """The verification without its requests: decision, reasons, action and what was proven."""
     result = av.result or {}
     view: dict[str, Any] = {
         "id": av.id,
@@ -54,15 +54,21 @@ async def agent_view(request: Request, av: Transaction) -> dict[str, Any]:
         "action": av.meta["action"],
         "created_at": av.created_at,
         "expires_at": av.expires_at,
-        "events_uri": f"{service.config.public_url}/v1/agent-verifications/{av.id}/events",
     }
+    for name in ("mandate", "agent", "principal", "identity", "receipt"):
+        if name in result:
+            view[name] = result[name]
+    return view
+
+
+async def agent_view(request: Request, av: Transaction) -> dict[str, Any]:
+    service = service_of(request)
+    view = decision_view(av)
+    view["events_uri"] = f"{service.config.public_url}/v1/agent-verifications/{av.id}/events"
     for role, key in (("agent_request", "agent_tx"), ("human_request", "human_tx")):
         if av.meta.get(key):
             child = await service.get(av.meta[key])
             view[role] = presentation_view(service, child, with_result=False)
-    for name in ("mandate", "agent", "principal", "identity", "receipt"):
-        if name in result:
-            view[name] = result[name]
     return view
 
 

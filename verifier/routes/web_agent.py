@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from verifier.presentations import ServiceError
 from verifier.protocol.authority import AgentAction
 from verifier.qr import qr_svg
-from verifier.routes.agent_api import agent_view, agents_of
+from verifier.routes.agent_api import agents_of, decision_view
 from verifier.routes.deps import parse_body, service_of
 from verifier.routes.web import (
     NO_STORE,
@@ -76,10 +76,9 @@ async def _demo_checkout(request: Request, av_id: str) -> Transaction:
 
 
 async def _view(request: Request, av: Transaction) -> dict[str, Any]:
-    """The RP API's view, with the requests as the page needs them (links, the agent's command)."""
+    """The RP API's decision view, with the requests as the page needs them (links, the command)."""
     service = service_of(request)
-    view = await agent_view(request, av)
-    view.pop("events_uri")  # the RP API's, behind its key
+    view = decision_view(av)
     agent = await service.get(av.meta["agent_tx"])
     uri = service.authorization_request_uri(agent)
     action = json.dumps(av.meta["action"], separators=(",", ":"))
