@@ -69,7 +69,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from jwcrypto.jwk import JWK
 from sd_jwt.verifier import SDJWTVerifier
 
-from verifier.devsetup import init_data_dir
 from verifier.policy.presets import load_policy_file
 from verifier.protocol import (
     DCQLQuery,
@@ -87,6 +86,7 @@ from verifier.protocol.jose import (
     public_key_from_jwk,
 )
 from verifier.protocol.kb_jwt import create_kb_jwt
+from verifier.setup.data_dir import init_data_dir
 from wallet_sim.holder import present_with_reference
 from wallet_sim.issuer import IdentitySubject, Issuer, identity_claims
 
@@ -686,7 +686,7 @@ def sampler(server: Server, redis_server: RedisServer | None) -> Callable[[], di
 async def preload(data_dir: Path, store_url: str, count: int) -> float:
     """``count`` pending transactions, created by ``PresentationService.create``; seconds."""
     from verifier.app import build_service  # noqa: PLC0415
-    from verifier.presentations import CreatePresentation  # noqa: PLC0415
+    from verifier.presentations.create import CreatePresentation  # noqa: PLC0415
     from verifier.settings import Settings  # noqa: PLC0415
 
     service = build_service(Settings(data_dir=data_dir, store_url=store_url))
@@ -940,7 +940,7 @@ CATEGORIES = (
     ("transaction (de)serialisation", ("to_json", "from_json", "to_fields", "from_fields")),
     ("pydantic (request bodies)", ("model_validate", "pydantic")),
     ("JSON responses", ("JSONResponse", "render")),
-    ("service logic", ("verifier/service.py", "verifier/presentations.py")),
+    ("service logic", ("verifier/presentations/service.py", "verifier/presentations/create.py")),
     ("routes", ("verifier/routes/",)),
     ("FastAPI/Starlette", ("fastapi/", "starlette/")),
     ("uvicorn/httptools", ("uvicorn/", "httptools")),

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from verifier.fetch import SafeFetcher
+from verifier.ops.fetch import SafeFetcher
 from verifier.policy.status_check import StatusListChecker
 from verifier.policy.trust import TrustConfig, TrustedIssuer, TrustResolver
 from verifier.protocol import (

@@ -28,25 +28,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from verifier import __version__
-from verifier.agents import AgentVerifications
-from verifier.fetch import SafeFetcher
-from verifier.keys import load_verifier_keys
-from verifier.logs import AccessLog
-from verifier.metrics import Metrics
+from verifier.agents.verifications import AgentVerifications
+from verifier.ops.fetch import SafeFetcher
+from verifier.ops.logs import AccessLog
+from verifier.ops.metrics import Metrics
+from verifier.ops.rate_limit import RateLimit
+from verifier.ops.webhooks import Webhooks
 from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.policy.presets import load_policy_file
 from verifier.policy.status_check import StatusListChecker
 from verifier.policy.trust import TrustResolver, load_trust_file
-from verifier.presentations import ServiceError
+from verifier.presentations.create import ServiceError
+from verifier.presentations.service import PresentationService, ServiceConfig
+from verifier.presentations.status import StatusChecker
 from verifier.protocol import VerificationPolicy
-from verifier.ratelimit import RateLimit
 from verifier.routes import agent_api, oauth, openapi, ops, rp_api, wallet_api, web, web_agent
-from verifier.service import PresentationService, ServiceConfig
 from verifier.settings import Settings
-from verifier.status import StatusChecker
+from verifier.setup.keys import load_verifier_keys
 from verifier.store import open_store
 from verifier.store.base import StoreUnavailableError, TransactionStore
-from verifier.webhooks import Webhooks
 
 __all__ = ["app_from_env", "build_service", "create_app"]
 

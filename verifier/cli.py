@@ -20,14 +20,14 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from verifier.agents.audit import verify_chain
+from verifier.agents.receipts import ReceiptError, verify_receipt
 from verifier.app import build_service
-from verifier.audit import verify_chain
-from verifier.config_docs import render as render_config_docs
 from verifier.demo import run_demo
-from verifier.devsetup import init_data_dir
-from verifier.logs import logging_config
-from verifier.receipts import ReceiptError, verify_receipt
+from verifier.ops.logs import logging_config
 from verifier.settings import Settings
+from verifier.setup.config_docs import render as render_config_docs
+from verifier.setup.data_dir import init_data_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()

@@ -33,8 +33,8 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from verifier.app import create_app
-from verifier.devsetup import init_data_dir
 from verifier.settings import Settings
+from verifier.setup.data_dir import init_data_dir
 
 __all__ = ["run_demo"]
 

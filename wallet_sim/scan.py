@@ -11,7 +11,7 @@ converted to 8-bit grey before decoding. If the first pass finds nothing, the im
 once more with a global-histogram binariser and once enlarged 2x (helps tiny, blurred codes).
 
 Only :mod:`verifier.protocol` may be imported from ``verifier`` here (import rules), so this
-module deliberately knows nothing of :mod:`verifier.qr`.
+module deliberately knows nothing of :mod:`verifier.presentations.qr`.
 """
 
 from __future__ import annotations

@@ -69,9 +69,8 @@ from tests.attacks import forge
 from tests.conftest import free_port
 from tests.e2e.harness import RP, Verifier, make_data_dir
 from tests.threaded_server import ThreadedServer
-from verifier.audit import verify_chain
-from verifier.devsetup import IDENTITY_VCT, MANDATE_VCT, default_policies
-from verifier.mandate_state import counter_key
+from verifier.agents.audit import verify_chain
+from verifier.agents.revalidation import counter_key
 from verifier.protocol import (
     DCQLQuery,
     RequestObject,
@@ -85,6 +84,7 @@ from verifier.protocol.authority import AgentAction
 from verifier.protocol.devpki import DevPKI
 from verifier.protocol.response import direct_post_form, encrypted_form
 from verifier.protocol.x509 import cert_to_pem, x5c_header
+from verifier.setup.data_dir import IDENTITY_VCT, MANDATE_VCT, default_policies
 from verifier.store import SQLiteStore, Transaction
 from wallet_sim.agent import full_mandate
 from wallet_sim.issuer import IdentitySubject, MandateGrant, identity_claims, mandate_claims

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.harness import Demo, inline_code, shot
-from verifier.receipts import verify_receipt
+from verifier.agents.receipts import verify_receipt
 from wallet_sim.agent import full_mandate
 from wallet_sim.scan import decode_qr
 from wallet_sim.wallet import WalletSimulator

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import free_port
-from verifier.devsetup import IDENTITY_VCT, MANDATE_VCT, init_data_dir
 from verifier.protocol.jose import SigningKey
+from verifier.setup.data_dir import IDENTITY_VCT, MANDATE_VCT, init_data_dir
 from wallet_sim.issuer import IdentitySubject, MandateGrant, identity_claims, mandate_claims
 from wallet_sim.issuing import serve_issuers_at
 from wallet_sim.store import Wallet

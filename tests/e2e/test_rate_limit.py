@@ -19,8 +19,8 @@ from fastapi import FastAPI
 
 from tests.e2e.harness import make_data_dir, start_verifier
 from verifier.app import build_service, create_app
-from verifier.devsetup import init_data_dir
 from verifier.settings import Settings
+from verifier.setup.data_dir import init_data_dir
 from verifier.store.memory import MemoryStore
 
 PUBLIC = "http://localhost:8080"

@@ -20,7 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from verifier.devsetup import default_policies, default_presets
 from verifier.policy.queries import mandate_query, transaction_data
 from verifier.policy.rules import AgentPolicy
 from verifier.protocol import DCQLQuery, HeldCredential, SigningKey, encode_transaction_data
@@ -37,6 +36,7 @@ from verifier.protocol.request import (
 from verifier.protocol.response import direct_post_form, encrypted_form
 from verifier.protocol.siop import create_id_token
 from verifier.protocol.x509 import cert_to_pem, x509_hash
+from verifier.setup.data_dir import default_policies, default_presets
 from wallet_sim.holder import build_vp_token
 from wallet_sim.issuer import IdentitySubject, Issuer, MandateGrant, identity_claims, mandate_claims
 from wallet_sim.status import StatusRegistry, status_list_token
@@ -71,8 +71,9 @@ class Corpus:
 
 
 def _agent_request(jti: str) -> tuple[dict[str, Any], str, str]:
-    """What the verifier asks an agent for (``verifier.agents``): the DCQL query for its mandate
-    and the action as transaction data (with ``transaction_data_hashes_alg``; and without)."""
+    """What the verifier asks an agent for (``verifier.agents.verifications``): the DCQL query for
+    its mandate and the action as transaction data (with ``transaction_data_hashes_alg``; and
+    without)."""
     grant = MandateGrant()
     action = {"action": "payment.initiate", "transaction_id": "ord-42", "mandate_jti": jti}
     action |= {"payee": grant.merchants[0], "category": grant.categories[0]}

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from verifier.fetch import FetchError, SafeFetcher
+from verifier.ops.fetch import FetchError, SafeFetcher
 from verifier.protocol import AgentVPError, MalformedError, TrustError, encode_transaction_data
 from verifier.protocol.dpop import DPoPError, verify_proof
 from verifier.protocol.jose import b64url_encode, decrypt_jwe, jwk_thumbprint, public_key_from_jwk

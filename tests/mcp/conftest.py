@@ -30,10 +30,10 @@ from tests.e2e.harness import (
     trust_issuer_keys,
     wallet_with_served_issuers,
 )
-from verifier.devsetup import default_policies
 from verifier.protocol import SigningKey
 from verifier.protocol.dpop import create_proof
 from verifier.protocol.jose import b64url_decode
+from verifier.setup.data_dir import default_policies
 from wallet_sim.agent import AgentHolder
 from wallet_sim.issuer import MandateGrant
 from wallet_sim.issuing import issue_credential

@@ -17,12 +17,12 @@ import yaml
 from fastapi import FastAPI
 
 from verifier.app import build_service, create_app
-from verifier.devsetup import init_data_dir
 from verifier.protocol import SigningKey
 from verifier.protocol.agent_access import GRANT_TYPE, authorization_details_for
 from verifier.protocol.authority import AgentAction
 from verifier.protocol.dpop import create_proof
 from verifier.settings import Settings
+from verifier.setup.data_dir import init_data_dir
 from verifier.store.memory import MemoryStore
 
 pytestmark = pytest.mark.anyio

@@ -18,7 +18,7 @@ from tests.threaded_server import ThreadedServer
 
 
 def verify_signature(secret: bytes, headers: dict[str, str], body: bytes) -> bool:
-    """The snippet from verifier/webhooks.py's docstring, as a receiver would run it."""
+    """The snippet from verifier/ops/webhooks.py's docstring, as a receiver would run it."""
     msg_id, ts = headers["webhook-id"], headers["webhook-timestamp"]
     if abs(time.time() - int(ts)) > 300:
         return False

@@ -32,10 +32,10 @@ from tests.e2e.harness import (
     trust_issuer_keys,
     wallet_with_served_issuers,
 )
-from verifier.devsetup import default_policies
 from verifier.protocol import DCQLQuery
 from verifier.protocol.authority import AgentAction
 from verifier.protocol.response import direct_post_form, encrypted_form
+from verifier.setup.data_dir import default_policies
 from wallet_sim.agent import AgentHolder, full_mandate
 from wallet_sim.issuer import IdentitySubject, MandateGrant
 from wallet_sim.issuing import issue_credential, set_credential_status

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from verifier.fetch import FetchError, SafeFetcher
+from verifier.ops.fetch import FetchError, SafeFetcher
 from verifier.policy.issuer_metadata import IssuerMetadataCache, well_known_url
 from verifier.protocol import SigningKey, TrustError
 

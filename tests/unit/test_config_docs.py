@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from verifier.config_docs import render
 from verifier.settings import Settings
+from verifier.setup.config_docs import render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "CONFIGURATION.md"
 

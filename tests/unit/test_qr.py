@@ -1,4 +1,5 @@
-"""QR rendering (verifier.qr) and scanning (wallet_sim.scan): round trips, screenshots, SVG."""
+"""QR rendering (verifier.presentations.qr) and scanning (wallet_sim.scan): round trips,
+screenshots, SVG."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import qrcode
 import qrcode.constants
 from PIL import Image, ImageDraw
 
-from verifier.qr import qr_png, qr_svg
+from verifier.presentations.qr import qr_png, qr_svg
 from wallet_sim.scan import QRDecodeError, decode_qr
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from verifier.ratelimit import RateLimit, client_key
+from verifier.ops.rate_limit import RateLimit, client_key
 from verifier.settings import Settings
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.web.test_demo_api import PUBLIC, assert_page_headers, client_for
-from verifier.devsetup import init_data_dir
+from verifier.setup.data_dir import init_data_dir
 
 pytestmark = pytest.mark.anyio
 API = "/demo/api/agent-checkouts"

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from verifier.app import create_app
-from verifier.devsetup import init_data_dir
 from verifier.routes.web import CSP, MAX_DEMO_BODY
 from verifier.settings import Settings
+from verifier.setup.data_dir import init_data_dir
 
 PUBLIC = "http://localhost:8080"
 DEMO_ENDPOINTS = [

@@ -7,7 +7,7 @@ For ``iss = https://host[:port][/path]`` the document lives at
 Keys are cached for ``ttl`` seconds. A credential whose ``kid`` is not in the cached set makes
 the cache refetch (at most once per ``min_refresh`` seconds per issuer, so an attacker cannot
 turn unknown kids into a request flood): an issuer can rotate its key without anyone
-restarting the verifier. Fetches go through :class:`verifier.fetch.SafeFetcher`.
+restarting the verifier. Fetches go through :class:`verifier.ops.fetch.SafeFetcher`.
 
 The verification core is synchronous and does no I/O: :meth:`IssuerMetadataCache.ensure` runs
 before it (the service peeks at each presentation's unverified ``iss``/``kid``), and
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from verifier.fetch import FetchError, SafeFetcher
+from verifier.ops.fetch import FetchError, SafeFetcher
 from verifier.protocol import AgentVPError, PublicKey, TrustError, public_key_from_jwk
 from verifier.protocol.jsonutil import loads
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from verifier.fetch import FetchError, SafeFetcher
+from verifier.ops.fetch import FetchError, SafeFetcher
 from verifier.policy.trust import TrustResolver
 from verifier.protocol import (
     AgentVPError,

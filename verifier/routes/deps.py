@@ -10,13 +10,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 
-from verifier.metrics import Metrics
-from verifier.presentations import ServiceError
+from verifier.ops.metrics import Metrics
+from verifier.ops.rate_limit import RateLimit, client_key
+from verifier.presentations.create import ServiceError
+from verifier.presentations.service import PresentationService
 from verifier.protocol import AgentVPError
 from verifier.protocol.errors import first_error
 from verifier.protocol.jsonutil import loads
-from verifier.ratelimit import RateLimit, client_key
-from verifier.service import PresentationService
 from verifier.settings import Settings
 
 __all__ = ["json_body", "parse_body", "rate_limited", "require_api_key", "service_of"]

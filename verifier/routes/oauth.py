@@ -1,4 +1,4 @@
-"""OAuth endpoints for agents and resource servers (:mod:`verifier.agent_access`).
+"""OAuth endpoints for agents and resource servers (:mod:`verifier.oauth.agent_grant`).
 
 - ``GET /.well-known/oauth-authorization-server`` - RFC 8414 metadata;
 - ``GET /oauth/jwks.json`` - the key access tokens are signed with (``kid``);
@@ -23,10 +23,10 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from verifier.agent_access import AccessSettings, AgentAccess, OAuthError
-from verifier.agents import AgentVerifications
+from verifier.agents.verifications import AgentVerifications
+from verifier.oauth.agent_grant import AccessSettings, AgentAccess, OAuthError
 from verifier.policy.presets import load_policy_file
-from verifier.presentations import ServiceError
+from verifier.presentations.create import ServiceError
 from verifier.protocol.agent_access import GRANT_TYPE
 from verifier.protocol.response import FORM_CONTENT_TYPE
 from verifier.routes.deps import rate_limited, require_api_key

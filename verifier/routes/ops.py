@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from verifier.metrics import Metrics
+from verifier.ops.metrics import Metrics
 from verifier.routes.deps import service_of
 from verifier.routes.openapi import content, errors
 

@@ -11,11 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from verifier.presentations import CreatePresentation
-from verifier.qr import qr_png, qr_svg
+from verifier.presentations.create import CreatePresentation
+from verifier.presentations.qr import qr_png, qr_svg
+from verifier.presentations.service import PresentationService
 from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
 from verifier.routes.openapi import content, errors, json_request
-from verifier.service import PresentationService
 from verifier.settings import Settings
 from verifier.store.base import Transaction
 

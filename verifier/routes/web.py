@@ -2,13 +2,15 @@
 ``/docs``), ``/static/*`` (files of the repository's ``web/`` directory) and the demo API the
 page talks to (``/demo/api/...``).
 
-The demo API exists only when ``settings.demo_mode`` is on (404 otherwise) and needs no API key,
-so it is deliberately narrow: a small JSON body (``profile`` or ``dcql_query``, optional
-``transaction_data``) validated by the same :class:`~verifier.presentations.CreatePresentation`
-model as the RP API; no caller-chosen ``redirect_uri`` or ``callback_url`` (the same-device
-return goes to this page, nothing else); a per-client rate limit; a cap on open event streams;
-and it only ever shows transactions it created itself (``purpose="demo"``). Verification is the
-:class:`~verifier.service.PresentationService`'s; views are :func:`presentation_view`'s.
+The demo API exists only when ``settings.demo_mode`` is on (404 otherwise) and needs no API key, so
+it is deliberately narrow: a small JSON body (``profile`` or ``dcql_query``, optional
+``transaction_data``) validated by the same
+:class:`~verifier.presentations.create.CreatePresentation` model as the RP API; no caller-chosen
+``redirect_uri`` or ``callback_url`` (the same-device return goes to this page, nothing else); a
+per-client rate limit; a cap on open event streams; and it only ever shows transactions it created
+itself (``purpose="demo"``). Verification is the
+:class:`~verifier.presentations.service.PresentationService`'s; views are
+:func:`presentation_view`'s.
 
 Every response of this router carries the page security headers (CSP without
 ``unsafe-inline``, ``frame-ancestors 'none'``, ``no-referrer``, ``nosniff``).
@@ -28,14 +30,14 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import verifier
-from verifier.presentations import CreatePresentation, ServiceError
+from verifier.ops.rate_limit import RateLimit
+from verifier.presentations.create import CreatePresentation, ServiceError
+from verifier.presentations.qr import qr_svg
+from verifier.presentations.service import PresentationService
 from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
-from verifier.qr import qr_svg
-from verifier.ratelimit import RateLimit
 from verifier.routes.deps import parse_body, service_of
 from verifier.routes.rp_api import _events, presentation_view
-from verifier.service import PresentationService
 from verifier.settings import Settings
 from verifier.store.base import Transaction
 

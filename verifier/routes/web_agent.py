@@ -22,9 +22,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from verifier.presentations import ServiceError
+from verifier.presentations.create import ServiceError
+from verifier.presentations.qr import qr_svg
 from verifier.protocol.authority import AgentAction
-from verifier.qr import qr_svg
 from verifier.routes.agent_api import agents_of, decision_view
 from verifier.routes.deps import parse_body, service_of
 from verifier.routes.web import (

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.attacks import forge
 from tests.attacks.harness import IDENTITY_VCT, MANDATE_VCT, Attack, Case, Rejected, World
-from verifier.devsetup import default_presets
+from verifier.setup.data_dir import default_presets
 
 IDENTITY_QUERY: dict[str, Any] = default_presets()["identity"]["dcql_query"]["credentials"][0]
 MANDATE_QUERY: dict[str, Any] = default_presets()["agent_mandate"]["dcql_query"]["credentials"][0]

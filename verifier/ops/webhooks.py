@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from verifier.fetch import FetchError, SafeFetcher
+from verifier.ops.fetch import FetchError, SafeFetcher
 from verifier.store.base import QueueItem, Transaction, TransactionStore
 
 __all__ = ["Webhooks", "sign"]

@@ -33,8 +33,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.logs import current_tx
-from verifier.presentations import CreatePresentation, ServiceError
+from verifier.ops.logs import current_tx
+from verifier.presentations.create import CreatePresentation, ServiceError
+from verifier.presentations.results import credential_result
+from verifier.presentations.status import StatusChecker
 from verifier.protocol import (
     AgentVPError,
     DCQLQuery,
@@ -59,8 +61,6 @@ from verifier.protocol.response import (
 )
 from verifier.protocol.sdjwt_vc import IssuerKeyResolver, VerificationPolicy
 from verifier.protocol.siop import verify_id_token
-from verifier.results import credential_result
-from verifier.status import StatusChecker
 from verifier.store.base import Transaction, TransactionStore, TxStatus
 
 __all__ = ["PresentationService", "ServiceConfig"]

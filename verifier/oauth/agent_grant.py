@@ -1,10 +1,10 @@
 """Agent access tokens: agentvp as the authorization server of MCP servers and other resources.
 
 An agent asks for access to a resource (RFC 8707 ``resource``) to perform one action (RFC 9396
-``authorization_details``), proving possession of its key with DPoP (RFC 9449). agentvp turns
-that into an agent verification (:mod:`verifier.agents`) under the policy the policy file's
-``resources:`` section names for the resource (:mod:`verifier.policy.resources`), lets the
-agent poll like CIBA (OpenID CIBA Core §7.3, §10-§11: ``authorization_pending``, ``slow_down``,
+``authorization_details``), proving possession of its key with DPoP (RFC 9449). agentvp turns that
+into an agent verification (:mod:`verifier.agents.verifications`) under the policy the policy file's
+``resources:`` section names for the resource (:mod:`verifier.policy.resources`), lets the agent
+poll like CIBA (OpenID CIBA Core §7.3, §10-§11: ``authorization_pending``, ``slow_down``,
 ``access_denied``, ``expired_token``) and, once the decision is ``allow``, issues one JWT access
 token per requested resource (RFC 9068):
 
@@ -28,7 +28,7 @@ Introspection (RFC 7662 §2) reports ``active: false`` for a token that does not
 expired, whose verification is gone, whose mandate's status list now says revoked or suspended
 (checked afresh, failing closed), or whose mandate's uses are spent by *later* actions: once the
 mandate's ``mandate.max_uses`` are all used, only the token of the action that used the last one
-stays active (:mod:`verifier.mandate_state`).
+stays active (:mod:`verifier.agents.revalidation`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from verifier.agents import AgentVerifications
-from verifier.mandate_state import mandate_revoked, uses_spent_by_later_actions
+from verifier.agents.revalidation import mandate_revoked, uses_spent_by_later_actions
+from verifier.agents.verifications import AgentVerifications
 from verifier.policy.resources import ResourcePolicy, check_resources
 from verifier.protocol import AgentVPError, SigningKey
 from verifier.protocol.agent_access import (

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from verifier.metrics import Metrics
+    from verifier.ops.metrics import Metrics
 
 __all__ = ["AccessLog", "JSONFormatter", "current_tx", "logging_config"]
 

@@ -25,17 +25,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from verifier.audit import chain
+from verifier.agents.audit import chain
+from verifier.agents.receipts import sign_receipt
 from verifier.policy.identity import evaluate_identity, identity_required
 from verifier.policy.mandate import evaluate_mandate, mandate_claims
 from verifier.policy.queries import identity_query, mandate_query, transaction_data
 from verifier.policy.rules import AgentPolicy
-from verifier.presentations import CreatePresentation, ServiceError
+from verifier.presentations.create import CreatePresentation, ServiceError
+from verifier.presentations.service import PresentationService
 from verifier.protocol import SigningKey
 from verifier.protocol.authority import AgentAction, Reason, limits_of
 from verifier.protocol.jose import hash_b64
-from verifier.receipts import sign_receipt
-from verifier.service import PresentationService
 from verifier.store.base import Transaction, TxStatus
 
 __all__ = ["AgentVerifications"]

@@ -4,8 +4,8 @@
   status checker (its cache bounds how fresh the answer is: ``status_list_max_age``); revoked,
   suspended or an unusable list all count as revoked (fail closed).
 - :func:`uses_spent_by_later_actions`: ``mandate.max_uses`` are all used and the verification in
-  question did not use the last one. Uses are consumed when an agent verification decides
-  ``allow`` (:mod:`verifier.agents`), so the token of the action that spent the final use stays
+  question did not use the last one. Uses are consumed when an agent verification decides ``allow``
+  (:mod:`verifier.agents.verifications`), so the token of the action that spent the final use stays
   good, while older, still unexpired tokens of an exhausted mandate are no longer honoured.
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from verifier.policy.mandate import mandate_claims
+from verifier.presentations.status import StatusChecker
 from verifier.protocol import StatusError, StatusReference, VerifiedCredential
 from verifier.protocol.authority import limits_of
-from verifier.status import StatusChecker
 from verifier.store.base import TransactionStore
 
 __all__ = ["mandate_revoked", "uses_spent_by_later_actions"]
@@ -50,7 +50,8 @@ async def mandate_revoked(
 
 
 def counter_key(mandate: Mapping[str, Any]) -> str:
-    """The store key under which :mod:`verifier.agents` counts this mandate's uses and spend."""
+    """The store key under which :mod:`verifier.agents.verifications` counts this mandate's
+    uses and spend."""
     name = f"{mandate.get('iss')} {mandate['claims'].get('jti')}"
     return f"mandate:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
 
