@@ -85,7 +85,7 @@ from verifier.protocol.jose import (
     parse_unverified_jws,
     public_key_from_jwk,
 )
-from verifier.protocol.kb_jwt import create_kb_jwt
+from verifier.protocol.sdjwt.kb_jwt import create_kb_jwt
 from verifier.setup.data_dir import init_data_dir
 from wallet_sim.holder import present_with_reference
 from wallet_sim.issuer import IdentitySubject, Issuer, identity_claims

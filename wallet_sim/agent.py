@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from verifier.protocol import AgentVPError, parse_transaction_data, reconstruct
-from verifier.protocol.authority import AGENT_ACTION_TYPE, AgentAction, evaluate_authority
+from verifier.protocol.mandates.authority import AGENT_ACTION_TYPE, AgentAction, evaluate_authority
 
 from .store import StoredCredential, Wallet
 from .wallet import WalletError, WalletSimulator

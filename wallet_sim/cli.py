@@ -35,8 +35,8 @@ import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
-from verifier.protocol.authority import AgentAction
 from verifier.protocol.jose import SigningKey
+from verifier.protocol.mandates.authority import AgentAction
 
 from .agent import AgentHolder, full_mandate
 from .client import WalletHTTPError

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from verifier.protocol import DCQLQuery
-from verifier.protocol.request_wallet import RequestObject
+from verifier.protocol.oid4vp.wallet_request import RequestObject
 
 from .wallet import Proposal, WalletError, describe_action
 

@@ -27,7 +27,7 @@ from verifier.protocol import (
     select_presentation,
     serialize,
 )
-from verifier.protocol.sdjwt import ARRAY_DIGEST, SD_DIGESTS
+from verifier.protocol.sdjwt.disclosures import ARRAY_DIGEST, SD_DIGESTS
 
 __all__ = ["Presentation", "build_vp_token", "present_with_reference", "validate_transaction_data"]
 

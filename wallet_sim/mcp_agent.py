@@ -33,16 +33,16 @@ import httpx
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from verifier.protocol.agent_access import (
+from verifier.protocol.jose import SigningKey
+from verifier.protocol.mandates.authority import AgentAction
+from verifier.protocol.oauth.access_token import (
     GRANT_TYPE,
     TOOL_BINDINGS_METADATA,
     ToolBinding,
     action_for_call,
     authorization_details_for,
 )
-from verifier.protocol.authority import AgentAction
-from verifier.protocol.dpop import create_proof, normalize_htu
-from verifier.protocol.jose import SigningKey
+from verifier.protocol.oauth.dpop import create_proof, normalize_htu
 
 from .agent import AgentHolder, full_mandate
 from .wallet import WalletError

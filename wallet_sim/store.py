@@ -26,7 +26,7 @@ from typing import Any
 from cryptography import x509
 
 from verifier.protocol import HeldCredential, SigningKey
-from verifier.protocol.x509 import load_pem_certificates
+from verifier.protocol.x509.chain import load_pem_certificates
 
 from .issuer import Issuer
 

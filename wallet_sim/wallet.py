@@ -22,10 +22,10 @@ from verifier.protocol import (
     TransactionData,
     parse_transaction_data,
 )
-from verifier.protocol.request import parse_authorization_request_uri
-from verifier.protocol.request_wallet import RequestObject, verify_request_object
-from verifier.protocol.response import direct_post_form, encrypted_form
-from verifier.protocol.siop import create_id_token
+from verifier.protocol.oid4vp.request import parse_authorization_request_uri
+from verifier.protocol.oid4vp.response import direct_post_form, encrypted_form
+from verifier.protocol.oid4vp.siop import create_id_token
+from verifier.protocol.oid4vp.wallet_request import RequestObject, verify_request_object
 
 from .client import WalletHTTP
 from .holder import Presentation, build_vp_token

@@ -36,7 +36,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from verifier.protocol.request_wallet import RequestObject
+from verifier.protocol.oid4vp.wallet_request import RequestObject
 
 from .client import WalletHTTP, WalletHTTPError
 from .consent import consent_view, optional_in, without_optional

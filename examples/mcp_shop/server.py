@@ -28,7 +28,7 @@ from typing import Any
 import uvicorn
 from mcp.server.fastmcp import Context, FastMCP
 
-from verifier.protocol.agent_access import ToolBinding
+from verifier.protocol.oauth.access_token import ToolBinding
 from verifier.resource import JWKSCache, ProtectedResource, ResourceGuard, grant_of
 
 log = logging.getLogger("mcp_shop")

@@ -80,10 +80,10 @@ from verifier.protocol import (
     parse_transaction_data,
     select_presentation,
 )
-from verifier.protocol.authority import AgentAction
-from verifier.protocol.devpki import DevPKI
-from verifier.protocol.response import direct_post_form, encrypted_form
-from verifier.protocol.x509 import cert_to_pem, x5c_header
+from verifier.protocol.mandates.authority import AgentAction
+from verifier.protocol.oid4vp.response import direct_post_form, encrypted_form
+from verifier.protocol.x509.chain import cert_to_pem, x5c_header
+from verifier.protocol.x509.devpki import DevPKI
 from verifier.setup.data_dir import IDENTITY_VCT, MANDATE_VCT, default_policies
 from verifier.store import SQLiteStore, Transaction
 from wallet_sim.agent import full_mandate

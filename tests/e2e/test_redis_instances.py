@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.e2e.harness import RP, Verifier, make_data_dir, make_wallet, start_verifier
-from verifier.protocol.response import encrypted_form
+from verifier.protocol.oid4vp.response import encrypted_form
 from wallet_sim.client import WalletHTTP
 from wallet_sim.wallet import WalletSimulator
 

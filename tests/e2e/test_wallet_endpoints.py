@@ -13,8 +13,8 @@ from tests.conftest import free_port
 from tests.e2e.harness import RP, make_data_dir, start_verifier
 from tests.e2e.test_flows import Env
 from verifier.protocol import SigningKey
-from verifier.protocol.request_wallet import RequestObject
-from verifier.protocol.response import direct_post_form, encrypted_form
+from verifier.protocol.oid4vp.response import direct_post_form, encrypted_form
+from verifier.protocol.oid4vp.wallet_request import RequestObject
 from wallet_sim.wallet import Proposal, WalletSimulator
 
 pytestmark = pytest.mark.e2e

@@ -23,19 +23,19 @@ from typing import Any
 from verifier.policy.queries import mandate_query, transaction_data
 from verifier.policy.rules import AgentPolicy
 from verifier.protocol import DCQLQuery, HeldCredential, SigningKey, encode_transaction_data
-from verifier.protocol.authority import AgentAction
-from verifier.protocol.devpki import DevPKI, make_self_signed_leaf
-from verifier.protocol.dpop import create_proof
-from verifier.protocol.request import (
+from verifier.protocol.mandates.authority import AgentAction
+from verifier.protocol.oauth.dpop import create_proof
+from verifier.protocol.oid4vp.request import (
     authorization_request_uri,
     build_request_claims,
     client_metadata,
     sign_request_object,
     unsigned_request_object,
 )
-from verifier.protocol.response import direct_post_form, encrypted_form
-from verifier.protocol.siop import create_id_token
-from verifier.protocol.x509 import cert_to_pem, x509_hash
+from verifier.protocol.oid4vp.response import direct_post_form, encrypted_form
+from verifier.protocol.oid4vp.siop import create_id_token
+from verifier.protocol.x509.chain import cert_to_pem, x509_hash
+from verifier.protocol.x509.devpki import DevPKI, make_self_signed_leaf
 from verifier.setup.data_dir import default_policies, default_presets
 from wallet_sim.holder import build_vp_token
 from wallet_sim.issuer import IdentitySubject, Issuer, MandateGrant, identity_claims, mandate_claims

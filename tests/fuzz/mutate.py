@@ -29,7 +29,7 @@ from typing import Any
 
 from verifier.protocol.errors import MalformedError
 from verifier.protocol.jose import SigningKey, b64url_decode, b64url_encode, hash_b64
-from verifier.protocol.kb_jwt import create_kb_jwt
+from verifier.protocol.sdjwt.kb_jwt import create_kb_jwt
 
 from .source import ALPHABET, NAMES, Source, choice, encode_json, random_json
 

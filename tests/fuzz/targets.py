@@ -45,7 +45,6 @@ from verifier.protocol import (
     verify_status_list_token,
     verify_vp_token,
 )
-from verifier.protocol.dpop import DPoPError, verify_proof
 from verifier.protocol.jose import (
     b64url_decode,
     b64url_encode,
@@ -54,8 +53,9 @@ from verifier.protocol.jose import (
     parse_unverified_jws,
 )
 from verifier.protocol.jsonutil import loads
-from verifier.protocol.response import parse_direct_post, parse_direct_post_jwt, parse_form
-from verifier.protocol.x509 import load_pem_certificates
+from verifier.protocol.oauth.dpop import DPoPError, verify_proof
+from verifier.protocol.oid4vp.response import parse_direct_post, parse_direct_post_jwt, parse_form
+from verifier.protocol.x509.chain import load_pem_certificates
 
 from . import corpus
 from .mutate import (

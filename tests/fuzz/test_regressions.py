@@ -15,12 +15,15 @@ from hypothesis import strategies as st
 
 from verifier.ops.fetch import FetchError, SafeFetcher
 from verifier.protocol import AgentVPError, MalformedError, TrustError, encode_transaction_data
-from verifier.protocol.dpop import DPoPError, verify_proof
 from verifier.protocol.jose import b64url_encode, decrypt_jwe, jwk_thumbprint, public_key_from_jwk
-from verifier.protocol.request import parse_authorization_request_uri, unsigned_request_object
-from verifier.protocol.request_wallet import verify_request_object
-from verifier.protocol.vp_token import parse_transaction_data
-from verifier.protocol.x509 import parse_x5c, validate_chain
+from verifier.protocol.oauth.dpop import DPoPError, verify_proof
+from verifier.protocol.oid4vp.request import (
+    parse_authorization_request_uri,
+    unsigned_request_object,
+)
+from verifier.protocol.oid4vp.vp_token import parse_transaction_data
+from verifier.protocol.oid4vp.wallet_request import verify_request_object
+from verifier.protocol.x509.chain import parse_x5c, validate_chain
 
 from .targets import ANCHORS, DPOP, ENC_JWK, ENCS, NOW, C, b64json_decode, key, run_sdjwt_vc
 

@@ -31,8 +31,8 @@ from tests.e2e.harness import (
     wallet_with_served_issuers,
 )
 from verifier.protocol import SigningKey
-from verifier.protocol.dpop import create_proof
 from verifier.protocol.jose import b64url_decode
+from verifier.protocol.oauth.dpop import create_proof
 from verifier.setup.data_dir import default_policies
 from wallet_sim.agent import AgentHolder
 from wallet_sim.issuer import MandateGrant

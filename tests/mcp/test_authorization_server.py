@@ -18,9 +18,9 @@ from fastapi import FastAPI
 
 from verifier.app import build_service, create_app
 from verifier.protocol import SigningKey
-from verifier.protocol.agent_access import GRANT_TYPE, authorization_details_for
-from verifier.protocol.authority import AgentAction
-from verifier.protocol.dpop import create_proof
+from verifier.protocol.mandates.authority import AgentAction
+from verifier.protocol.oauth.access_token import GRANT_TYPE, authorization_details_for
+from verifier.protocol.oauth.dpop import create_proof
 from verifier.settings import Settings
 from verifier.setup.data_dir import init_data_dir
 from verifier.store.memory import MemoryStore

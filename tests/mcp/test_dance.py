@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from tests.mcp.conftest import SHORT_LIFETIME, World, claims_of
-from verifier.protocol.agent_access import AUTHORIZATION_DETAILS_TYPE
+from verifier.protocol.oauth.access_token import AUTHORIZATION_DETAILS_TYPE
 from verifier.resource import verify_access_token
 from wallet_sim.issuer import MandateGrant
 from wallet_sim.wallet import WalletError, WalletSimulator

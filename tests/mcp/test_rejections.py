@@ -10,7 +10,7 @@ import pytest
 
 from tests.mcp.conftest import Agent, World, challenge, claims_of, rpc, tool_call
 from verifier.protocol import SigningKey
-from verifier.protocol.dpop import create_proof
+from verifier.protocol.oauth.dpop import create_proof
 from wallet_sim.wallet import WalletError
 
 pytestmark = pytest.mark.e2e

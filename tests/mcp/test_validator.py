@@ -18,16 +18,16 @@ import pytest
 from pydantic import ValidationError
 
 from verifier.protocol import SigningKey
-from verifier.protocol.agent_access import (
+from verifier.protocol.jose import b64url_encode
+from verifier.protocol.mandates.authority import AgentAction
+from verifier.protocol.oauth.access_token import (
     ToolBinding,
     action_for_call,
     authorization_details_for,
     check_call,
     granted_action,
 )
-from verifier.protocol.authority import AgentAction
-from verifier.protocol.dpop import DPoPError, create_proof, normalize_htu, verify_proof
-from verifier.protocol.jose import b64url_encode
+from verifier.protocol.oauth.dpop import DPoPError, create_proof, normalize_htu, verify_proof
 from verifier.resource import (
     AccessError,
     JWKSCache,

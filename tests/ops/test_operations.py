@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import free_port, start_redis, stop_redis
 from tests.e2e.harness import RP, Verifier, make_data_dir, make_wallet, start_verifier
 from verifier.protocol import b64url_decode
-from verifier.protocol.response import encrypted_form
+from verifier.protocol.oid4vp.response import encrypted_form
 from wallet_sim.wallet import WalletSimulator
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from verifier.policy.identity import evaluate_identity, identity_required, parse
 from verifier.policy.mandate import evaluate_mandate
 from verifier.policy.presets import load_policy_file
 from verifier.policy.rules import AgentPolicy, parse_duration
-from verifier.protocol.authority import AgentAction, evaluate_authority, limits_of
+from verifier.protocol.mandates.authority import AgentAction, evaluate_authority, limits_of
 from verifier.setup.data_dir import default_policies
 
 NOW = 1_780_000_000

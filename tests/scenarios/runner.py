@@ -33,8 +33,8 @@ from tests.e2e.harness import (
     wallet_with_served_issuers,
 )
 from verifier.protocol import DCQLQuery
-from verifier.protocol.authority import AgentAction
-from verifier.protocol.response import direct_post_form, encrypted_form
+from verifier.protocol.mandates.authority import AgentAction
+from verifier.protocol.oid4vp.response import direct_post_form, encrypted_form
 from verifier.setup.data_dir import default_policies
 from wallet_sim.agent import AgentHolder, full_mandate
 from wallet_sim.issuer import IdentitySubject, MandateGrant

@@ -9,9 +9,9 @@ import pytest
 
 from verifier.policy.trust import TrustAnchor, TrustConfig, TrustedIssuer, TrustResolver
 from verifier.protocol import AgentVPError, HeldCredential, verify_presentation
-from verifier.protocol.devpki import DevPKI, make_intermediate, make_leaf, make_root
 from verifier.protocol.jose import SigningKey
-from verifier.protocol.x509 import cert_to_pem, x5c_header
+from verifier.protocol.x509.chain import cert_to_pem, x5c_header
+from verifier.protocol.x509.devpki import DevPKI, make_intermediate, make_leaf, make_root
 from wallet_sim.issuer import IDENTITY_VCT, IdentitySubject, Issuer, identity_claims
 
 NOW = 1_780_000_000

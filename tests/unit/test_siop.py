@@ -18,7 +18,7 @@ from verifier.protocol import (
     SigningKey,
 )
 from verifier.protocol.jose import b64url_encode, jwk_thumbprint, parse_unverified_jws
-from verifier.protocol.siop import (
+from verifier.protocol.oid4vp.siop import (
     JWK_THUMBPRINT_URN_PREFIX,
     SelfIssuedSubject,
     create_id_token,

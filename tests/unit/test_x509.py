@@ -14,15 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from verifier.protocol import SignatureError, SigningKey, TrustError
-from verifier.protocol.devpki import (
-    DevPKI,
-    make_intermediate,
-    make_leaf,
-    make_root,
-    make_self_signed_leaf,
-)
 from verifier.protocol.jose import b64url_encode, parse_unverified_jws, verify_jws
-from verifier.protocol.x509 import (
+from verifier.protocol.x509.chain import (
     cert_to_pem,
     dns_sans,
     load_pem_certificates,
@@ -32,6 +25,13 @@ from verifier.protocol.x509 import (
     validate_chain,
     x5c_header,
     x509_hash,
+)
+from verifier.protocol.x509.devpki import (
+    DevPKI,
+    make_intermediate,
+    make_leaf,
+    make_root,
+    make_self_signed_leaf,
 )
 
 NOW = 1_750_000_000

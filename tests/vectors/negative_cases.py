@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from verifier.protocol.jose import SigningKey, b64url_encode, hash_b64
-from verifier.protocol.kb_jwt import create_kb_jwt
+from verifier.protocol.oid4vp.vp_token import encode_transaction_data
+from verifier.protocol.sdjwt.kb_jwt import create_kb_jwt
 from verifier.protocol.status_list import encode_status_list
-from verifier.protocol.vp_token import encode_transaction_data
 
 KEYS = Path(__file__).resolve().parent / "keys"
 NOW = 1_780_000_000

@@ -15,7 +15,7 @@ from PIL import Image
 from tests.conftest import free_port
 from tests.e2e.harness import make_wallet
 from verifier.protocol import DCQLQuery
-from verifier.protocol.request_wallet import RequestObject
+from verifier.protocol.oid4vp.wallet_request import RequestObject
 from verifier.setup.data_dir import init_data_dir
 from wallet_sim.consent import _value_text, optional_query_ids, without_optional
 from wallet_sim.store import Wallet

@@ -18,7 +18,7 @@ from typing import Any
 from verifier.policy.mandate import mandate_claims
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import StatusError, StatusReference, VerifiedCredential
-from verifier.protocol.authority import limits_of
+from verifier.protocol.mandates.authority import limits_of
 from verifier.store.base import TransactionStore
 
 __all__ = ["mandate_revoked", "uses_spent_by_later_actions"]

@@ -34,8 +34,8 @@ from verifier.policy.rules import AgentPolicy
 from verifier.presentations.create import CreatePresentation, ServiceError
 from verifier.presentations.service import PresentationService
 from verifier.protocol import SigningKey
-from verifier.protocol.authority import AgentAction, Reason, limits_of
 from verifier.protocol.jose import hash_b64
+from verifier.protocol.mandates.authority import AgentAction, Reason, limits_of
 from verifier.store.base import Transaction, TxStatus
 
 __all__ = ["AgentVerifications"]

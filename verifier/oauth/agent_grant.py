@@ -44,15 +44,15 @@ from verifier.agents.revalidation import mandate_revoked, uses_spent_by_later_ac
 from verifier.agents.verifications import AgentVerifications
 from verifier.policy.resources import ResourcePolicy, check_resources
 from verifier.protocol import AgentVPError, SigningKey
-from verifier.protocol.agent_access import (
+from verifier.protocol.jsonutil import loads
+from verifier.protocol.oauth.access_token import (
     ACCESS_TOKEN_TYP,
     AUTHORIZATION_DETAILS_TYPE,
     GRANT_TYPE,
     authorization_details_for,
     granted_action,
 )
-from verifier.protocol.dpop import DPOP_ALGS, DPoPError, DPoPProof, verify_proof
-from verifier.protocol.jsonutil import loads
+from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, DPoPProof, verify_proof
 from verifier.resource.tokens import AccessError, verify_access_token
 from verifier.store.base import Transaction, TxStatus
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from verifier.policy.members import list_at, obj_at
 from verifier.policy.rules import AgentPolicy, IdentityPolicy
-from verifier.protocol.authority import AgentAction, Reason
+from verifier.protocol.mandates.authority import AgentAction, Reason
 
 __all__ = ["evaluate_identity", "identity_required", "parse_ida_time"]
 

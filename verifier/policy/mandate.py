@@ -14,7 +14,7 @@ from typing import Any
 
 from verifier.policy.members import list_at, obj_at
 from verifier.policy.rules import AgentPolicy
-from verifier.protocol.authority import AgentAction, Reason, evaluate_authority
+from verifier.protocol.mandates.authority import AgentAction, Reason, evaluate_authority
 
 __all__ = ["evaluate_mandate", "mandate_claims"]
 

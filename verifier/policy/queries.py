@@ -21,7 +21,7 @@ from itertools import combinations
 from typing import Any
 
 from verifier.policy.rules import AgentPolicy
-from verifier.protocol.authority import AgentAction
+from verifier.protocol.mandates.authority import AgentAction
 
 __all__ = ["identity_query", "mandate_query", "transaction_data"]
 

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from verifier.protocol.authority import AGENT_ACTION_TYPE
+from verifier.protocol.mandates.authority import AGENT_ACTION_TYPE
 
 __all__ = [
     "AgentPolicy",

@@ -35,7 +35,7 @@ from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.protocol import AgentVPError, PublicKey, TrustError, public_key_from_jwk
 from verifier.protocol.errors import first_error
 from verifier.protocol.jose import parse_unverified_jws
-from verifier.protocol.x509 import (
+from verifier.protocol.x509.chain import (
     dns_sans,
     load_pem_certificates,
     parse_x5c,

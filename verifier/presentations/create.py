@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.protocol import AgentVPError, DCQLQuery, encode_transaction_data
-from verifier.protocol.vp_token import parse_transaction_data
+from verifier.protocol.oid4vp.vp_token import parse_transaction_data
 
 __all__ = ["CreatePresentation", "ServiceError"]
 

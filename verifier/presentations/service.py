@@ -45,22 +45,22 @@ from verifier.protocol import (
     StatusError,
     verify_vp_token,
 )
-from verifier.protocol.request import (
+from verifier.protocol.oid4vp.request import (
     authorization_request_uri,
     build_request_claims,
     client_metadata,
     sign_request_object,
     unsigned_request_object,
 )
-from verifier.protocol.response import (
+from verifier.protocol.oid4vp.response import (
     FORM_CONTENT_TYPE,
     AuthorizationResponse,
     parse_direct_post,
     parse_direct_post_jwt,
     parse_form,
 )
-from verifier.protocol.sdjwt_vc import IssuerKeyResolver, VerificationPolicy
-from verifier.protocol.siop import verify_id_token
+from verifier.protocol.oid4vp.siop import verify_id_token
+from verifier.protocol.sdjwt.vc import IssuerKeyResolver, VerificationPolicy
 from verifier.store.base import Transaction, TransactionStore, TxStatus
 
 __all__ = ["PresentationService", "ServiceConfig"]

@@ -6,8 +6,9 @@ documents are passed in. Shared by the verifier service and the wallet simulator
 The names below are the public API (a test pins them); everything else is internal.
 """
 
-from .claims_path import select_claims
-from .dcql import (
+from .dcql.claims_path import select_claims
+from .dcql.match import CredentialMatch, HeldCredential, match_credentials, select_presentation
+from .dcql.query import (
     ClaimsQuery,
     CredentialQuery,
     CredentialSetQuery,
@@ -15,7 +16,6 @@ from .dcql import (
     check_credential,
     check_credential_sets,
 )
-from .dcql_match import CredentialMatch, HeldCredential, match_credentials, select_presentation
 from .errors import (
     AccessDeniedError,
     AgentVPError,
@@ -44,11 +44,19 @@ from .jose import (
     jwk_thumbprint,
     public_key_from_jwk,
 )
-from .kb_jwt import KeyBindingClaims, create_kb_jwt, transaction_data_hash, verify_kb_jwt
-from .request import authorization_request_uri, parse_authorization_request_uri
-from .request_wallet import RequestObject, verify_request_object
-from .sdjwt import Disclosure, SDJWTParts, reconstruct, serialize, split_sd_jwt
-from .sdjwt_vc import (
+from .oid4vp.request import authorization_request_uri, parse_authorization_request_uri
+from .oid4vp.siop import create_id_token, verify_id_token
+from .oid4vp.vp_token import (
+    TransactionData,
+    VerifiedVPToken,
+    encode_transaction_data,
+    parse_transaction_data,
+    verify_vp_token,
+)
+from .oid4vp.wallet_request import RequestObject, verify_request_object
+from .sdjwt.disclosures import Disclosure, SDJWTParts, reconstruct, serialize, split_sd_jwt
+from .sdjwt.kb_jwt import KeyBindingClaims, create_kb_jwt, transaction_data_hash, verify_kb_jwt
+from .sdjwt.vc import (
     IssuerKeyResolver,
     StaticKeyResolver,
     StatusReference,
@@ -56,7 +64,6 @@ from .sdjwt_vc import (
     VerifiedCredential,
     verify_presentation,
 )
-from .siop import create_id_token, verify_id_token
 from .status_list import (
     StatusList,
     StatusListToken,
@@ -65,14 +72,7 @@ from .status_list import (
     encode_status_list,
     verify_status_list_token,
 )
-from .vp_token import (
-    TransactionData,
-    VerifiedVPToken,
-    encode_transaction_data,
-    parse_transaction_data,
-    verify_vp_token,
-)
-from .x509 import validate_chain, x509_hash
+from .x509.chain import validate_chain, x509_hash
 
 __all__ = [
     "AccessDeniedError",

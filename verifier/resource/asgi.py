@@ -32,12 +32,12 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from verifier.protocol.agent_access import (
+from verifier.protocol.oauth.access_token import (
     AUTHORIZATION_DETAILS_TYPE,
     TOOL_BINDINGS_METADATA,
     ToolBinding,
 )
-from verifier.protocol.dpop import DPOP_ALGS
+from verifier.protocol.oauth.dpop import DPOP_ALGS
 
 from .tokens import AccessError, AccessGrant, ResourceGuard, check_tool
 

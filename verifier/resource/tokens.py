@@ -34,15 +34,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifier.protocol import AgentVPError, public_key_from_jwk
-from verifier.protocol.agent_access import (
+from verifier.protocol.jose import parse_unverified_jws
+from verifier.protocol.mandates.authority import AgentAction
+from verifier.protocol.oauth.access_token import (
     ACCESS_TOKEN_TYP,
     ToolBinding,
     check_call,
     granted_action,
 )
-from verifier.protocol.authority import AgentAction
-from verifier.protocol.dpop import DPOP_ALGS, DPoPError, verify_proof
-from verifier.protocol.jose import parse_unverified_jws
+from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, verify_proof
 
 from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
 

@@ -27,8 +27,8 @@ from verifier.agents.verifications import AgentVerifications
 from verifier.oauth.agent_grant import AccessSettings, AgentAccess, OAuthError
 from verifier.policy.presets import load_policy_file
 from verifier.presentations.create import ServiceError
-from verifier.protocol.agent_access import GRANT_TYPE
-from verifier.protocol.response import FORM_CONTENT_TYPE
+from verifier.protocol.oauth.access_token import GRANT_TYPE
+from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE
 from verifier.routes.deps import rate_limited, require_api_key
 from verifier.routes.openapi import errors, form_request
 from verifier.settings import Settings

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from verifier.presentations.create import ServiceError
 from verifier.protocol import AgentVPError
-from verifier.protocol.response import FORM_CONTENT_TYPE, parse_form
+from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE, parse_form
 from verifier.routes.deps import rate_limited, service_of
 from verifier.routes.openapi import content, errors, form_request
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.presentations.create import ServiceError
 from verifier.presentations.qr import qr_svg
-from verifier.protocol.authority import AgentAction
+from verifier.protocol.mandates.authority import AgentAction
 from verifier.routes.agent_api import agents_of, decision_view
 from verifier.routes.deps import parse_body, service_of
 from verifier.routes.web import (

@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from verifier.protocol.devpki import DevPKI
 from verifier.protocol.jose import SigningKey
-from verifier.protocol.x509 import cert_to_pem
+from verifier.protocol.x509.chain import cert_to_pem
+from verifier.protocol.x509.devpki import DevPKI
 
 __all__ = ["DEMO_ISSUERS", "IDENTITY_VCT", "MANDATE_VCT", "default_presets", "init_data_dir"]
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from verifier.protocol.jose import SigningKey
-from verifier.protocol.x509 import dns_sans, load_pem_certificates, x5c_header, x509_hash
+from verifier.protocol.x509.chain import dns_sans, load_pem_certificates, x5c_header, x509_hash
 
 __all__ = ["VerifierKeys", "load_verifier_keys"]
 

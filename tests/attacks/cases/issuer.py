@@ -24,9 +24,9 @@ from tests.attacks.harness import (
     now,
 )
 from verifier.protocol import SigningKey
-from verifier.protocol.devpki import DevPKI, make_leaf, make_self_signed_leaf
 from verifier.protocol.jose import b64url_decode
-from verifier.protocol.x509 import x5c_header
+from verifier.protocol.x509.chain import x5c_header
+from verifier.protocol.x509.devpki import DevPKI, make_leaf, make_self_signed_leaf
 
 
 def reissue(make: Callable[[World, dict[str, Any], bytes], str]) -> Callable[[World], Attack]:

@@ -23,8 +23,8 @@ from tests.attacks.harness import (
     now,
 )
 from verifier.protocol import SigningKey
-from verifier.protocol.agent_access import AUTHORIZATION_DETAILS_TYPE, GRANT_TYPE
-from verifier.protocol.dpop import create_proof
+from verifier.protocol.oauth.access_token import AUTHORIZATION_DETAILS_TYPE, GRANT_TYPE
+from verifier.protocol.oauth.dpop import create_proof
 from wallet_sim.agent import full_mandate
 from wallet_sim.issuer import MandateGrant
 

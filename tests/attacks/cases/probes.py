@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from tests.attacks import forge
 from tests.attacks.harness import FORM, Attack, Case, Rejected, Served, World
 from verifier.protocol.jose import b64url_decode, b64url_encode
-from verifier.protocol.x509 import load_pem_certificates
+from verifier.protocol.x509.chain import load_pem_certificates
 
 HOSTILE_METADATA = {
     "request_object_signing_alg_values_supported": ["none", "HS256"],

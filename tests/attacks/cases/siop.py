@@ -8,7 +8,7 @@ from typing import Any
 from tests.attacks import forge
 from tests.attacks.harness import Attack, Case, Rejected, World, now
 from verifier.protocol import SigningKey, create_id_token
-from verifier.protocol.siop import thumbprint_subject
+from verifier.protocol.oid4vp.siop import thumbprint_subject
 
 SIOP = {"profile": "identity", "response_type": "vp_token id_token"}
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from .authority import AGENT_ACTION_TYPE, AgentAction, Reason
+from ..mandates.authority import AGENT_ACTION_TYPE, AgentAction, Reason
 
 __all__ = [
     "ACCESS_TOKEN_TYP",

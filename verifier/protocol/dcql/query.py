@@ -30,9 +30,9 @@ from pydantic import (
     model_validator,
 )
 
+from ..errors import DCQLError, first_error
+from ..sdjwt.vc import FORMAT, VerifiedCredential
 from .claims_path import PathComponent, select_claims, validate_path, values_match
-from .errors import DCQLError, first_error
-from .sdjwt_vc import FORMAT, VerifiedCredential
 
 __all__ = [
     "ClaimsQuery",

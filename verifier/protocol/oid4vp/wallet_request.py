@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from . import jsonutil
-from .dcql import DCQLQuery
-from .errors import AgentVPError, MalformedError, RequestObjectError, SignatureError
-from .jose import b64url_decode, check_alg, parse_unverified_jws
+from .. import jsonutil
+from ..dcql.query import DCQLQuery
+from ..errors import AgentVPError, MalformedError, RequestObjectError, SignatureError
+from ..jose import b64url_decode, check_alg, parse_unverified_jws
+from ..x509.chain import dns_sans, parse_x5c, public_key_of, validate_chain, x509_hash
 from .request import REQUEST_TYP, SUPPORTED_PREFIXES, split_client_id
-from .x509 import dns_sans, parse_x5c, public_key_of, validate_chain, x509_hash
 
 __all__ = ["RequestObject", "verify_request_object"]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from . import jsonutil
-from .errors import AlgorithmError, MalformedError, SDJWTError
-from .jose import b64url_decode, hash_b64
+from .. import jsonutil
+from ..errors import AlgorithmError, MalformedError, SDJWTError
+from ..jose import b64url_decode, hash_b64
 
 __all__ = [
     "ARRAY_DIGEST",

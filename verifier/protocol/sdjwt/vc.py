@@ -15,16 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import (
+from ..errors import (
     CredentialError,
     KeyBindingError,
     MalformedError,
     SignatureError,
     TrustError,
 )
-from .jose import PublicKey, check_alg, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
+from ..jose import PublicKey, check_alg, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
+from .disclosures import SUPPORTED_SD_ALGS, Disclosure, reconstruct, split_sd_jwt
 from .kb_jwt import KeyBindingClaims, verify_kb_jwt
-from .sdjwt import SUPPORTED_SD_ALGS, Disclosure, reconstruct, split_sd_jwt
 
 __all__ = [
     "FORMAT",

@@ -22,12 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import jsonutil
-from .dcql import DCQLQuery, check_credential, check_credential_sets
-from .errors import DCQLError, InvalidTransactionDataError, KeyBindingError, MalformedError
-from .jose import b64url_decode, b64url_encode
-from .kb_jwt import TD_HASH_ALGS, transaction_data_hash
-from .sdjwt_vc import (
+from .. import jsonutil
+from ..dcql.query import DCQLQuery, check_credential, check_credential_sets
+from ..errors import DCQLError, InvalidTransactionDataError, KeyBindingError, MalformedError
+from ..jose import b64url_decode, b64url_encode
+from ..sdjwt.kb_jwt import TD_HASH_ALGS, transaction_data_hash
+from ..sdjwt.vc import (
     DEFAULT_POLICY,
     IssuerKeyResolver,
     VerificationPolicy,

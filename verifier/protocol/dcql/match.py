@@ -21,12 +21,19 @@ from typing import Any
 
 from cryptography import x509
 
+from ..errors import AccessDeniedError, SDJWTError
+from ..jose import b64url_encode, hash_b64, parse_unverified_jws
+from ..sdjwt.disclosures import (
+    ARRAY_DIGEST,
+    SD_ALG,
+    SD_DIGESTS,
+    Disclosure,
+    decode_disclosure,
+    split_sd_jwt,
+)
+from ..sdjwt.vc import FORMAT
 from .claims_path import PathComponent, values_match
-from .dcql import ClaimsQuery, CredentialQuery, DCQLQuery
-from .errors import AccessDeniedError, SDJWTError
-from .jose import b64url_encode, hash_b64, parse_unverified_jws
-from .sdjwt import ARRAY_DIGEST, SD_ALG, SD_DIGESTS, Disclosure, decode_disclosure, split_sd_jwt
-from .sdjwt_vc import FORMAT
+from .query import ClaimsQuery, CredentialQuery, DCQLQuery
 
 __all__ = ["CredentialMatch", "HeldCredential", "match_credentials", "select_presentation"]
 

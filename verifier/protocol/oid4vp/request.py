@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .errors import InvalidRequestURIMethodError, RequestObjectError
-from .jose import SigningKey, b64url_encode
-from .jsonutil import dumps_compact
+from ..errors import InvalidRequestURIMethodError, RequestObjectError
+from ..jose import SigningKey, b64url_encode
+from ..jsonutil import dumps_compact
 
 __all__ = [
     "REQUEST_TYP",

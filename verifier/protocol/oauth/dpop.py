@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import AgentVPError
-from .jose import SigningKey, hash_b64, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
+from ..errors import AgentVPError
+from ..jose import SigningKey, hash_b64, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
 
 __all__ = [
     "DPOP_ALGS",

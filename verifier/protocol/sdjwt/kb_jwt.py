@@ -17,8 +17,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import AlgorithmError, KeyBindingError, SignatureError
-from .jose import PublicKey, SigningKey, check_alg, hash_b64, parse_unverified_jws
+from ..errors import AlgorithmError, KeyBindingError, SignatureError
+from ..jose import PublicKey, SigningKey, check_alg, hash_b64, parse_unverified_jws
 
 __all__ = [
     "KB_TYP",

@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from .jose import SigningKey
-from .x509 import x5c_header
+from ..jose import SigningKey
+from .chain import x5c_header
 
 __all__ = [
     "CA_KEY_USAGE",

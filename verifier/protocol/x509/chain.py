@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtensionOID, SignatureAlgorithmOID
 
-from .errors import MalformedError, TrustError
-from .jose import PublicKey, b64url_encode, public_key_from_jwk
+from ..errors import MalformedError, TrustError
+from ..jose import PublicKey, b64url_encode, public_key_from_jwk
 
 __all__ = [
     "MAX_CHAIN_LENGTH",

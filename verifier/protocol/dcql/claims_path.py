@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import DCQLError
+from ..errors import DCQLError
 
 __all__ = ["PathComponent", "select_claims", "validate_path", "values_match"]
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import jsonutil
-from .errors import MalformedError
-from .jose import JWE_ENCS, decrypt_jwe, encrypt_jwe
+from .. import jsonutil
+from ..errors import MalformedError
+from ..jose import JWE_ENCS, decrypt_jwe, encrypt_jwe
 
 __all__ = [
     "FORM_CONTENT_TYPE",

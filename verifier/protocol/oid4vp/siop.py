@@ -29,8 +29,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import IDTokenError, MalformedError, SignatureError
-from .jose import SigningKey, check_alg, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
+from ..errors import IDTokenError, MalformedError, SignatureError
+from ..jose import SigningKey, check_alg, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
 
 __all__ = [
     "JWK_THUMBPRINT_URN_PREFIX",

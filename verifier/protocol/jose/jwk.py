@@ -1,0 +1,269 @@
+"""Keys: public JWKs (RFC 7517) parsed onto ``cryptography``, thumbprints (RFC 7638), and the
+EC signing key every party of the simulator and the verifier signs with.
+
+Parsed public keys are cached, so the ES256 fast path verifies raw ``r||s`` signatures (RFC 7518
+§3.4) without a round trip through a JOSE library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from .. import jsonutil
+from ..errors import MalformedError
+from .base64url import b64url_decode, b64url_encode
+
+__all__ = [
+    "EC_CURVES",
+    "PublicKey",
+    "SigningKey",
+    "coordinate",
+    "jwk_thumbprint",
+    "public_key_from_jwk",
+]
+
+EC_CURVES: dict[str, tuple[ec.EllipticCurve, int, str]] = {
+    "P-256": (ec.SECP256R1(), 32, "ES256"),
+    "P-384": (ec.SECP384R1(), 48, "ES384"),
+    "P-521": (ec.SECP521R1(), 66, "ES512"),
+}
+_EC_HASH: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "ES256": hashes.SHA256,
+    "ES384": hashes.SHA384,
+    "ES512": hashes.SHA512,
+}
+_ECDSA = {alg: ec.ECDSA(hash_cls()) for alg, hash_cls in _EC_HASH.items()}
+_ALG_KTY = {
+    "ES256": "EC",
+    "ES384": "EC",
+    "ES512": "EC",
+    "EdDSA": "OKP",
+    "Ed25519": "OKP",
+    "RS256": "RSA",
+    "PS256": "RSA",
+}
+_MIN_RSA_BITS = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    """A parsed public key with the JWK it came from."""
+
+    key: Any
+    jwk: Mapping[str, Any]
+    kty: str
+    crv: str | None = None
+
+    def verify(self, alg: str, signing_input: bytes, signature: bytes) -> bool:
+        """True when ``signature`` is valid; False on any mismatch (wrong alg/curve included)."""
+        if _ALG_KTY.get(alg) != self.kty:
+            return False
+        try:
+            if self.kty == "EC":
+                return self._verify_ec(alg, signing_input, signature)
+            if self.kty == "OKP":
+                self.key.verify(signature, signing_input)
+            elif alg == "RS256":
+                self.key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+            else:  # PS256
+                pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+                self.key.verify(signature, signing_input, pss, hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def _verify_ec(self, alg: str, signing_input: bytes, signature: bytes) -> bool:
+        """ES256/384/512: raw ``r||s`` (RFC 7518 §3.4) checked on the key's own curve."""
+        if self.crv is None or EC_CURVES[self.crv][2] != alg:
+            return False
+        size = EC_CURVES[self.crv][1]
+        if len(signature) != 2 * size:
+            return False
+        der = encode_dss_signature(
+            int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+        )
+        try:
+            self.key.verify(der, signing_input, _ECDSA[alg])
+        except InvalidSignature:
+            return False
+        return True
+
+    @property
+    def thumbprint(self) -> str:
+        return jwk_thumbprint(self.jwk)
+
+
+def coordinate(jwk: Mapping[str, Any], name: str, size: int) -> int:
+    value = jwk.get(name)
+    if not isinstance(value, str):
+        raise MalformedError("malformed_jwk", f"JWK member {name!r} missing or not a string")
+    raw = b64url_decode(value, what=f"JWK {name}")
+    if len(raw) != size:
+        raise MalformedError("malformed_jwk", f"JWK {name} has {len(raw)} bytes, expected {size}")
+    return int.from_bytes(raw, "big")
+
+
+@lru_cache(maxsize=4096)
+def _cached_public_key(items: tuple[tuple[str, str], ...]) -> PublicKey:
+    jwk = dict(items)
+    kty = jwk.get("kty")
+    if kty == "EC":
+        crv = jwk.get("crv")
+        if crv not in EC_CURVES:
+            raise MalformedError("malformed_jwk", f"unsupported EC curve {crv!r}")
+        curve, size, _ = EC_CURVES[crv]
+        numbers = ec.EllipticCurvePublicNumbers(
+            coordinate(jwk, "x", size), coordinate(jwk, "y", size), curve
+        )
+        try:
+            key: Any = numbers.public_key()
+        except ValueError:
+            raise MalformedError("malformed_jwk", "EC point is not on the curve") from None
+        return PublicKey(key=key, jwk=jwk, kty="EC", crv=crv)
+    if kty == "OKP":
+        if jwk.get("crv") != "Ed25519":
+            raise MalformedError("malformed_jwk", f"unsupported OKP curve {jwk.get('crv')!r}")
+        raw = b64url_decode(str(jwk.get("x", "")), what="JWK x")
+        if len(raw) != 32:
+            raise MalformedError("malformed_jwk", "Ed25519 key must be 32 bytes")
+        return PublicKey(
+            key=ed25519.Ed25519PublicKey.from_public_bytes(raw), jwk=jwk, kty="OKP", crv="Ed25519"
+        )
+    if kty == "RSA":
+        n = int.from_bytes(b64url_decode(str(jwk.get("n", "")), what="JWK n"), "big")
+        e = int.from_bytes(b64url_decode(str(jwk.get("e", "")), what="JWK e"), "big")
+        if n.bit_length() < _MIN_RSA_BITS or e < 3:
+            raise MalformedError("malformed_jwk", "RSA key too small")
+        return PublicKey(key=rsa.RSAPublicNumbers(e, n).public_key(), jwk=jwk, kty="RSA")
+    raise MalformedError("malformed_jwk", f"unsupported JWK kty {kty!r}")
+
+
+_PUBLIC_MEMBERS = {
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+    "RSA": ("e", "kty", "n"),
+}
+
+
+def _public_members(jwk: Mapping[str, Any]) -> tuple[str, ...] | None:
+    kty = jwk.get("kty")  # any JSON value: a list or an object is not hashable
+    return _PUBLIC_MEMBERS.get(kty) if isinstance(kty, str) else None
+
+
+def public_key_from_jwk(jwk: Any) -> PublicKey:
+    """Parse a public JWK (private members are ignored, never used). Results are cached."""
+    if not isinstance(jwk, Mapping):
+        raise MalformedError("malformed_jwk", "JWK is not a JSON object")
+    members = _public_members(jwk)
+    if members is None:
+        raise MalformedError("malformed_jwk", f"unsupported JWK kty {jwk.get('kty')!r}")
+    items = []
+    for name in members:
+        value = jwk.get(name)
+        if not isinstance(value, str):
+            raise MalformedError("malformed_jwk", f"JWK member {name!r} missing or not a string")
+        items.append((name, value))
+    return _cached_public_key(tuple(items))
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 SHA-256 thumbprint (base64url) over the required public members."""
+    members = _public_members(jwk)
+    if members is None:
+        raise MalformedError("malformed_jwk", f"unsupported JWK kty {jwk.get('kty')!r}")
+    if any(not isinstance(jwk.get(name), str) for name in members):
+        raise MalformedError("malformed_jwk", "JWK lacks a required public member")
+    canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"))
+    return b64url_encode(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """An EC private key used to sign (issuer, holder, agent, verifier)."""
+
+    private_key: ec.EllipticCurvePrivateKey
+    kid: str | None = None
+    public_jwk: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def generate(cls, *, kid: str | None = None, crv: str = "P-256") -> SigningKey:
+        return cls.from_private_key(ec.generate_private_key(EC_CURVES[crv][0]), kid=kid)
+
+    @classmethod
+    def from_private_key(
+        cls, private_key: ec.EllipticCurvePrivateKey, *, kid: str | None = None
+    ) -> SigningKey:
+        crv = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[
+            private_key.curve.name
+        ]
+        size = EC_CURVES[crv][1]
+        numbers = private_key.public_key().public_numbers()
+        jwk: dict[str, Any] = {
+            "kty": "EC",
+            "crv": crv,
+            "x": b64url_encode(numbers.x.to_bytes(size, "big")),
+            "y": b64url_encode(numbers.y.to_bytes(size, "big")),
+        }
+        if kid is not None:
+            jwk["kid"] = kid
+        return cls(private_key=private_key, kid=kid, public_jwk=jwk)
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any]) -> SigningKey:
+        crv = jwk.get("crv")
+        if jwk.get("kty") != "EC" or crv not in EC_CURVES:
+            raise MalformedError("malformed_jwk", "only EC private keys are supported")
+        curve, size, _ = EC_CURVES[crv]
+        public = ec.EllipticCurvePublicNumbers(
+            coordinate(jwk, "x", size), coordinate(jwk, "y", size), curve
+        )
+        private = ec.EllipticCurvePrivateNumbers(coordinate(jwk, "d", size), public).private_key()
+        kid = jwk.get("kid")
+        return cls.from_private_key(private, kid=kid if isinstance(kid, str) else None)
+
+    def to_jwk(self) -> dict[str, Any]:
+        """The private JWK (with ``d``) for storage on disk."""
+        size = EC_CURVES[self.public_jwk["crv"]][1]
+        d = self.private_key.private_numbers().private_value.to_bytes(size, "big")
+        return {**self.public_jwk, "d": b64url_encode(d)}
+
+    @property
+    def alg(self) -> str:
+        return EC_CURVES[self.public_jwk["crv"]][2]
+
+    @property
+    def public_key(self) -> PublicKey:
+        return public_key_from_jwk(self.public_jwk)
+
+    @property
+    def thumbprint(self) -> str:
+        return jwk_thumbprint(self.public_jwk)
+
+    def sign(self, signing_input: bytes) -> bytes:
+        der = self.private_key.sign(signing_input, ec.ECDSA(_EC_HASH[self.alg]()))
+        r, s = decode_dss_signature(der)
+        size = EC_CURVES[self.public_jwk["crv"]][1]
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+    def sign_jws(self, header: Mapping[str, Any], payload: Mapping[str, Any] | bytes) -> str:
+        """Compact JWS; ``alg`` is set from the key, ``kid`` added unless the header has one."""
+        full = {"alg": self.alg, **header}
+        if self.kid is not None and "kid" not in full and "x5c" not in full:
+            full["kid"] = self.kid
+        body = payload if isinstance(payload, bytes) else jsonutil.dumps_compact(payload).encode()
+        head = b64url_encode(jsonutil.dumps_compact(full).encode())
+        signing_input = f"{head}.{b64url_encode(body)}"
+        return f"{signing_input}.{b64url_encode(self.sign(signing_input.encode('ascii')))}"

@@ -1,0 +1,91 @@
+"""Compact JWS (RFC 7515): split, check the algorithm against an explicit allow-list, verify.
+
+``none`` and every ``HS*`` algorithm are refused for signatures whatever the caller allows
+(RFC 8725 §3.1/§3.2 - an HMAC "signature" keyed with a public key is the classic key-confusion
+forgery). Nothing returned by :func:`parse_unverified_jws` has been verified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from .. import jsonutil
+from ..errors import AlgorithmError, MalformedError, SignatureError
+from .base64url import b64url_decode
+from .jwk import PublicKey
+
+__all__ = ["SIGNING_ALGS", "CompactJWS", "check_alg", "parse_unverified_jws", "verify_jws"]
+
+# Algorithms we can verify. Callers narrow this with their own allow-list.
+SIGNING_ALGS = frozenset({"ES256", "ES384", "ES512", "EdDSA", "Ed25519", "PS256", "RS256"})
+_FORBIDDEN_ALGS = frozenset({"none", "HS256", "HS384", "HS512"})
+_MAX_HEADER = 16 * 1024  # x5c chains included
+
+
+class CompactJWS(NamedTuple):
+    """A compact JWS split into its parts. Nothing here has been verified."""
+
+    header: dict[str, Any]
+    payload: bytes
+    signing_input: bytes
+    signature: bytes
+
+    @property
+    def alg(self) -> str:
+        return str(self.header["alg"])
+
+    def payload_json(self, *, what: str = "JWT payload") -> dict[str, Any]:
+        value = jsonutil.loads(self.payload, what=what)
+        if not isinstance(value, dict):
+            raise MalformedError("malformed_jwt", f"{what} is not a JSON object")
+        return value
+
+
+@lru_cache(maxsize=1024)
+def _parse_header(header_b64: str, what: str) -> dict[str, Any]:
+    """Headers repeat across tokens of one issuer or holder; parse each distinct one once."""
+    header = jsonutil.loads(b64url_decode(header_b64, what=f"{what} header"), what=f"{what} header")
+    if not isinstance(header, dict):
+        raise MalformedError("malformed_jwt", f"{what} header is not a JSON object")
+    if not isinstance(header.get("alg"), str):
+        raise MalformedError("malformed_jwt", f"{what} header has no string 'alg'")
+    if "crit" in header:
+        raise MalformedError("malformed_jwt", f"{what} header 'crit' names extensions we refuse")
+    return header
+
+
+def parse_unverified_jws(token: str, *, what: str = "JWT") -> CompactJWS:
+    """Split a compact JWS; check the header is a JSON object with a string ``alg``."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedError("malformed_jwt", f"{what} has {len(parts)} parts, expected 3")
+    header_b64, payload_b64, sig_b64 = parts
+    if len(header_b64) > _MAX_HEADER:
+        raise MalformedError("input_too_large", f"{what} header is longer than {_MAX_HEADER}")
+    return CompactJWS(
+        header=dict(_parse_header(header_b64, what)),  # a copy: the cached one stays pristine
+        payload=b64url_decode(payload_b64, what=what),
+        signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
+        signature=b64url_decode(sig_b64, what=what),
+    )
+
+
+def check_alg(alg: str, allowed: Collection[str], *, what: str) -> None:
+    if alg in _FORBIDDEN_ALGS or alg not in allowed or alg not in SIGNING_ALGS:
+        raise AlgorithmError("alg_not_allowed", f"{what} alg {alg!r} is not allowed")
+
+
+def verify_jws(
+    jws: CompactJWS,
+    key: PublicKey,
+    *,
+    allowed_algs: Collection[str],
+    code: str = "signature_invalid",
+    what: str = "JWT",
+) -> None:
+    """Raise unless ``jws`` carries an allowed ``alg`` and a valid signature by ``key``."""
+    check_alg(jws.alg, allowed_algs, what=what)
+    if not key.verify(jws.alg, jws.signing_input, jws.signature):
+        raise SignatureError(code, f"{what} signature does not verify with the expected key")
