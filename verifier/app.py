@@ -29,6 +29,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from verifier import __version__
 from verifier.agents.verifications import AgentVerifications
+from verifier.errors import ServiceError
 from verifier.ops.fetch import SafeFetcher
 from verifier.ops.logs import AccessLog
 from verifier.ops.metrics import Metrics
@@ -38,7 +39,6 @@ from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.policy.presets import load_policy_file
 from verifier.policy.status_check import StatusListChecker
 from verifier.policy.trust import TrustResolver, load_trust_file
-from verifier.presentations.create import ServiceError
 from verifier.presentations.service import PresentationService, ServiceConfig
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import VerificationPolicy

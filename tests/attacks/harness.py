@@ -70,7 +70,7 @@ from tests.conftest import free_port
 from tests.e2e.harness import RP, Verifier, make_data_dir
 from tests.threaded_server import ThreadedServer
 from verifier.agents.audit import verify_chain
-from verifier.agents.revalidation import counter_key
+from verifier.agents.counters import mandate_key as counter_key
 from verifier.protocol import (
     DCQLQuery,
     RequestObject,
@@ -86,6 +86,7 @@ from verifier.protocol.x509.chain import cert_to_pem, x5c_header
 from verifier.protocol.x509.devpki import DevPKI
 from verifier.setup.data_dir import IDENTITY_VCT, MANDATE_VCT, default_policies
 from verifier.store import SQLiteStore, Transaction
+from verifier.store.base import RecordKind
 from wallet_sim.agent import full_mandate
 from wallet_sim.issuer import IdentitySubject, MandateGrant, identity_claims, mandate_claims
 from wallet_sim.issuing import issue_credential, principal_jkt
@@ -946,7 +947,17 @@ class World:
         )
 
     def record(self, tx_id: str) -> dict[str, Any] | None:
-        tx: Transaction | None = asyncio.run(self.store.get(tx_id))
+        """The stored record with this id, whatever its kind (ids are random, so at most one
+        kind holds it): presentations, agent verifications and OAuth grants are all watched."""
+
+        async def read() -> Transaction | None:
+            for kind in RecordKind:
+                tx = await self.store.get(tx_id, kind=kind)
+                if tx is not None:
+                    return tx
+            return None
+
+        tx = asyncio.run(read())
         return None if tx is None else json.loads(tx.to_json())
 
     def counters(self) -> dict[str, dict[str, int]]:

@@ -24,7 +24,7 @@ import pytest
 from tests.concurrency.burst import Burst, Call, burst, counter, spread
 from tests.concurrency.conftest import SCENARIOS, Cluster, N
 from verifier.agents.audit import verify_chain
-from verifier.agents.revalidation import counter_key
+from verifier.agents.counters import mandate_key as counter_key
 from verifier.protocol.jose import b64url_decode
 
 pytestmark = pytest.mark.e2e

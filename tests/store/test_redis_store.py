@@ -42,15 +42,17 @@ async def test_key_layout_and_ttls(redis_url: str, raw: Redis) -> None:
         retain_until = int(time.time()) + 100
         await store.create(tx, retain_until=retain_until)
 
-        assert await raw.hgetall(f"{prefix}tx:{tx.id}") == tx.to_fields()
-        assert await raw.get(f"{prefix}req:{tx.request_id}") == tx.id
-        assert await raw.expiretime(f"{prefix}tx:{tx.id}") == retain_until
-        assert await raw.expiretime(f"{prefix}req:{tx.request_id}") == retain_until
+        assert await raw.hgetall(f"{prefix}tx:presentation:{tx.id}") == tx.to_fields()
+        assert await raw.get(f"{prefix}req:presentation:{tx.request_id}") == f"presentation:{tx.id}"
+        assert await raw.expiretime(f"{prefix}tx:presentation:{tx.id}") == retain_until
+        assert await raw.expiretime(f"{prefix}req:presentation:{tx.request_id}") == retain_until
 
-        assert await store.update_if(tx.id, {"status": "pending"}, {"status": "verified"})
-        assert await raw.hget(f"{prefix}tx:{tx.id}", "version") == "1"
-        assert await raw.hget(f"{prefix}tx:{tx.id}", "status") == '"verified"'
-        assert await raw.expiretime(f"{prefix}tx:{tx.id}") == retain_until
+        assert await store.update_if(
+            tx.id, {"status": "pending"}, {"status": "verified"}, kind="presentation"
+        )
+        assert await raw.hget(f"{prefix}tx:presentation:{tx.id}", "version") == "1"
+        assert await raw.hget(f"{prefix}tx:presentation:{tx.id}", "status") == '"verified"'
+        assert await raw.expiretime(f"{prefix}tx:presentation:{tx.id}") == retain_until
 
         assert await store.claim("n1", ttl=600)
         assert 598 <= await raw.ttl(f"{prefix}claim:n1") <= 600
@@ -71,22 +73,24 @@ async def test_outage_fails_fast_and_the_store_recovers_by_itself(spawn_redis: S
     try:
         tx = new_tx()
         await store.create(tx, retain_until=int(time.time()) + 600)
-        assert await store.get(tx.id) == tx
+        assert await store.get(tx.id, kind="presentation") == tx
 
         server.terminate()
         server.wait(timeout=5)
         started = time.monotonic()
         with pytest.raises(StoreUnavailableError):
-            await store.get(tx.id)
+            await store.get(tx.id, kind="presentation")
         with pytest.raises(StoreUnavailableError):
-            await store.update_if(tx.id, {}, {"status": "verified"})
+            await store.update_if(tx.id, {}, {"status": "verified"}, kind="presentation")
         assert await store.ping() is False
         assert time.monotonic() - started < 1.0
 
         spawn_redis(port)  # back, empty (no persistence) and without our Lua scripts
         assert await store.ping() is True
         await store.create(tx, retain_until=int(time.time()) + 600)
-        updated = await store.update_if(tx.id, {"status": "pending"}, {"status": "verified"})
+        updated = await store.update_if(
+            tx.id, {"status": "pending"}, {"status": "verified"}, kind="presentation"
+        )
         assert updated is not None
         assert updated.version == 1
     finally:
@@ -105,13 +109,13 @@ async def test_hung_server_times_out_and_no_stale_reply_is_read_later(spawn_redi
         try:
             started = time.monotonic()
             with pytest.raises(StoreUnavailableError):
-                await store.get(first.id)
+                await store.get(first.id, kind="presentation")
             assert time.monotonic() - started < 1.0
         finally:
             server.send_signal(signal.SIGCONT)
 
         # The late reply to the timed-out command must not be taken as this command's answer.
-        assert await store.get(second.id) == second
-        assert await store.get(first.id) == first
+        assert await store.get(second.id, kind="presentation") == second
+        assert await store.get(first.id, kind="presentation") == first
     finally:
         await store.close()

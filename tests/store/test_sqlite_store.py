@@ -64,12 +64,14 @@ async def test_a_writer_holding_the_lock_makes_writes_unavailable_not_wrong(
         with pytest.raises(StoreUnavailableError):
             await store.claim("k", ttl=60)
         with pytest.raises(StoreUnavailableError):
-            await store.update_if(tx.id, {}, {"status": "verified"})
-        assert await store.get(tx.id) == tx  # WAL: readers are not blocked by the writer
+            await store.update_if(tx.id, {}, {"status": "verified"}, kind="presentation")
+        assert (
+            await store.get(tx.id, kind="presentation") == tx
+        )  # WAL: readers are not blocked by the writer
         other.execute("ROLLBACK")
 
         assert await store.claim("k", ttl=60) is True
-        updated = await store.update_if(tx.id, {}, {"status": "verified"})
+        updated = await store.update_if(tx.id, {}, {"status": "verified"}, kind="presentation")
         assert updated is not None
         assert updated.version == 1
     finally:

@@ -106,11 +106,11 @@ async def test_create_then_get_and_get_by_request_round_trip_every_field(backend
     )
     await backend.store.create(tx, retain_until=backend.now() + 600)
 
-    assert await backend.store.get(tx.id) == tx
-    assert await backend.store.get_by_request(tx.request_id) == tx
-    assert await backend.store.get("unknown") is None
-    assert await backend.store.get_by_request("unknown") is None
-    got = await backend.store.get(tx.id)
+    assert await backend.store.get(tx.id, kind="presentation") == tx
+    assert await backend.store.get_by_request(tx.request_id, kind="presentation") == tx
+    assert await backend.store.get("unknown", kind="presentation") is None
+    assert await backend.store.get_by_request("unknown", kind="presentation") is None
+    got = await backend.store.get(tx.id, kind="presentation")
     assert got is not None
     assert got.status == TxStatus.PENDING
     assert not got.final
@@ -130,8 +130,8 @@ async def test_duplicate_id_or_request_id_is_refused_and_the_original_kept(
     with pytest.raises(ValueError, match="request_id"):
         await backend.store.create(other, retain_until=backend.now() + 600)
 
-    assert await backend.store.get(other.id) is None
-    assert await backend.store.get_by_request(tx.request_id) == tx
+    assert await backend.store.get(other.id, kind="presentation") is None
+    assert await backend.store.get_by_request(tx.request_id, kind="presentation") == tx
 
 
 async def test_update_if_applies_changes_and_bumps_version(backend: Backend) -> None:
@@ -142,13 +142,14 @@ async def test_update_if_applies_changes_and_bumps_version(backend: Backend) -> 
         tx.id,
         {"status": "pending", "version": 0, "wallet_nonce": None},
         {"status": TxStatus.REQUEST_RETRIEVED, "wallet_nonce": "wn"},
+        kind="presentation",
     )
 
     assert updated is not None
     assert (updated.status, updated.version, updated.wallet_nonce) == ("request_retrieved", 1, "wn")
-    assert await backend.store.get(tx.id) == updated
-    assert await backend.store.get_by_request(tx.request_id) == updated
-    again = await backend.store.update_if(tx.id, {}, {"result": {"ok": True}})
+    assert await backend.store.get(tx.id, kind="presentation") == updated
+    assert await backend.store.get_by_request(tx.request_id, kind="presentation") == updated
+    again = await backend.store.update_if(tx.id, {}, {"result": {"ok": True}}, kind="presentation")
     assert again is not None
     assert again.version == 2
     assert again.result == {"ok": True}
@@ -164,10 +165,18 @@ async def test_update_if_mismatch_returns_none_and_changes_nothing(backend: Back
         {"meta": {"a": 2}},
         {"wallet_nonce": "x"},
     ):
-        assert await backend.store.update_if(tx.id, expect, {"status": "verified"}) is None
+        assert (
+            await backend.store.update_if(
+                tx.id, expect, {"status": "verified"}, kind="presentation"
+            )
+            is None
+        )
 
-    assert await backend.store.get(tx.id) == tx
-    assert await backend.store.update_if("unknown", {}, {"status": "verified"}) is None
+    assert await backend.store.get(tx.id, kind="presentation") == tx
+    assert (
+        await backend.store.update_if("unknown", {}, {"status": "verified"}, kind="presentation")
+        is None
+    )
 
 
 async def test_update_if_compares_by_json_value(backend: Backend) -> None:
@@ -175,7 +184,7 @@ async def test_update_if_compares_by_json_value(backend: Backend) -> None:
     await backend.store.create(tx, retain_until=backend.now() + 600)
 
     expect = {"meta": {"a": "ä", "b": [1, {"x": 1, "y": 2}]}, "result": None}
-    updated = await backend.store.update_if(tx.id, expect, {"meta": {}})
+    updated = await backend.store.update_if(tx.id, expect, {"meta": {}}, kind="presentation")
 
     assert updated is not None
     assert updated.meta == {}
@@ -186,10 +195,21 @@ async def test_update_if_status_in(backend: Backend) -> None:
     await backend.store.create(tx, retain_until=backend.now() + 600)
     store = backend.store
 
-    assert await store.update_if(tx.id, {"status__in": ["pending"]}, {"status": "error"}) is None
-    assert await store.update_if(tx.id, {"status__in": []}, {"status": "error"}) is None
+    assert (
+        await store.update_if(
+            tx.id, {"status__in": ["pending"]}, {"status": "error"}, kind="presentation"
+        )
+        is None
+    )
+    assert (
+        await store.update_if(tx.id, {"status__in": []}, {"status": "error"}, kind="presentation")
+        is None
+    )
     updated = await store.update_if(
-        tx.id, {"status__in": ["pending", TxStatus.REQUEST_RETRIEVED]}, {"status": "rejected"}
+        tx.id,
+        {"status__in": ["pending", TxStatus.REQUEST_RETRIEVED]},
+        {"status": "rejected"},
+        kind="presentation",
     )
     assert updated is not None
     assert (updated.status, updated.version, updated.final) == ("rejected", 1, True)
@@ -207,8 +227,8 @@ async def test_update_if_refuses_unknown_and_store_owned_fields(backend: Backend
         ({"status__in": "pending"}, {"status": "verified"}),
     ):
         with pytest.raises(ValueError):
-            await backend.store.update_if(tx.id, expect, changes)
-    assert await backend.store.get(tx.id) == tx
+            await backend.store.update_if(tx.id, expect, changes, kind="presentation")
+    assert await backend.store.get(tx.id, kind="presentation") == tx
 
 
 async def test_claim_is_single_use_per_key(backend: Backend) -> None:
@@ -280,18 +300,21 @@ async def test_retention_drops_transactions_and_frees_their_ids(backend: Backend
     await backend.store.create(kept, retain_until=now + 5)
     await backend.store.create(gone, retain_until=now - 1)
 
-    assert await backend.store.get(kept.id) == kept
-    assert await backend.store.get(gone.id) is None
-    assert await backend.store.get_by_request(gone.request_id) is None
-    assert await backend.store.update_if(gone.id, {}, {"status": "verified"}) is None
+    assert await backend.store.get(kept.id, kind="presentation") == kept
+    assert await backend.store.get(gone.id, kind="presentation") is None
+    assert await backend.store.get_by_request(gone.request_id, kind="presentation") is None
+    assert (
+        await backend.store.update_if(gone.id, {}, {"status": "verified"}, kind="presentation")
+        is None
+    )
     reused = new_tx(now, id=gone.id, request_id=gone.request_id)
     await backend.store.create(reused, retain_until=now + 600)
-    assert await backend.store.get_by_request(gone.request_id) == reused
+    assert await backend.store.get_by_request(gone.request_id, kind="presentation") == reused
 
     if backend.clock is not None:  # Redis: EXPIREAT is checked in test_redis_store.py
         await backend.advance(6)
-        assert await backend.store.get(kept.id) is None
-        assert await backend.store.get_by_request(kept.request_id) is None
+        assert await backend.store.get(kept.id, kind="presentation") is None
+        assert await backend.store.get_by_request(kept.request_id, kind="presentation") is None
 
 
 async def test_ping(backend: Backend) -> None:
@@ -305,7 +328,10 @@ async def test_concurrent_identical_updates_have_exactly_one_winner(backend: Bac
     results = await asyncio.gather(
         *(
             backend.store.update_if(
-                tx.id, {"status": "request_retrieved"}, {"status": "verified", "result": {"n": i}}
+                tx.id,
+                {"status": "request_retrieved"},
+                {"status": "verified", "result": {"n": i}},
+                kind="presentation",
             )
             for i in range(100)
         )
@@ -313,7 +339,7 @@ async def test_concurrent_identical_updates_have_exactly_one_winner(backend: Bac
 
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
-    assert await backend.store.get(tx.id) == winners[0]
+    assert await backend.store.get(tx.id, kind="presentation") == winners[0]
     assert winners[0].version == 1
 
 
@@ -327,3 +353,44 @@ async def test_concurrent_spends_stop_exactly_at_the_limit(backend: Backend) -> 
 
     assert sum(r is not None for r in results) == 15
     assert await backend.store.get_counters("budget") == {"spent": 300}
+
+
+KINDS = ["presentation", "agent_verification", "agent_access"]
+
+
+async def test_records_of_each_kind_live_in_their_own_namespace(backend: Backend) -> None:
+    """Typed keys: the same id and request_id can exist once per kind, and a read, an index
+    lookup or an update that names one kind never sees, moves or returns a record of another."""
+    shared_id, shared_request = uuid.uuid4().hex, uuid.uuid4().hex
+    records = {
+        kind: new_tx(backend.now(), id=shared_id, request_id=shared_request, kind=kind)
+        for kind in KINDS
+    }
+    for record in records.values():
+        await backend.store.create(record, retain_until=backend.now() + 600)
+    for kind, record in records.items():
+        assert await backend.store.get(shared_id, kind=kind) == record
+        assert await backend.store.get_by_request(shared_request, kind=kind) == record
+
+    lone = new_tx(backend.now(), kind="agent_verification")
+    await backend.store.create(lone, retain_until=backend.now() + 600)
+    for other in ("presentation", "agent_access"):
+        assert await backend.store.get(lone.id, kind=other) is None
+        assert await backend.store.get_by_request(lone.request_id, kind=other) is None
+        moved = await backend.store.update_if(lone.id, {}, {"status": "verified"}, kind=other)
+        assert moved is None
+    assert await backend.store.get(lone.id, kind="agent_verification") == lone
+
+    updated = await backend.store.update_if(
+        shared_id, {"status": "pending"}, {"status": "verified"}, kind="agent_access"
+    )
+    assert updated is not None and updated.kind == "agent_access"
+    assert await backend.store.get(shared_id, kind="presentation") == records["presentation"]
+
+
+async def test_a_record_kind_cannot_be_changed(backend: Backend) -> None:
+    tx = new_tx(backend.now())
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+    with pytest.raises(ValueError, match="cannot be changed"):
+        await backend.store.update_if(tx.id, {}, {"kind": "agent_access"}, kind="presentation")
+    assert await backend.store.get(tx.id, kind="presentation") == tx

@@ -32,11 +32,12 @@ async def main(kind, target, prefix, tx_id, budget):
         sys.stdout.flush()
         sys.stdin.readline()  # wait until every process is ready, then fire together
         change = {"status": "verified", "result": {"pid": os.getpid()}}
+        expect = {"status": "request_retrieved"}
         attempts = []
         for _ in range(25):
-            attempts.append(store.update_if(tx_id, {"status": "request_retrieved"}, change))
+            attempts.append(store.update_if(tx_id, expect, change, kind="presentation"))
             attempts.append(store.add_within(budget, {"spent": 20}, {"spent": 300}, ttl=600))
-            attempts.append(store.update_if(tx_id, {"status": "request_retrieved"}, change))
+            attempts.append(store.update_if(tx_id, expect, change, kind="presentation"))
         results = await asyncio.gather(*attempts)
     finally:
         await store.close()
@@ -105,7 +106,7 @@ async def test_two_processes_racing_see_exactly_one_winner(
 
         wins = [win for report in reports for win in report["wins"]]
         assert len(wins) == 1
-        final = await store.get(tx.id)
+        final = await store.get(tx.id, kind="presentation")
         assert final is not None
         assert (final.status, final.version, final.result) == ("verified", 1, wins[0])
         assert sum(report["spends"] for report in reports) == 15

@@ -11,10 +11,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from verifier.agents.counters import mandate_key
 from verifier.policy.mandate import mandate_claims
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import StatusError, StatusReference, VerifiedCredential
@@ -49,13 +49,6 @@ async def mandate_revoked(
     return False
 
 
-def counter_key(mandate: Mapping[str, Any]) -> str:
-    """The store key under which :mod:`verifier.agents.verifications` counts this mandate's
-    uses and spend."""
-    name = f"{mandate.get('iss')} {mandate['claims'].get('jti')}"
-    return f"mandate:{hashlib.sha256(name.encode()).hexdigest()[:32]}"
-
-
 async def uses_spent_by_later_actions(
     store: TransactionStore, verification_id: str, mandate: dict[str, Any]
 ) -> bool:
@@ -63,7 +56,7 @@ async def uses_spent_by_later_actions(
     max_uses = limits_of(mandate_claims(mandate)).max_uses
     if max_uses is None:
         return False
-    used = (await store.get_counters(counter_key(mandate))).get("uses", 0)
+    used = (await store.get_counters(mandate_key(mandate))).get("uses", 0)
     own = next(
         (
             event.get("uses")

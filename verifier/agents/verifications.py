@@ -18,7 +18,6 @@ final audit events. Nothing here trusts the agent or the wallet beyond what was 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Mapping
@@ -26,22 +25,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.agents.audit import chain
+from verifier.agents.counters import (
+    consume,
+    mandate_key,
+    principal_allowed_before,
+    remember_principal,
+)
 from verifier.agents.receipts import sign_receipt
+from verifier.errors import ServiceError
 from verifier.policy.identity import evaluate_identity, identity_required
 from verifier.policy.mandate import evaluate_mandate, mandate_claims
 from verifier.policy.queries import identity_query, mandate_query, transaction_data
 from verifier.policy.rules import AgentPolicy
-from verifier.presentations.create import CreatePresentation, ServiceError
+from verifier.presentations.create import CreatePresentation
 from verifier.presentations.service import PresentationService
 from verifier.protocol import SigningKey
 from verifier.protocol.jose import hash_b64
 from verifier.protocol.mandates.authority import AgentAction, Reason, limits_of
-from verifier.store.base import Transaction, TxStatus
+from verifier.store.base import RecordKind, Transaction, TxStatus
 
 __all__ = ["AgentVerifications"]
 
 log = logging.getLogger("agentvp.agents")
 PURPOSE = "agent_verification"
+KIND = RecordKind.AGENT_VERIFICATION
 # Presentation failures renamed where the credential's own state is the reason.
 _RENAMED = {
     "agent": {
@@ -86,10 +93,6 @@ def _pairwise_sub(principal: dict[str, Any], rp_domain: str | None) -> str | Non
             sub: str = element["sub"]
             return sub
     return None
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
 class AgentVerifications:
@@ -153,6 +156,7 @@ class AgentVerifications:
             created_at=now,
             expires_at=agent_tx.expires_at + (self.presentations.config.ttl if may_need else 0),
             purpose=PURPOSE,
+            kind=KIND,
             callback_url=callback_url,
             meta={
                 "policy": policy_name,
@@ -178,8 +182,8 @@ class AgentVerifications:
         return av
 
     async def get(self, av_id: str) -> Transaction:
-        av = await self.store.get(av_id)
-        if av is None or av.purpose != PURPOSE:
+        av = await self.store.get(av_id, kind=KIND)
+        if av is None:
             raise ServiceError(404, "not_found", "no such agent verification")
         return await self.evaluate(av)
 
@@ -205,7 +209,7 @@ class AgentVerifications:
                 for c in items
             ]
         await self._event(tx.parent_id, "response_received", **detail)
-        av = await self.store.get(tx.parent_id)
+        av = await self.store.get(tx.parent_id, kind=KIND)
         if av is not None:
             await self.evaluate(av)
 
@@ -222,7 +226,7 @@ class AgentVerifications:
             parent_id=av.id,
         )
         updated = await self.store.update_if(
-            av.id, {"meta": av.meta}, {"meta": {**av.meta, "human_tx": human.id}}
+            av.id, {"meta": av.meta}, {"meta": {**av.meta, "human_tx": human.id}}, kind=KIND
         )
         if updated is not None:
             await self._event(av.id, "step_up_required", trigger=trigger, human_tx=human.id)
@@ -237,7 +241,7 @@ class AgentVerifications:
             return av
         verdict = await self._assess(av)
         if verdict is None:
-            return (await self.store.get(av.id)) or av
+            return (await self.store.get(av.id, kind=KIND)) or av
         return await self._decide(av, verdict)
 
     async def _assess(self, av: Transaction) -> _Verdict | None:
@@ -286,8 +290,7 @@ class AgentVerifications:
         jkt = principal.get("jkt") if isinstance(principal, dict) else None
         if not isinstance(jkt, str):
             return None
-        seen = await self.store.get_counters(f"principal:{av.meta['policy']}:{_digest(jkt)}")
-        return not seen.get("allowed")
+        return not await principal_allowed_before(self.store, av.meta["policy"], jkt)
 
     @staticmethod
     def _failure(role: str, tx: Transaction) -> Reason:
@@ -307,10 +310,10 @@ class AgentVerifications:
         reasons, mandate, identity = list(verdict.reasons), verdict.mandate, verdict.identity
         action, rule = verdict.action, verdict.rule
         claimed = await self.store.update_if(
-            av.id, {"status": TxStatus.PENDING}, {"status": TxStatus.REQUEST_RETRIEVED}
+            av.id, {"status": TxStatus.PENDING}, {"status": TxStatus.REQUEST_RETRIEVED}, kind=KIND
         )
         if claimed is None:  # another instance decides
-            return (await self.store.get(av.id)) or av
+            return (await self.store.get(av.id, kind=KIND)) or av
         if rule is not None:
             await self._event(
                 av.id, "rule", rule=rule, outcome="fail", codes=[r.code for r in reasons]
@@ -329,7 +332,10 @@ class AgentVerifications:
         result["receipt"] = await self._receipt(av, result, mandate, identity)
         final = TxStatus.REJECTED if reasons else TxStatus.VERIFIED
         done = await self.store.update_if(
-            av.id, {"status": TxStatus.REQUEST_RETRIEVED}, {"status": final, "result": result}
+            av.id,
+            {"status": TxStatus.REQUEST_RETRIEVED},
+            {"status": final, "result": result},
+            kind=KIND,
         )
         log.info("agent decision", extra={"tx": av.id, "decision": decision})
         if done is not None:
@@ -346,26 +352,18 @@ class AgentVerifications:
         """Uses and budget, atomically; only called when every other rule passed."""
         limits = limits_of(mandate_claims(mandate))
         amount = action.payment_amount.amount if action.payment_amount is not None else 0
-        key = (
-            f"mandate:{_digest(str(mandate.get('iss')) + ' ' + str(mandate['claims'].get('jti')))}"
-        )
-        bounds = {}
-        if limits.max_uses is not None:
-            bounds["uses"] = limits.max_uses
-        if limits.budget is not None:
-            bounds["spent"] = limits.budget
         ttl = max(int(mandate.get("exp") or 0) - self.presentations.now(), 0) + 86400
-        counters = await self.store.add_within(key, {"uses": 1, "spent": amount}, bounds, ttl=ttl)
-        if counters is None:
-            now = await self.store.get_counters(key)
-            if limits.max_uses is not None and now.get("uses", 0) + 1 > limits.max_uses:
-                reason = Reason("uses_exhausted", f"{limits.max_uses} uses already made")
-            else:
-                reason = Reason(
-                    "budget_exhausted", f"{now.get('spent', 0)} + {amount} > {limits.budget}"
-                )
-            await self._event(av.id, "rule", rule="counters", outcome="fail", codes=[reason.code])
-            return [reason]
+        counters = await consume(
+            self.store,
+            mandate_key(mandate),
+            amount=amount,
+            max_uses=limits.max_uses,
+            budget=limits.budget,
+            ttl=ttl,
+        )
+        if isinstance(counters, Reason):
+            await self._event(av.id, "rule", rule="counters", outcome="fail", codes=[counters.code])
+            return [counters]
         await self._event(
             av.id,
             "rule",
@@ -376,8 +374,7 @@ class AgentVerifications:
         )
         jkt = (mandate["claims"].get("principal") or {}).get("jkt")
         if identity is not None and isinstance(jkt, str):
-            principal = f"principal:{av.meta['policy']}:{_digest(jkt)}"
-            await self.store.add_within(principal, {"allowed": 1}, {}, ttl=365 * 86400)
+            await remember_principal(self.store, av.meta["policy"], jkt)
         return []
 
     @staticmethod

@@ -54,11 +54,12 @@ from verifier.protocol.oauth.access_token import (
 )
 from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, DPoPProof, verify_proof
 from verifier.resource.tokens import AccessError, verify_access_token
-from verifier.store.base import Transaction, TxStatus
+from verifier.store.base import RecordKind, Transaction, TxStatus
 
 __all__ = ["AccessSettings", "AgentAccess", "OAuthError"]
 
 PURPOSE = "agent_access"
+KIND = RecordKind.AGENT_ACCESS
 EXPIRED = frozenset({"agent_request_expired", "step_up_expired"})
 SLOW_DOWN_STEP = 5  # seconds added to the interval on slow_down (CIBA §11, RFC 8628 §3.5)
 
@@ -206,6 +207,7 @@ class AgentAccess:
             created_at=now,
             expires_at=av.expires_at,
             purpose=PURPOSE,
+            kind=KIND,
             parent_id=av.id,
             meta={
                 "resources": list(resources),
@@ -247,8 +249,8 @@ class AgentAccess:
         if len(ids) != 1 or not ids[0]:
             raise OAuthError(400, "invalid_request", "auth_req_id is required (once)")
         proof = await self._proof(dpop, "token")
-        record = await self.store.get(ids[0])
-        if record is None or record.purpose != PURPOSE or record.parent_id is None:
+        record = await self.store.get(ids[0], kind=KIND)
+        if record is None or record.parent_id is None:
             raise _grant("unknown auth_req_id")
         if proof.jkt != record.meta["jkt"]:
             raise _grant("the DPoP key is not the one that started this request")
@@ -281,7 +283,7 @@ class AgentAccess:
         if now < int(meta["next_poll"]):
             error, interval = "slow_down", interval + SLOW_DOWN_STEP
         changes = {"meta": {**meta, "interval": interval, "next_poll": now + interval}}
-        if await self.store.update_if(record.id, {"meta": meta}, changes) is None:
+        if await self.store.update_if(record.id, {"meta": meta}, changes, kind=KIND) is None:
             error = "slow_down"  # a concurrent poll won
         extra: dict[str, Any] = {"interval": interval}
         if av.meta.get("human_tx"):
@@ -299,9 +301,12 @@ class AgentAccess:
             if resource in issued:
                 raise _grant("a token was already issued for this resource")
             changes = {"meta": {**record.meta, "issued": [*issued, resource]}}
-            if await self.store.update_if(record.id, {"meta": record.meta}, changes) is not None:
+            updated = await self.store.update_if(
+                record.id, {"meta": record.meta}, changes, kind=KIND
+            )
+            if updated is not None:
                 break
-            record = await self.store.get(record.id) or record
+            record = await self.store.get(record.id, kind=KIND) or record
         else:
             raise _grant("concurrent token requests")
         token, claims = self._mint(av, resource, mandate_jkt=record.meta["jkt"])
@@ -355,10 +360,12 @@ class AgentAccess:
             )
         except AccessError:
             return inactive
-        av = await self.store.get(str(claims.get("verification_id")))
-        if av is None or av.purpose != "agent_verification" or av.status != TxStatus.VERIFIED:
+        av = await self.store.get(
+            str(claims.get("verification_id")), kind=RecordKind.AGENT_VERIFICATION
+        )
+        if av is None or av.status != TxStatus.VERIFIED:
             return inactive
-        agent_tx = await self.store.get(av.meta["agent_tx"])
+        agent_tx = await self.store.get(av.meta["agent_tx"], kind=RecordKind.PRESENTATION)
         if agent_tx is None or not agent_tx.result:
             return inactive
         mandate = agent_tx.result["credentials"]["mandate"][0]

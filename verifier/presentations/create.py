@@ -1,5 +1,4 @@
-"""The relying party's request for a presentation (``POST /v1/presentations`` body) and the
-service-level error every adapter renders as ``{"error", "error_description"}``."""
+"""The relying party's request for a presentation (``POST /v1/presentations`` body)."""
 
 from __future__ import annotations
 
@@ -9,30 +8,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from verifier.errors import ServiceError
 from verifier.protocol import AgentVPError, DCQLQuery, encode_transaction_data
 from verifier.protocol.oid4vp.vp_token import parse_transaction_data
 
-__all__ = ["CreatePresentation", "ServiceError"]
+__all__ = ["CreatePresentation"]
 
 MAX_TRANSACTION_DATA = 8
-
-
-class ServiceError(Exception):
-    """An error for the HTTP layer: status code, OAuth-style ``error``, human description."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        description: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{error}: {description}")
-        self.status = status
-        self.error = error
-        self.description = description
-        self.headers = dict(headers or {})  # extra response headers (e.g. Retry-After)
 
 
 def _is_web_url(value: str) -> bool:

@@ -33,8 +33,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from verifier.errors import ServiceError
 from verifier.ops.logs import current_tx
-from verifier.presentations.create import CreatePresentation, ServiceError
+from verifier.presentations.create import CreatePresentation
 from verifier.presentations.results import credential_result
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import (
@@ -61,7 +62,7 @@ from verifier.protocol.oid4vp.response import (
 )
 from verifier.protocol.oid4vp.siop import verify_id_token
 from verifier.protocol.sdjwt.vc import IssuerKeyResolver, VerificationPolicy
-from verifier.store.base import Transaction, TransactionStore, TxStatus
+from verifier.store.base import RecordKind, Transaction, TransactionStore, TxStatus
 
 __all__ = ["PresentationService", "ServiceConfig"]
 
@@ -192,7 +193,7 @@ class PresentationService:
     # ---------------------------------------------------------------- read
 
     async def get(self, tx_id: str) -> Transaction:
-        tx = await self.store.get(tx_id)
+        tx = await self.store.get(tx_id, kind=RecordKind.PRESENTATION)
         if tx is None:
             raise ServiceError(404, "not_found", "no such presentation")
         current_tx.set(tx.id)
@@ -205,10 +206,11 @@ class PresentationService:
             tx.id,
             {"status__in": [TxStatus.PENDING, TxStatus.REQUEST_RETRIEVED]},
             {"status": TxStatus.EXPIRED, "error": {"code": "expired", "detail": "request expired"}},
+            kind=RecordKind.PRESENTATION,
         )
         if done is not None:
             await self._notify("final", done)
-        return done or (await self.store.get(tx.id)) or tx
+        return done or (await self.store.get(tx.id, kind=RecordKind.PRESENTATION)) or tx
 
     async def redeem_response_code(self, tx: Transaction, code: str | None) -> Transaction:
         """Same-device: release the result only against the single-use response_code."""
@@ -223,6 +225,7 @@ class PresentationService:
             tx.id,
             {"response_code_hash": tx.response_code_hash},
             {"response_code_hash": "redeemed:" + presented},
+            kind=RecordKind.PRESENTATION,
         )
         if redeemed is None:
             raise ServiceError(400, "invalid_request", "response_code is wrong or already used")
@@ -231,7 +234,7 @@ class PresentationService:
     # ---------------------------------------------------------------- wallet: request
 
     async def _live(self, request_id: str) -> Transaction:
-        tx = await self.store.get_by_request(request_id)
+        tx = await self.store.get_by_request(request_id, kind=RecordKind.PRESENTATION)
         if tx is None:
             raise ServiceError(404, "invalid_request", "unknown request")
         current_tx.set(tx.id)
@@ -249,6 +252,7 @@ class PresentationService:
             tx.id,
             {"status": TxStatus.PENDING},
             {"status": TxStatus.REQUEST_RETRIEVED, "wallet_nonce": wallet_nonce},
+            kind=RecordKind.PRESENTATION,
         )
         if fetched is None:
             raise ServiceError(400, "invalid_request", "the request object was already retrieved")
@@ -297,7 +301,9 @@ class PresentationService:
         code = _token() if tx.flow == "same_device" else None
         if code is not None:
             changes["response_code_hash"] = _sha256(code)
-        done = await self.store.update_if(tx.id, {"status": TxStatus.REQUEST_RETRIEVED}, changes)
+        done = await self.store.update_if(
+            tx.id, {"status": TxStatus.REQUEST_RETRIEVED}, changes, kind=RecordKind.PRESENTATION
+        )
         if done is None:
             raise ServiceError(400, "invalid_request", "this request was already answered")
         log.info("response processed", extra={"tx": tx.id, "status": done.status})

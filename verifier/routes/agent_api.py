@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.agents.verifications import AgentVerifications
-from verifier.presentations.create import ServiceError
+from verifier.errors import ServiceError
 from verifier.protocol.mandates.authority import AgentAction
 from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
 from verifier.routes.openapi import errors, json_request

@@ -10,9 +10,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 
+from verifier.errors import ServiceError
 from verifier.ops.metrics import Metrics
 from verifier.ops.rate_limit import RateLimit, client_key
-from verifier.presentations.create import ServiceError
 from verifier.presentations.service import PresentationService
 from verifier.protocol import AgentVPError
 from verifier.protocol.errors import first_error

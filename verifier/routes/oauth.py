@@ -24,9 +24,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from verifier.agents.verifications import AgentVerifications
+from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import AccessSettings, AgentAccess, OAuthError
 from verifier.policy.presets import load_policy_file
-from verifier.presentations.create import ServiceError
 from verifier.protocol.oauth.access_token import GRANT_TYPE
 from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE
 from verifier.routes.deps import rate_limited, require_api_key

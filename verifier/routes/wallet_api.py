@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from verifier.presentations.create import ServiceError
+from verifier.errors import ServiceError
 from verifier.protocol import AgentVPError
 from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE, parse_form
 from verifier.routes.deps import rate_limited, service_of

@@ -30,8 +30,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import verifier
+from verifier.errors import ServiceError
 from verifier.ops.rate_limit import RateLimit
-from verifier.presentations.create import CreatePresentation, ServiceError
+from verifier.presentations.create import CreatePresentation
 from verifier.presentations.qr import qr_svg
 from verifier.presentations.service import PresentationService
 from verifier.protocol import AgentVPError

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from verifier.presentations.create import ServiceError
+from verifier.errors import ServiceError
 from verifier.presentations.qr import qr_svg
 from verifier.protocol.mandates.authority import AgentAction
 from verifier.routes.agent_api import agents_of, decision_view

@@ -25,10 +25,12 @@ from typing import Any, Protocol
 __all__ = [
     "FINAL_STATUSES",
     "QueueItem",
+    "RecordKind",
     "StoreUnavailableError",
     "Transaction",
     "TransactionStore",
     "TxStatus",
+    "record_key",
 ]
 
 
@@ -39,6 +41,22 @@ class TxStatus(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     ERROR = "error"
+
+
+class RecordKind(StrEnum):
+    """What a stored record is. Ids live in one namespace per kind: a record is created under its
+    ``kind`` and every read or update names the kind it expects, so an endpoint of one kind can
+    never load, move or answer a record of another (a wallet endpoint cannot reach an agent
+    verification by guessing its id, the RP API cannot read an OAuth grant)."""
+
+    PRESENTATION = "presentation"  # an OpenID4VP exchange: the only kind wallets can reach
+    AGENT_VERIFICATION = "agent_verification"
+    AGENT_ACCESS = "agent_access"  # an agent's OAuth grant (auth_req_id)
+
+
+def record_key(kind: str, name: str) -> str:
+    """The storage key of a record id or request id of ``kind``."""
+    return f"{kind}:{name}"
 
 
 FINAL_STATUSES = frozenset({TxStatus.VERIFIED, TxStatus.REJECTED, TxStatus.EXPIRED, TxStatus.ERROR})
@@ -76,6 +94,7 @@ class Transaction:
     purpose: str = "presentation"  # or "agent", "human" (agent verifications)
     parent_id: str | None = None  # the agent verification a presentation belongs to
     meta: dict[str, Any] = field(default_factory=dict)
+    kind: str = RecordKind.PRESENTATION  # the namespace of ``id`` and ``request_id`` (immutable)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -142,22 +161,24 @@ class TransactionStore(Protocol):
     """
 
     async def create(self, tx: Transaction, *, retain_until: int) -> None:
-        """Insert a new transaction; it (and its request_id index) may be dropped after
-        ``retain_until``. ``tx.id`` and ``tx.request_id`` must be new (else ``ValueError``)."""
+        """Insert a new record under its ``tx.kind``; it (and its request_id index) may be
+        dropped after ``retain_until``. ``tx.id`` and ``tx.request_id`` must be new within the
+        kind (else ``ValueError``)."""
 
-    async def get(self, tx_id: str) -> Transaction | None:
-        """The transaction, or None if unknown or dropped."""
+    async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
+        """The record of ``kind``, or None if unknown, dropped or of another kind."""
 
-    async def get_by_request(self, request_id: str) -> Transaction | None:
-        """Look up by the wallet-facing ``request_id``."""
+    async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
+        """Look up by the wallet-facing ``request_id`` within ``kind``."""
 
     async def update_if(
-        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
+        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
     ) -> Transaction | None:
         """Atomically: if every ``expect`` field equals its value (JSON equality), apply
         ``changes``, bump ``version`` by one and return the new transaction; else return None
-        and change nothing. Unknown ``tx_id`` returns None. ``expect`` may hold a field
-        mapped to a list under the key ``"status__in"`` meaning "status is one of these"."""
+        and change nothing. An unknown ``tx_id`` (within ``kind``) returns None. ``expect`` may
+        hold a field mapped to a list under the key ``"status__in"`` meaning "status is one of
+        these"."""
 
     async def claim(self, key: str, *, ttl: int) -> bool:
         """Set-if-absent a single-use marker that lives ``ttl`` seconds; True if we set it."""

@@ -7,7 +7,8 @@ another. The store is therefore correct for one process only; it is not thread-s
 State lives in dicts holding *encoded* values (transaction JSON, event JSON), so callers never
 share mutable objects with the store:
 
-- ``_txs``: id -> (transaction JSON, retain_until); ``_by_request``: request_id -> id
+- ``_txs``: kind:id -> (transaction JSON, retain_until); ``_by_request``: kind:request_id ->
+  kind:id (:func:`~verifier.store.base.record_key`)
 - ``_claims``: key -> expiry; ``_counters``: key -> (counters, expiry);
   ``_events``: stream -> (event JSON list, expiry)
 
@@ -29,12 +30,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .base import QueueItem, Transaction
+from .base import QueueItem, Transaction, record_key
 
 __all__ = ["CompareAndSet", "MemoryStore", "encode", "require_ttl"]
 
 TX_FIELDS = frozenset(f.name for f in fields(Transaction))
-IMMUTABLE_FIELDS = frozenset({"id", "request_id", "version"})
+IMMUTABLE_FIELDS = frozenset({"id", "request_id", "version", "kind"})
 STATUS_IN = "status__in"
 
 
@@ -141,11 +142,12 @@ class MemoryStore:
         for key in [k for k, (_, exp) in self._events.items() if now > exp]:
             del self._events[key]
 
-    def _drop_tx(self, tx_id: str) -> None:
-        text, _ = self._txs.pop(tx_id)
-        request_id = Transaction.from_json(text).request_id
-        if self._by_request.get(request_id) == tx_id:
-            del self._by_request[request_id]
+    def _drop_tx(self, key: str) -> None:
+        text, _ = self._txs.pop(key)
+        tx = Transaction.from_json(text)
+        request_key = record_key(tx.kind, tx.request_id)
+        if self._by_request.get(request_key) == key:
+            del self._by_request[request_key]
 
     def _live_tx(self, tx_id: str, now: float) -> Transaction | None:
         entry = self._txs.get(tx_id)
@@ -176,31 +178,34 @@ class MemoryStore:
 
     async def create(self, tx: Transaction, *, retain_until: int) -> None:
         now = self._now()
-        if self._live_tx(tx.id, now) is not None:
+        key = record_key(tx.kind, tx.id)
+        if self._live_tx(key, now) is not None:
             raise ValueError(f"transaction id {tx.id!r} already exists")
-        owner = self._by_request.get(tx.request_id)
+        request_key = record_key(tx.kind, tx.request_id)
+        owner = self._by_request.get(request_key)
         if owner is not None and self._live_tx(owner, now) is not None:
             raise ValueError(f"request_id {tx.request_id!r} already exists")
-        self._txs[tx.id] = (tx.to_json(), retain_until)
-        self._by_request[tx.request_id] = tx.id
+        self._txs[key] = (tx.to_json(), retain_until)
+        self._by_request[request_key] = key
 
-    async def get(self, tx_id: str) -> Transaction | None:
-        return self._live_tx(tx_id, self._now())
+    async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
+        return self._live_tx(record_key(kind, tx_id), self._now())
 
-    async def get_by_request(self, request_id: str) -> Transaction | None:
-        tx_id = self._by_request.get(request_id)
-        return None if tx_id is None else self._live_tx(tx_id, self._now())
+    async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
+        key = self._by_request.get(record_key(kind, request_id))
+        return None if key is None else self._live_tx(key, self._now())
 
     async def update_if(
-        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
+        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
     ) -> Transaction | None:
         cas = CompareAndSet.parse(expect, changes)
-        tx = self._live_tx(tx_id, self._now())
+        key = record_key(kind, tx_id)
+        tx = self._live_tx(key, self._now())
         if tx is None or cas.impossible:
             return None
         updated = cas.apply(tx)
         if updated is not None:
-            self._txs[tx_id] = (updated.to_json(), self._txs[tx_id][1])
+            self._txs[key] = (updated.to_json(), self._txs[key][1])
         return updated
 
     # -- single-use markers and counters ------------------------------------------------------

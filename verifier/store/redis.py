@@ -2,9 +2,9 @@
 
 Key layout (``P`` is the prefix, default ``agentvp:``):
 
-- ``P tx:<id>`` - hash, one field per :class:`Transaction` attribute holding its canonical JSON
-  (:meth:`Transaction.to_fields`; ``version`` is a JSON number string such as ``"3"``);
-- ``P req:<request_id>`` - string, the transaction id (wallet-facing index);
+- ``P tx:<kind>:<id>`` - hash, one field per :class:`Transaction` attribute holding its canonical
+  JSON (:meth:`Transaction.to_fields`; ``version`` is a JSON number string such as ``"3"``);
+- ``P req:<kind>:<request_id>`` - string, ``<kind>:<id>`` (wallet-facing index);
 - ``P claim:<key>`` - string ``1``, written by ``SET NX EX`` (single-use markers);
 - ``P ctr:<key>`` - hash, counter name -> integer;
 - ``P ev:<stream>`` - list of event JSON, in append order;
@@ -47,7 +47,7 @@ from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from .base import QueueItem, StoreUnavailableError, Transaction
+from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_ttl
 
 __all__ = ["RedisStore"]
@@ -249,8 +249,9 @@ class RedisStore:
     # -- transactions -------------------------------------------------------------------------
 
     async def create(self, tx: Transaction, *, retain_until: int) -> None:
-        keys = [self._key("tx", tx.id), self._key("req", tx.request_id)]
-        args: list[str | int] = [int(retain_until), tx.id]
+        key = record_key(tx.kind, tx.id)
+        keys = [self._key("tx", key), self._key("req", record_key(tx.kind, tx.request_id))]
+        args: list[str | int] = [int(retain_until), key]
         for name, value in tx.to_fields().items():
             args += [name, value]
         async with self._reachable():
@@ -260,19 +261,19 @@ class RedisStore:
         if outcome == 2:
             raise ValueError("request_id already exists")
 
-    async def get(self, tx_id: str) -> Transaction | None:
+    async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         async with self._reachable():
-            raw = await self._redis.hgetall(self._key("tx", tx_id))
+            raw = await self._redis.hgetall(self._key("tx", record_key(kind, tx_id)))
         return Transaction.from_fields({_text(k): v for k, v in raw.items()}) if raw else None
 
-    async def get_by_request(self, request_id: str) -> Transaction | None:
-        keys = [self._key("req", request_id)]
+    async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
+        keys = [self._key("req", record_key(kind, request_id))]
         async with self._reachable():
             reply = await self._get_by_request(keys=keys, args=[self._key("tx", "")])
         return Transaction.from_fields(_hash(reply)) if reply else None
 
     async def update_if(
-        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
+        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
     ) -> Transaction | None:
         cas = CompareAndSet.parse(expect, changes)
         if cas.impossible:
@@ -280,7 +281,8 @@ class RedisStore:
         status_in = sorted(cas.status_in or ())
         args = [*_pairs(cas.expect), len(status_in), *status_in, *_pairs(cas.changes)]
         async with self._reachable():
-            reply = await self._update_if(keys=[self._key("tx", tx_id)], args=args)
+            key = self._key("tx", record_key(kind, tx_id))
+            reply = await self._update_if(keys=[key], args=args)
         return None if reply is None else Transaction.from_fields(_hash(reply))
 
     # -- single-use markers and counters ------------------------------------------------------

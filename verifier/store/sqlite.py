@@ -45,7 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .base import QueueItem, StoreUnavailableError, Transaction
+from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_ttl
 
 __all__ = ["SQLiteStore"]
@@ -171,42 +171,44 @@ class SQLiteStore:
 
     async def create(self, tx: Transaction, *, retain_until: int) -> None:
         now = self._clock()
+        key, request_key = record_key(tx.kind, tx.id), record_key(tx.kind, tx.request_id)
         with self._transaction() as db:
             db.execute(
                 "DELETE FROM transactions WHERE (id = ? OR request_id = ?) AND retain_until < ?",
-                (tx.id, tx.request_id, now),
+                (key, request_key, now),
             )
             try:
                 db.execute(
                     "INSERT INTO transactions (id, request_id, status, retain_until, version, data)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (tx.id, tx.request_id, str(tx.status), retain_until, tx.version, tx.to_json()),
+                    (key, request_key, str(tx.status), retain_until, tx.version, tx.to_json()),
                 )
             except sqlite3.IntegrityError as exc:
                 which = "request_id" if "request_id" in str(exc) else "transaction id"
                 raise ValueError(f"{which} already exists") from exc
             self._maybe_purge(db, now)
 
-    async def get(self, tx_id: str) -> Transaction | None:
+    async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         rows = self._read(
             "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?",
-            (tx_id, self._clock()),
+            (record_key(kind, tx_id), self._clock()),
         )
         return Transaction.from_json(rows[0][0]) if rows else None
 
-    async def get_by_request(self, request_id: str) -> Transaction | None:
+    async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         rows = self._read(
             "SELECT data FROM transactions WHERE request_id = ? AND retain_until >= ?",
-            (request_id, self._clock()),
+            (record_key(kind, request_id), self._clock()),
         )
         return Transaction.from_json(rows[0][0]) if rows else None
 
     async def update_if(
-        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any]
+        self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
     ) -> Transaction | None:
         cas = CompareAndSet.parse(expect, changes)
         if cas.impossible:
             return None
+        tx_id = record_key(kind, tx_id)
         # Optimistic: a failed expectation needs no write lock.
         rows = self._read(
             "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?",

@@ -13,6 +13,7 @@ from tests.attacks.cases import (
     lifecycle,
     oauth,
     probes,
+    records,
     rp_api,
     siop,
     ssrf,
@@ -36,6 +37,7 @@ MODULES = [
     agent,
     rp_api,
     oauth,
+    records,
     probes,
 ]
 CASES: list[Case] = [case for module in MODULES for case in module.CASES]
