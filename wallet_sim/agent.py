@@ -5,8 +5,8 @@ Before anything is signed it checks, on the *full* mandate it holds:
 1. the request's ``transaction_data`` is exactly the action it was asked to perform (a relying
    party cannot get the agent to sign something else);
 2. that action is inside the mandate - the same stateless rules the verifier applies
-   (:func:`verifier.protocol.authority.evaluate_authority`), so a prompt-injected planner cannot
-   spend outside its limits (agent-mandates §6.3, T13).
+   (:func:`verifier.protocol.mandates.authority.evaluate_authority`), so a prompt-injected planner
+   cannot spend outside its limits (agent-mandates §6.3, T13).
 
 It then presents only the mandate (the agent's own key), with a KB-JWT over the action. If the
 relying party needs the human (step-up), it hands over the human's link; the human answers from

@@ -1,6 +1,6 @@
 """The holder: answer a DCQL query with minimal disclosures and a key-binding JWT.
 
-Selection is ours (:mod:`verifier.protocol.dcql_match` finds the minimal disclosure set); the
+Selection is ours (:mod:`verifier.protocol.dcql.match` finds the minimal disclosure set); the
 presentation itself is assembled by the reference ``sd-jwt`` holder from an equivalent
 ``claims_to_disclose`` structure, and we check it picked exactly the same disclosures. The
 KB-JWT is ours, because the reference library cannot add ``transaction_data_hashes``.

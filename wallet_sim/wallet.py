@@ -2,8 +2,8 @@
 
 Steps (digest §11): parse the ``openid4vp://`` invocation; fetch the Request Object by GET or by
 POST with ``wallet_metadata`` and a fresh ``wallet_nonce``, never following redirects; verify it
-(:func:`verifier.protocol.request_wallet.verify_request_object`) against the verifier anchors the
-wallet trusts; validate ``transaction_data``; select the minimal disclosures; show what will be
+(:func:`verifier.protocol.oid4vp.wallet_request.verify_request_object`) against the verifier anchors
+the wallet trusts; validate ``transaction_data``; select the minimal disclosures; show what will be
 disclosed and ask for consent; build the ``vp_token`` with KB-JWTs (and a self-issued ID token if
 asked); encrypt for ``direct_post.jwt``; submit; report the ``redirect_uri`` to follow.
 """

@@ -1,4 +1,5 @@
-"""SIOPv2 -13 self-issued ID token (verifier.protocol.siop): round trips and one test per check."""
+"""SIOPv2 -13 self-issued ID token (verifier.protocol.oid4vp.siop): round trips and one test per
+check."""
 
 from __future__ import annotations
 

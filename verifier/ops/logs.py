@@ -13,9 +13,8 @@ import contextvars
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from verifier.ops.metrics import Metrics
@@ -23,6 +22,12 @@ if TYPE_CHECKING:
 __all__ = ["AccessLog", "JSONFormatter", "current_tx", "logging_config"]
 
 current_tx: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentvp_tx", default=None)
+# Plain ASGI: the access log wraps any ASGI app; no web framework is imported here.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 

@@ -1,9 +1,9 @@
 """The relying party's mandate policy (agent-mandates §6.2 steps 2, 5-7) over a verified mandate.
 
 Input is the stored result of a verified presentation (``result.credentials[...]`` entry), so an
-agent verification can be decided by any instance. The stateless authority table is shared with
-the agent holder (:mod:`verifier.protocol.authority`); this module adds what only the RP decides:
-accepted types, issuers and operators, maximum validity, a required status list, required
+agent verification can be decided by any instance. The stateless authority table is shared with the
+agent holder (:mod:`verifier.protocol.mandates.authority`); this module adds what only the RP
+decides: accepted types, issuers and operators, maximum validity, a required status list, required
 actions, its own per-transaction limits, its own payee domain (anti-relay) and KB-JWT freshness.
 Uses and budget are enforced afterwards, atomically, by the agent verification service.
 """

@@ -1,7 +1,11 @@
 """The pure protocol library: OpenID4VP 1.0, DCQL, SD-JWT (RFC 9901), SD-JWT VC, Token Status List.
 
 No web framework, no storage, no environment reads, no network I/O: clocks, keys and fetched
-documents are passed in. Shared by the verifier service and the wallet simulator.
+documents are passed in. Shared by the verifier service and the wallet simulator. It imports
+nothing else of ``verifier`` (a test enforces it). One package per spec family: :mod:`.jose`,
+:mod:`.x509`, :mod:`.sdjwt`, :mod:`.dcql`, :mod:`.oid4vp`, :mod:`.oauth`, :mod:`.mandates`;
+:mod:`.status_list`, :mod:`.errors` (the typed error tree) and :mod:`.jsonutil` (strict JSON)
+stand alone.
 
 The names below are the public API (a test pins them); everything else is internal.
 """

@@ -12,7 +12,7 @@ This package validates such tokens locally against agentvp's JWKS. It imports no
 and nothing of the verifier but :mod:`verifier.protocol`::
 
     from verifier.resource import JWKSCache, ProtectedResource, ResourceGuard, grant_of
-    from verifier.protocol.agent_access import ToolBinding
+    from verifier.protocol.oauth.access_token import ToolBinding
 
     guard = ResourceGuard(
         resource="https://shop-a.example/mcp",       # what agentvp's policy file lists

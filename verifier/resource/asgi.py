@@ -8,7 +8,7 @@ streamable-HTTP app - without depending on a web framework:
   ``resource``, ``authorization_servers`` (agentvp), ``bearer_methods_supported``,
   ``dpop_signing_alg_values_supported``, ``dpop_bound_access_tokens_required``,
   ``authorization_details_types_supported`` and, under ``agentvp_tool_bindings``, how each tool
-  call maps to an agent action (:class:`verifier.protocol.agent_access.ToolBinding`);
+  call maps to an agent action (:class:`verifier.protocol.oauth.access_token.ToolBinding`);
 - every request to the protected path must pass :meth:`ResourceGuard.authorize`; a refusal is
   answered with the :class:`AccessError` status, a JSON body and ``WWW-Authenticate: DPoP``
   naming the metadata URL (RFC 9728 §5.1), so a client that knows nothing can start from a 401;

@@ -11,7 +11,7 @@
 - ``cnf.jkt`` is present (RFC 9449 §6.1; ``token_not_sender_constrained``).
 
 :class:`ResourceGuard` adds the request-bound checks: the ``Authorization: DPoP`` scheme
-(RFC 9449 §7.1), one ``DPoP`` header whose proof passes :func:`verifier.protocol.dpop.
+(RFC 9449 §7.1), one ``DPoP`` header whose proof passes :func:`verifier.protocol.oauth.dpop.
 verify_proof` for this method and URI with ``ath`` over this token, a proof key whose
 thumbprint is ``cnf.jkt`` (``dpop_key_mismatch``), a ``jti`` not seen before
 (``dpop_replayed``), and the token's ``authorization_details`` (RFC 9396) holding one agent

@@ -6,9 +6,9 @@ request (a link, and the ``wallet-sim agent answer`` command that answers it), s
 human's step-up QR code when the policy wants the person, and then the decision with its
 reasons and the signed receipt.
 
-Like the rest of the demo API it exists only in demo mode, needs no API key, refuses
-cross-site writes, is rate-limited per client, takes a small strict JSON body validated by the
-same :class:`~verifier.protocol.authority.AgentAction` model as the RP API, and only ever shows
+Like the rest of the demo API it exists only in demo mode, needs no API key, refuses cross-site
+writes, is rate-limited per client, takes a small strict JSON body validated by the same
+:class:`~verifier.protocol.mandates.authority.AgentAction` model as the RP API, and only ever shows
 verifications it created itself (``origin="demo"``). No caller-chosen URLs are accepted.
 """
 

@@ -7,6 +7,10 @@
   the single-machine default, shared safely by several processes on one file;
 - ``redis://host:port/db`` or ``rediss://host:port/db`` (TLS) - :class:`RedisStore`, shared by
   any number of processes and hosts.
+
+Records are typed: each lives under its :class:`~.base.RecordKind` and is read back only by
+naming that kind. Imports nothing of ``verifier`` but this package (the capability packages
+build on it; it knows none of them).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 One module per spec (:mod:`.base64url`, :mod:`.jwk`, :mod:`.jws`, :mod:`.jwe`); this facade
 re-exports their names, so callers write ``from verifier.protocol.jose import SigningKey``.
 Signatures are verified directly on ``cryptography``; algorithm policy is explicit (callers pass
-the allow-list).
+the allow-list). Part of the pure protocol library: imports only other :mod:`verifier.protocol`
+modules.
 """
 
 from .base64url import b64url_decode, b64url_encode, hash_b64

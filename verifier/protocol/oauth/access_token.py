@@ -6,7 +6,7 @@ The verifier (authorization server), the resource server (an MCP server) and the
   (``at+jwt``, RFC 9068 §2.1);
 - **authorization details** (RFC 9396 §2): one object of type :data:`AUTHORIZATION_DETAILS_TYPE`
   - the agent-action transaction-data type - whose other members are exactly the
-  :class:`~verifier.protocol.authority.AgentAction` fields (``action``, ``transaction_id``,
+  :class:`~verifier.protocol.mandates.authority.AgentAction` fields (``action``, ``transaction_id``,
   ``payee``, ``category``, ``payment_amount``, ``mandate_jti``) plus the common ``locations``
   field (RFC 9396 §2.2) naming the resource. The agent asks for it, the verifier has the
   agent's mandate sign exactly that action, the token carries it;

@@ -7,7 +7,7 @@ array elements; a disclosure must have the arity of where its digest sits; reser
 name collisions are refused; a digest may occur only once anywhere; every disclosure must be
 reachable from the issuer-signed payload (directly or through other sent disclosures).
 
-Nothing here verifies signatures; :mod:`verifier.protocol.sdjwt_vc` orders the whole check.
+Nothing here verifies signatures; :mod:`verifier.protocol.sdjwt.vc` orders the whole check.
 """
 
 from __future__ import annotations

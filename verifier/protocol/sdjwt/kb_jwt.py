@@ -5,7 +5,7 @@ Verification order follows digest §10 checks 34-40: header ``typ`` ``kb+jwt`` a
 string, the full client_id); ``iat`` inside the acceptance window; ``exp`` if present;
 ``sd_hash`` over exactly what was presented; then the shape of ``transaction_data_hashes``.
 Whether every transaction_data entry is covered is a vp_token-level question
-(:mod:`verifier.protocol.vp_token`), because an entry may be authorised by one of several
+(:mod:`verifier.protocol.oid4vp.vp_token`), because an entry may be authorised by one of several
 credentials.
 """
 
