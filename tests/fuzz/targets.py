@@ -5,8 +5,8 @@ A target couples an input generator (random inputs and mutations of the seed cor
 :mod:`tests.fuzz.mutate`) with the parser call the verifier or the wallet makes on untrusted
 input, the exceptions that call may raise (the project's typed errors - anything else is a
 bug), and, for signed or encrypted artifacts, ``legit``: whether accepting a tampered input is
-legitimate (a holder may drop disclosures; a mutation that leaves the signed bytes as they
-were changes nothing). :meth:`Target.check` enforces both.
+legitimate (a holder may drop disclosures; any other change of the text - even one that spells
+the same bytes in non-canonical base64url - is tampering). :meth:`Target.check` enforces both.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from jwcrypto.common import base64url_decode as jwcrypto_b64decode
 
 from verifier.policy.trust import TrustAnchor, TrustConfig, TrustedIssuer, TrustResolver
 from verifier.protocol import (
@@ -111,12 +110,10 @@ def key(role: str) -> SigningKey:
     return C.key(role)
 
 
-def _signing_input(jws: str) -> str:
-    return jws.rpartition(".")[0]
-
-
-def _same_signing_input(value: str, origin: str) -> bool:
-    return _signing_input(value) == _signing_input(origin)
+def _same_text(value: str, origin: str) -> bool:
+    """Untampered: the same text. base64url is canonical, so a signature spelled otherwise
+    (non-zero spare bits in its last character) is a tampered signature, not the same one."""
+    return value == origin
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,9 +239,9 @@ def run_sdjwt_vc(text: str, *, require_key_binding: bool = False) -> VerifiedCre
 def legit_sd(value: str, origin: str) -> bool:
     """Same issuer-signed bytes, a subset of the disclosures, and the KB-JWT dropped or intact."""
     got, seed = value.split("~"), origin.split("~")
-    if _signing_input(got[0]) != _signing_input(seed[0]) or not set(got[1:-1]) <= set(seed[1:-1]):
+    if got[0] != seed[0] or not set(got[1:-1]) <= set(seed[1:-1]):
         return False
-    return not got[-1] or (bool(seed[-1]) and _same_signing_input(got[-1], seed[-1]))
+    return not got[-1] or (bool(seed[-1]) and _same_text(got[-1], seed[-1]))
 
 
 KB_SEEDS = [(p[: p.rfind("~") + 1], p[p.rfind("~") + 1 :], _holder_key(p)) for p in PRESENTATIONS]
@@ -310,9 +307,9 @@ def run_vp_token(value: tuple[int, Any]) -> None:
 
 
 def _bound(presentation: str) -> tuple[str, str]:
-    """What a KB-JWT covers: the presented SD-JWT and its own signing input."""
+    """What a KB-JWT covers: the presented SD-JWT, and the KB-JWT itself (canonical text)."""
     cut = presentation.rfind("~") + 1
-    return presentation[:cut], _signing_input(presentation[cut:])
+    return presentation[:cut], presentation[cut:]
 
 
 def legit_vp_token(value: tuple[int, Any], origin: tuple[int, None]) -> bool:
@@ -406,18 +403,10 @@ def run_jwe(token: str) -> None:
     )
 
 
-def _decoded(token: str) -> tuple[bytes, ...] | None:
-    """The bytes of each segment as the lenient jwcrypto decoder sees them (it decrypts what
-    the strict fast path hands over): it also takes ``+``, ``/`` and drops stray characters,
-    so those spell the same bytes and are no tampering."""
-    try:
-        return tuple(jwcrypto_b64decode(s) for s in token.split("."))
-    except (ValueError, UnicodeError):
-        return None
-
-
 def legit_jwe(value: str, origin: str) -> bool:
-    return _decoded(value) == _decoded(origin)
+    """Every segment is canonical base64url and the header is authenticated as received:
+    any other text of a JWE is tampering."""
+    return value == origin
 
 
 FORMS = [("direct_post.jwt", {"response": t}) for t in JWES]
@@ -601,7 +590,7 @@ def run_request(value: tuple[str, str, str | None]) -> None:
 
 
 def legit_request(value: tuple[str, str, str | None], origin: tuple[str, str]) -> bool:
-    return value[1] == origin[1] and _same_signing_input(value[0], origin[0])
+    return value[1] == origin[1] and _same_text(value[0], origin[0])
 
 
 TD_SEEDS = [td for vp in C["vp_tokens"] for td in vp["transaction_data"]]
@@ -638,7 +627,7 @@ TARGETS = (
         gen_kb_jwt,
         run_kb_jwt,
         [(i, kb) for i, (_, kb, _) in enumerate(KB_SEEDS)],
-        legit=lambda v, o: _same_signing_input(v[1], o[1]),
+        legit=lambda v, o: _same_text(v[1], o[1]),
     ),
     Target(
         "vp-token",
@@ -655,7 +644,7 @@ TARGETS = (
         gen_status_token,
         run_status_token,
         C["status_tokens"],
-        legit=_same_signing_input,
+        legit=_same_text,
     ),
     Target(
         "status-list",
@@ -669,7 +658,7 @@ TARGETS = (
         run_dpop,
         [(DPOP["proofs"][0], False), (DPOP["proofs"][1], True)],
         typed=(DPoPError,),
-        legit=lambda v, o: _same_signing_input(v[0], o[0]),
+        legit=lambda v, o: _same_text(v[0], o[0]),
     ),
     Target(
         "request-object",
@@ -680,7 +669,7 @@ TARGETS = (
     ),
     Target("authz-uri", gen_authz_uri, parse_authorization_request_uri, C["authorization_uris"]),
     Target("transaction-data", gen_transaction_data, parse_transaction_data, TD_SEEDS),
-    Target("id-token", gen_id_token, run_id_token, C["id_tokens"], legit=_same_signing_input),
+    Target("id-token", gen_id_token, run_id_token, C["id_tokens"], legit=_same_text),
 )
 SIGNED = tuple(t for t in TARGETS if t.legit is not None)
 

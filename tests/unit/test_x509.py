@@ -373,6 +373,23 @@ def test_parse_x5c_junk(pki: DevPKI, make: Callable[[str], object]) -> None:
     assert info.value.code == "x5c_invalid"
 
 
+def test_parse_x5c_refuses_a_respelled_certificate(pki: DevPKI, leaf_key: SigningKey) -> None:
+    """Standard base64 is canonical too: the same DER with the spare bits of the last data
+    character set is not the certificate's text (RFC 4648 §3.5)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    entry = ""
+    while not entry.endswith("="):  # a DER length that is not a multiple of 3 bytes
+        entry = x5c_header([pki.issue_leaf("respelled", leaf_key, now=NOW)])[0]
+    data = entry.rstrip("=")
+    spare = 0x0F if entry.endswith("==") else 0x03
+    respelled = data[:-1] + alphabet[alphabet.index(data[-1]) | spare] + entry[len(data) :]
+    assert base64.b64decode(respelled) == base64.b64decode(entry)
+    assert len(parse_x5c([entry])) == 1
+    with pytest.raises(TrustError, match="not canonical") as info:
+        parse_x5c([respelled])
+    assert info.value.code == "x5c_invalid"
+
+
 def test_parse_x5c_limit_is_configurable(pki: DevPKI, leaf: x509.Certificate) -> None:
     assert len(parse_x5c(pki.x5c(leaf), max_certs=2)) == 2
     with pytest.raises(TrustError) as info:

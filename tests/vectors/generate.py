@@ -2,7 +2,7 @@
 
     python tests/vectors/generate.py rfc9901 --spec-repo GITDIR   # oauth-selective-disclosure-jwt
     python tests/vectors/generate.py status --draft-repo GITDIR   # draft-ietf-oauth-status-list
-    python tests/vectors/generate.py negative                     # crafted negative cases
+    python tests/vectors/generate.py negative [--area jose]       # crafted negative cases
 
 - ``rfc9901``: the examples of RFC 9901 (§5 and Appendix A) are produced by the reference
   ``sd-jwt`` library from the spec repository's ``examples/*/specification.yml`` and
@@ -11,6 +11,7 @@
 - ``status``: the Token Status List test vectors (§ "Test vectors") read from the draft source.
 - ``negative``: malicious inputs built with the fixed keys in ``tests/vectors/keys`` and a fixed
   clock, each naming the check it targets and the exact error code our verifier must raise.
+  ECDSA signatures and ECDH keys are fresh on every run: ``--area`` rewrites one file only.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from sd_jwt.verifier import SDJWTVerifier
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from jose_cases import jose_cases  # noqa: E402
 from negative_cases import build_negative_cases  # noqa: E402
 
 
@@ -185,9 +187,19 @@ def generate_status(draft_repo: Path) -> None:
     )
 
 
-def generate_negative() -> None:
-    for area, about, cases in build_negative_cases():
-        _write(HERE / area / "negative.json", cases, about)
+def generate_negative(only: str | None) -> None:
+    areas = build_negative_cases() if only in (None, "sdjwt", "dcql", "status_list") else []
+    areas.append(
+        (
+            "jose",
+            "JOSE strictness: canonical base64url, JWE IV/tag lengths, JWE header as AAD",
+            jose_cases(),
+        )
+    )
+    for area, about, cases in areas:
+        if only is None or area == only:
+            (HERE / area).mkdir(exist_ok=True)
+            _write(HERE / area / "negative.json", cases, about)
 
 
 def main() -> None:
@@ -199,14 +211,15 @@ def main() -> None:
     p.add_argument("--spec-repo", type=Path, required=True)
     p = sub.add_parser("status")
     p.add_argument("--draft-repo", type=Path, required=True)
-    sub.add_parser("negative")
+    p = sub.add_parser("negative")
+    p.add_argument("--area", choices=("sdjwt", "dcql", "status_list", "jose"))
     args = parser.parse_args()
     if args.what == "rfc9901":
         generate_rfc9901(args.spec_repo)
     elif args.what == "status":
         generate_status(args.draft_repo)
     else:
-        generate_negative()
+        generate_negative(args.area)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from verifier.protocol import (
     verify_status_list_token,
     verify_vp_token,
 )
-from verifier.protocol.jose import SigningKey, parse_unverified_jws, verify_jws
+from verifier.protocol.jose import SigningKey, decrypt_jwe, parse_unverified_jws, verify_jws
 
 HERE = Path(__file__).resolve().parent
 
@@ -185,3 +185,33 @@ def test_status_list_vectors(case: dict[str, Any]) -> None:
         assert info.value.code == expected["error"], info.value.reason
     else:
         assert run() == expected["status"]
+
+
+def run_jose(inputs: dict[str, Any]) -> Any:
+    """One JOSE strictness vector (``jose_cases.py``): a JWE, a JWS or a presentation."""
+    if inputs["kind"] == "jwe":
+        _, plaintext = decrypt_jwe(
+            inputs["token"],
+            key(inputs["key"]).to_jwk(),
+            expected_kid=inputs["expected_kid"],
+            allowed_enc=set(inputs["allowed_enc"]),
+        )
+        return json.loads(plaintext)
+    if inputs["kind"] == "jws":
+        jws = parse_unverified_jws(inputs["token"])
+        verify_jws(jws, key(inputs["key"]).public_key, allowed_algs=set(inputs["allowed_algs"]))
+        return jws.payload_json()
+    return run_presentation(inputs)
+
+
+@pytest.mark.parametrize("case", load("jose", "negative"))
+def test_jose_strictness_vectors(case: dict[str, Any]) -> None:
+    expected = case["expected"]
+    if "error" not in expected:
+        result = run_jose(case["input"])
+        assert "plaintext" not in expected or result == expected["plaintext"]
+        return
+    with pytest.raises(AgentVPError) as info:
+        run_jose(case["input"])
+    assert info.value.code == expected["error"], info.value.reason
+    assert expected.get("reason", "") in info.value.reason, info.value.reason

@@ -14,14 +14,13 @@ set cannot be satisfied, nothing is returned (``access_denied``).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
 
-from ..errors import AccessDeniedError, SDJWTError
+from ..errors import AccessDeniedError, SDJWTError, TrustError
 from ..jose import b64url_encode, hash_b64, parse_unverified_jws
 from ..sdjwt.disclosures import (
     ARRAY_DIGEST,
@@ -32,6 +31,7 @@ from ..sdjwt.disclosures import (
     split_sd_jwt,
 )
 from ..sdjwt.vc import FORMAT
+from ..x509.chain import parse_x5c
 from .claims_path import PathComponent, values_match
 from .query import ClaimsQuery, CredentialQuery, DCQLQuery
 
@@ -164,13 +164,17 @@ def _claim_digests(root: _Node, claim: ClaimsQuery) -> set[str] | None:
 def _aki_values(header: Mapping[str, Any]) -> set[str]:
     """base64url AuthorityKeyIdentifiers of the certificates in the issuer's ``x5c``."""
     out: set[str] = set()
-    chain = header.get("x5c")
-    for cert_b64 in chain if isinstance(chain, list) else ():
+    if "x5c" not in header:
+        return out
+    try:
+        chain = parse_x5c(header["x5c"])  # strict and canonical, as the trust check reads it
+    except TrustError:
+        return out  # an unparsable chain simply matches nothing
+    for cert in chain:
         try:
-            cert = x509.load_der_x509_certificate(base64.b64decode(cert_b64, validate=True))
             ext = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
-        except (ValueError, TypeError, x509.ExtensionNotFound):
-            continue  # an unparsable chain simply matches nothing
+        except x509.ExtensionNotFound:
+            continue
         if ext.value.key_identifier:
             out.add(b64url_encode(ext.value.key_identifier))
     return out

@@ -1,6 +1,10 @@
 """base64url (RFC 4648 §5, unpadded, as JOSE and SD-JWT use it) and the hashes over it.
 
-Decoding is strict: only the URL-safe alphabet, no padding, no whitespace.
+Decoding is strict and canonical: only the URL-safe alphabet, no padding, no whitespace, and
+the bits a final partial character does not use must be zero (RFC 4648 §3.5). Each byte string
+then has exactly one text, so the text of a signature, a KB-JWT or a disclosure cannot be
+changed without changing its bytes - ``decode(text)`` re-encodes to ``text`` or is refused
+(``base64url_not_canonical``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ __all__ = ["b64url_decode", "b64url_encode", "hash_b64"]
 _HASHES = {"sha-256": hashlib.sha256, "sha-384": hashlib.sha384, "sha-512": hashlib.sha512}
 _TO_STANDARD_STRICT = bytes.maketrans(b"-_+/=", b"+/!!!")
 _FROM_STANDARD = bytes.maketrans(b"+/", b"-_")
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# The value of each alphabet character (other bytes never reach the lookup: decoding failed).
+_VALUE = bytes(_ALPHABET.index(c) if c in _ALPHABET else 0 for c in range(256))
+# Text length mod 4 -> the bits of the last character that carry no data: 2 characters hold
+# one byte (4 spare bits), 3 characters hold two bytes (2 spare bits).
+_SPARE_BITS = (0, 0, 0x0F, 0x03)
 
 
 def b64url_encode(data: bytes) -> str:
@@ -22,14 +32,15 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str, *, what: str = "value") -> bytes:
-    """Strict decode: only the URL-safe alphabet, no padding, no whitespace."""
+    """Strict, canonical decode: only the URL-safe alphabet, no padding, no whitespace, no
+    non-zero spare bits in the last character."""
     try:
         raw = text.encode("ascii")
     except (UnicodeEncodeError, AttributeError):
         raise MalformedError("malformed_base64url", f"{what} is not ASCII base64url") from None
     try:
         # One pass: "-_" become "+/", and "+", "/", "=" become "!", which strict mode refuses.
-        return binascii.a2b_base64(
+        data = binascii.a2b_base64(
             raw.translate(_TO_STANDARD_STRICT) + b"=" * (-len(raw) % 4), strict_mode=True
         )
     except binascii.Error:
@@ -38,6 +49,13 @@ def b64url_decode(text: str, *, what: str = "value") -> bytes:
                 "malformed_base64url", f"{what} is not unpadded base64url"
             ) from None
         raise MalformedError("malformed_base64url", f"{what} is not valid base64url") from None
+    if raw and _VALUE[raw[-1]] & _SPARE_BITS[len(raw) % 4]:
+        raise MalformedError(
+            "base64url_not_canonical",
+            f"{what} is not canonical base64url: its last character sets bits that carry no "
+            "data (RFC 4648 §3.5), so another text spells the same bytes",
+        )
+    return data
 
 
 def hash_b64(data: str, alg: str = "sha-256") -> str:

@@ -1,25 +1,40 @@
 """JWE (RFC 7516/7518): ECDH-ES direct key agreement with AES-GCM, as OpenID4VP/HAIP encrypted
-responses use it. Plain wallet tokens are decrypted on ``cryptography`` directly; anything else
-falls back to ``jwcrypto`` (the only module that imports it).
+responses use it - and nothing else, on ``cryptography`` alone (no second JOSE parser).
+
+Decryption (:func:`decrypt_jwe`) checks, in this order, each failure with its code:
+
+- five segments, at most ``max_bytes`` (``malformed_jwe`` / ``input_too_large``); every
+  segment strict, canonical base64url (``malformed_base64url`` / ``base64url_not_canonical``),
+  so one ciphertext has exactly one text;
+- the protected header: a JSON object without duplicate members; ``alg`` ``ECDH-ES`` and an
+  ``enc`` the caller offered (``alg_not_allowed``), ``kid`` naming the caller's key, no ``zip``
+  or ``crit`` (``malformed_jwe``), ``epk`` an EC P-256 point on the curve (``malformed_jwe`` /
+  ``malformed_jwk``), ``apu``/``apv`` strings of at most 512 bytes when present; other members
+  are authenticated and otherwise ignored (RFC 7516 §4);
+- no encrypted key (RFC 7518 §4.6: direct key agreement; ``jwe_decryption_failed``), a 96-bit
+  IV (RFC 7518 §5.3; ``jwe_iv_invalid``) and a 128-bit tag (``jwe_tag_invalid``);
+- the content key from ECDH and the Concat KDF with ``apu``/``apv`` as PartyUInfo/PartyVInfo
+  (RFC 7518 §4.6.2), and AES-GCM with the *received* protected-header text as the additional
+  authenticated data (RFC 7516 §5.2 step 14); a wrong tag is ``jwe_decryption_failed``.
+
+:func:`encrypt_jwe` is the wallet side (the simulator) of the same profile.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import secrets
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from jwcrypto import jwe, jwk
-from jwcrypto.common import JWException
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import jsonutil
 from ..errors import AlgorithmError, MalformedError, SignatureError
 from .base64url import b64url_decode, b64url_encode
-from .jwk import PublicKey, coordinate, public_key_from_jwk
+from .jwk import coordinate, public_key_from_jwk
 
 __all__ = [
     "JWE_ALGS",
@@ -31,6 +46,10 @@ __all__ = [
 
 JWE_ALGS = frozenset({"ECDH-ES"})
 JWE_ENCS = frozenset({"A128GCM", "A256GCM"})
+_KEY_BYTES = {"A128GCM": 16, "A256GCM": 32}
+_IV_BYTES = 12  # RFC 7518 §5.3: "Use of an IV of size 96 bits is REQUIRED"
+_TAG_BYTES = 16  # RFC 7518 §5.3: "the Authentication Tag ... MUST be 128 bits"
+_MAX_PARTY_INFO = 512
 
 
 def parse_unverified_jwe_header(token: str, *, max_bytes: int) -> dict[str, Any]:
@@ -46,73 +65,107 @@ def parse_unverified_jwe_header(token: str, *, max_bytes: int) -> dict[str, Any]
     return header
 
 
+def _concat_kdf(shared: bytes, enc: str, party_u: bytes, party_v: bytes) -> bytes:
+    """RFC 7518 §4.6.2 (NIST SP 800-56A Concat KDF, SHA-256, one round): the content key for
+    direct key agreement, AlgorithmID = ``enc``, SuppPubInfo = key length in bits."""
+    size = _KEY_BYTES[enc]
+    other_info = b"".join(
+        len(field).to_bytes(4, "big") + field for field in (enc.encode(), party_u, party_v)
+    )
+    other_info += (size * 8).to_bytes(4, "big")
+    return hashlib.sha256(b"\x00\x00\x00\x01" + shared + other_info).digest()[:size]
+
+
+def _party_info(header: Mapping[str, Any], name: str) -> bytes:
+    value = header.get(name)
+    if value is None:
+        return b""
+    if not isinstance(value, str):
+        raise MalformedError("malformed_jwe", f"JWE {name!r} is not a base64url string")
+    raw = b64url_decode(value, what=f"JWE {name}")
+    if len(raw) > _MAX_PARTY_INFO:
+        raise MalformedError("malformed_jwe", f"JWE {name!r} is longer than {_MAX_PARTY_INFO}")
+    return raw
+
+
+def _p256_public(jwk: Any, what: str) -> ec.EllipticCurvePublicKey:
+    if not isinstance(jwk, Mapping) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
+        raise MalformedError("malformed_jwe", f"{what} must be an EC P-256 public key")
+    key: ec.EllipticCurvePublicKey = public_key_from_jwk(jwk).key  # checks the point
+    return key
+
+
 def encrypt_jwe(
-    plaintext: bytes, recipient_jwk: Mapping[str, Any], *, enc: str, alg: str = "ECDH-ES"
+    plaintext: bytes,
+    recipient_jwk: Mapping[str, Any],
+    *,
+    enc: str,
+    alg: str = "ECDH-ES",
+    apu: bytes | None = None,
+    apv: bytes | None = None,
 ) -> str:
-    """Encrypt to a verifier's public JWK; ``kid`` is copied when the JWK has one."""
+    """Encrypt to a verifier's P-256 public JWK; ``kid`` is copied when the JWK has one."""
     if alg not in JWE_ALGS or enc not in JWE_ENCS:
         raise AlgorithmError("alg_not_allowed", f"JWE {alg}/{enc} is not supported")
-    public = {k: v for k, v in recipient_jwk.items() if k in ("kty", "crv", "x", "y", "kid")}
-    protected: dict[str, Any] = {"alg": alg, "enc": enc}
+    peer = _p256_public(recipient_jwk, "JWE recipient key")
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    numbers = ephemeral.public_key().public_numbers()
+    epk = {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+        "y": b64url_encode(numbers.y.to_bytes(32, "big")),
+    }
+    protected: dict[str, Any] = {"alg": alg, "enc": enc, "epk": epk}
     if "kid" in recipient_jwk:
         protected["kid"] = recipient_jwk["kid"]
-    token = jwe.JWE(plaintext, protected=json.dumps(protected))
-    token.add_recipient(jwk.JWK(**public))
-    return str(token.serialize(compact=True))
+    for name, value in (("apu", apu), ("apv", apv)):
+        if value is not None:
+            protected[name] = b64url_encode(value)
+    head = b64url_encode(jsonutil.dumps_compact(protected).encode())
+    cek = _concat_kdf(ephemeral.exchange(ec.ECDH(), peer), enc, apu or b"", apv or b"")
+    iv = secrets.token_bytes(_IV_BYTES)
+    sealed = AESGCM(cek).encrypt(iv, plaintext, head.encode("ascii"))
+    ciphertext, tag = sealed[:-_TAG_BYTES], sealed[-_TAG_BYTES:]
+    return ".".join((head, "", b64url_encode(iv), b64url_encode(ciphertext), b64url_encode(tag)))
 
 
-_PLAIN_JWE_HEADER = frozenset({"alg", "enc", "kid", "epk", "typ", "cty"})
-_PLAIN_EPK = frozenset({"kty", "crv", "x", "y"})
-_GCM_KEY_BYTES = {"A128GCM": 16, "A256GCM": 32}
+def _check_header(
+    header: Mapping[str, Any], *, expected_kid: str | None, allowed_enc: Collection[str]
+) -> str:
+    """The header checks of RFC 7516 §5.2 steps 2-5 for our one profile; returns ``enc``."""
+    alg, enc = header.get("alg"), header.get("enc")  # any JSON value, maybe not hashable
+    if not isinstance(alg, str) or alg not in JWE_ALGS:
+        raise AlgorithmError("alg_not_allowed", f"JWE alg {alg!r} is not ECDH-ES")
+    if not isinstance(enc, str) or enc not in allowed_enc or enc not in JWE_ENCS:
+        raise AlgorithmError("alg_not_allowed", f"JWE enc {enc!r} was not offered")
+    if expected_kid is not None and header.get("kid") != expected_kid:
+        raise MalformedError("malformed_jwe", "JWE kid does not name this transaction's key")
+    if "zip" in header or "crit" in header:
+        raise MalformedError("malformed_jwe", "JWE 'zip'/'crit' headers are refused")
+    return enc
 
 
-def _decrypt_ecdh_es_direct(
-    token: str, header: Mapping[str, Any], peer: PublicKey, private_jwk: Mapping[str, Any]
-) -> bytes | None:
-    """ECDH-ES (direct key agreement, Concat KDF with SHA-256) + AES-GCM on ``cryptography``
-    alone (RFC 7518 §4.6, §5.3): about a quarter of jwcrypto's cost, which rebuilds both keys
-    as JWK objects on every call. It does exactly what jwcrypto does for the plain tokens
-    wallets send - the AAD is the protected header re-encoded from its bytes and an empty
-    plaintext is a failure, as in jwcrypto - and returns None (jwcrypto then decides) for
-    anything else: ``apu``/``apv`` or other header members, an ``epk`` with extra members, a
-    segment that is not strict base64url, a key that is not P-256."""
-    if not header.keys() <= _PLAIN_JWE_HEADER or header["epk"].keys() != _PLAIN_EPK:
-        return None
+def _segment(text: str, what: str, size: int | None, code: str) -> bytes:
+    raw = b64url_decode(text, what=f"JWE {what}")
+    if size is not None and len(raw) != size:
+        raise MalformedError(
+            code, f"JWE {what} is {len(raw) * 8} bits; RFC 7518 §5.3 requires {size * 8}"
+        )
+    return raw
+
+
+def _private_p256(private_jwk: Mapping[str, Any]) -> ec.EllipticCurvePrivateKey:
     if private_jwk.get("kty") != "EC" or private_jwk.get("crv") != "P-256":
-        return None
-    protected, encrypted_key, iv_b64, ciphertext_b64, tag_b64 = token.split(".")
-    try:
-        parts = [b64url_decode(p) for p in (protected, iv_b64, ciphertext_b64, tag_b64)]
-        d = coordinate(private_jwk, "d", 32)
-        x, y = coordinate(private_jwk, "x", 32), coordinate(private_jwk, "y", 32)
-    except MalformedError:
-        return None
-    header_bytes, iv, ciphertext, tag = parts
-    if encrypted_key:  # ECDH-ES direct has no encrypted key
-        raise SignatureError("jwe_decryption_failed", "JWE does not decrypt with our key")
-    enc = str(header["enc"])
-    size = _GCM_KEY_BYTES[enc]
-    algorithm_id = enc.encode()
-    other_info = (
-        len(algorithm_id).to_bytes(4, "big")
-        + algorithm_id
-        + bytes(8)  # empty PartyUInfo and PartyVInfo
-        + (size * 8).to_bytes(4, "big")
+        raise MalformedError("malformed_jwk", "the decryption key is not an EC P-256 key")
+    public = ec.EllipticCurvePublicNumbers(
+        coordinate(private_jwk, "x", 32), coordinate(private_jwk, "y", 32), ec.SECP256R1()
     )
+    secret = coordinate(private_jwk, "d", 32)
     try:
-        private = ec.EllipticCurvePrivateNumbers(
-            d, ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1())
-        ).private_key()
-        shared = private.exchange(ec.ECDH(), peer.key)
-        cek = hashlib.sha256(b"\x00\x00\x00\x01" + shared + other_info).digest()[:size]
-        decryptor = Cipher(algorithms.AES(cek), modes.GCM(iv, tag)).decryptor()
-        decryptor.authenticate_additional_data(b64url_encode(header_bytes).encode("ascii"))
-        plaintext = decryptor.update(ciphertext) + decryptor.finalize()
-    except (InvalidTag, ValueError, TypeError):
-        plaintext = b""
-    if not plaintext:
-        raise SignatureError("jwe_decryption_failed", "JWE does not decrypt with our key")
-    return plaintext
+        return ec.EllipticCurvePrivateNumbers(secret, public).private_key()
+    except ValueError:
+        raise MalformedError("malformed_jwk", "the decryption key is not a valid key") from None
 
 
 def decrypt_jwe(
@@ -123,29 +176,21 @@ def decrypt_jwe(
     allowed_enc: Collection[str],
     max_bytes: int = jsonutil.DEFAULT_MAX_BYTES,
 ) -> tuple[dict[str, Any], bytes]:
-    """Decrypt a compact ECDH-ES JWE after checking ``alg``, ``enc``, ``kid``, ``epk``, ``zip``."""
+    """Decrypt a compact ECDH-ES JWE with ``private_jwk`` (see the module docstring)."""
     header = parse_unverified_jwe_header(token, max_bytes=max_bytes)
-    alg, enc = header.get("alg"), header.get("enc")  # any JSON value, maybe not hashable
-    if not isinstance(alg, str) or alg not in JWE_ALGS:
-        raise AlgorithmError("alg_not_allowed", f"JWE alg {alg!r} is not ECDH-ES")
-    if not isinstance(enc, str) or enc not in allowed_enc or enc not in JWE_ENCS:
-        raise AlgorithmError("alg_not_allowed", f"JWE enc {enc!r} was not offered")
-    if expected_kid is not None and header.get("kid") != expected_kid:
-        raise MalformedError("malformed_jwe", "JWE kid does not name this transaction's key")
-    if "zip" in header or "crit" in header:
-        raise MalformedError("malformed_jwe", "JWE 'zip'/'crit' headers are refused")
-    epk = header.get("epk")
-    if not isinstance(epk, dict) or epk.get("kty") != "EC" or epk.get("crv") != "P-256":
-        raise MalformedError("malformed_jwe", "JWE epk must be an EC P-256 public key")
-    peer = public_key_from_jwk(epk)  # validates the point is on the curve
-    fast = _decrypt_ecdh_es_direct(token, header, peer, private_jwk)
-    if fast is not None:
-        return header, fast
-    key = jwk.JWK(**{k: v for k, v in private_jwk.items() if k in ("kty", "crv", "x", "y", "d")})
-    try:
-        obj = jwe.JWE()
-        obj.allowed_algs = ["ECDH-ES", *sorted(JWE_ENCS)]
-        obj.deserialize(token, key=key)
-    except (JWException, ValueError, TypeError, KeyError):
+    enc = _check_header(header, expected_kid=expected_kid, allowed_enc=allowed_enc)
+    peer = _p256_public(header.get("epk"), "JWE epk")
+    party_u, party_v = _party_info(header, "apu"), _party_info(header, "apv")
+    protected, encrypted_key, iv_b64, ciphertext_b64, tag_b64 = token.split(".")
+    if encrypted_key:
+        raise SignatureError("jwe_decryption_failed", "ECDH-ES direct has no encrypted key")
+    iv = _segment(iv_b64, "initialization vector", _IV_BYTES, "jwe_iv_invalid")
+    tag = _segment(tag_b64, "authentication tag", _TAG_BYTES, "jwe_tag_invalid")
+    ciphertext = _segment(ciphertext_b64, "ciphertext", None, "malformed_jwe")
+    shared = _private_p256(private_jwk).exchange(ec.ECDH(), peer)
+    cek = _concat_kdf(shared, enc, party_u, party_v)
+    try:  # RFC 7516 §5.2 step 14: AAD = ASCII(the protected header as received)
+        plaintext = AESGCM(cek).decrypt(iv, ciphertext + tag, protected.encode("ascii"))
+    except InvalidTag:
         raise SignatureError("jwe_decryption_failed", "JWE does not decrypt with our key") from None
-    return header, bytes(obj.payload)
+    return header, plaintext

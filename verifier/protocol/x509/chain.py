@@ -101,8 +101,9 @@ _KNOWN_CRITICAL = frozenset(
 def parse_x5c(x5c: object, *, max_certs: int = MAX_CHAIN_LENGTH) -> list[x509.Certificate]:
     """Decode a JOSE ``x5c`` value (RFC 7515 §4.1.6: array of padded standard-base64 DER).
 
-    Anything else - not a non-empty list, more than ``max_certs`` entries, base64url or
-    unpadded text, bytes that are not one DER certificate - raises ``x5c_invalid``.
+    Anything else - not a non-empty list, more than ``max_certs`` entries, base64url, unpadded
+    or non-canonical text (spare bits set), bytes that are not one DER certificate - raises
+    ``x5c_invalid``.
     """
     if not isinstance(x5c, list) or not x5c:
         raise TrustError("x5c_invalid", "x5c is not a non-empty JSON array")
@@ -114,6 +115,8 @@ def parse_x5c(x5c: object, *, max_certs: int = MAX_CHAIN_LENGTH) -> list[x509.Ce
             raise TrustError("x5c_invalid", f"x5c[{index}] is not padded standard base64")
         try:
             der = binascii.a2b_base64(entry.encode("ascii"), strict_mode=True)
+            if binascii.b2a_base64(der, newline=False) != entry.encode("ascii"):
+                raise TrustError("x5c_invalid", f"x5c[{index}] is not canonical base64")
             cert = x509.load_der_x509_certificate(der)
             _ = (cert.subject, cert.issuer)  # decoded lazily: a malformed name fails here
         except (binascii.Error, ValueError, x509.InvalidVersion):
