@@ -103,16 +103,32 @@ def test_path_lengths_allow_two_intermediates(leaf_key: SigningKey) -> None:
     assert validate_chain([end, ca2, ca1], [root], now=NOW) is end
 
 
-def test_rsa_ed25519_and_p384_issuers_are_supported() -> None:
+def test_rsa_and_p384_issuers_and_an_ed25519_leaf_are_supported() -> None:
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    p384_key = SigningKey.generate(crv="P-384")
+    root = make_root("rsa root", rsa_key, now=NOW)
+    p384_ca = make_intermediate("p384 ca", p384_key, root, rsa_key, now=NOW)
+    end = make_leaf("leaf", SigningKey.generate(), p384_ca, p384_key, now=NOW)
+    assert validate_chain([end, p384_ca], [root], now=NOW) is end
+    ed_leaf = make_leaf("ed leaf", ed25519.Ed25519PrivateKey.generate(), p384_ca, p384_key, now=NOW)
+    assert validate_chain([ed_leaf, p384_ca], [root], now=NOW) is ed_leaf
+
+
+def test_ed25519_issuers_are_outside_the_path_builders_algorithms() -> None:
+    """cryptography's path builder verifies certificate signatures with the CA/B Forum
+    algorithms only (RSA, ECDSA): an Ed25519 CA - in x5c or as the anchor - issues nothing."""
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ed_key = ed25519.Ed25519PrivateKey.generate()
-    p384_key = SigningKey.generate(crv="P-384")
-    end_key = SigningKey.generate()
     root = make_root("rsa root", rsa_key, now=NOW)
-    ed_ca = make_intermediate("ed25519 ca", ed_key, root, rsa_key, now=NOW, path_length=1)
-    p384_ca = make_intermediate("p384 ca", p384_key, ed_ca, ed_key, now=NOW)
-    end = make_leaf("leaf", end_key, p384_ca, p384_key, now=NOW)
-    assert validate_chain([end, p384_ca, ed_ca], [root], now=NOW) is end
+    ed_ca = make_intermediate("ed25519 ca", ed_key, root, rsa_key, now=NOW)
+    end = make_leaf("leaf", SigningKey.generate(), ed_ca, ed_key, now=NOW)
+    refused("x5c_invalid", [end, ed_ca], [root])
+    ed_root = make_root("ed25519 root", ed_key, now=NOW)
+    refused(
+        "x5c_untrusted",
+        [make_leaf("leaf", SigningKey.generate(), ed_root, ed_key, now=NOW)],
+        [ed_root],
+    )
 
 
 # --------------------------------------------------------------------------------------------

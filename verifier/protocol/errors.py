@@ -217,6 +217,8 @@ class TrustError(InvalidRequestError):
             "x5c_expired",
             "x5c_not_ca",
             "x5c_key_usage",
+            "x5c_extended_key_usage",
+            "x5c_name_constraints",
             "x5c_anchor_included",
             "x5c_name_mismatch",
             "x5c_self_signed",

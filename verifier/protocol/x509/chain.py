@@ -2,18 +2,24 @@
 
 Rules enforced (each check below names the one it implements):
 
-- RFC 7515 §4.1.6: ``x5c`` is a JSON array of *standard* base64 (padded, not base64url) DER
-  certificates, the one holding the signing key first, each next one certifying the previous.
-- RFC 5280 §6.1 (basic path validation, no policy or name-constraint processing): name chaining
-  (§6.1.3 a.4), signatures (§6.1.3 a.1), validity at the given time (§6.1.3 a.2), CA
-  certificates carry basicConstraints ``cA`` (§6.1.4 k), ``pathLenConstraint`` (§6.1.4 l/m),
-  keyUsage ``keyCertSign`` on CA certificates when keyUsage is present (§6.1.4 n), no unknown
-  critical extension (§6.1.4 o, §6.1.5 f).
+- RFC 7515 §4.1.6: ``x5c`` is a JSON array of *standard* base64 (padded, not base64url,
+  canonical) DER certificates, the one holding the signing key first, each next one certifying
+  the previous.
+- RFC 5280 §6.1 path validation by ``cryptography``'s maintained path builder
+  (``cryptography.x509.verification``): name chaining and signatures (§6.1.3 a.1, a.4),
+  validity at the given time (§6.1.3 a.2), name constraints on dNSName, iPAddress and
+  rfc822Name (§6.1.3 b, c), CA certificates with basicConstraints ``cA`` (§6.1.4 k),
+  ``pathLenConstraint`` (§6.1.4 l, m), keyUsage ``keyCertSign`` (§6.1.4 n), no unaccounted
+  critical extension (§6.1.4 o, §6.1.5 f); signature algorithms and keys of the CA/B Forum
+  profile (RSA >= 2048 bits, ECDSA P-256/P-384/P-521; no SHA-1, no Ed25519 issuers).
+- What the builder lacks, in :mod:`.profile`: the leaf's keyUsage and extendedKeyUsage allow
+  signing (RFC 5280 §4.2.1.3, §4.2.1.12), name constraints it does not evaluate refuse the
+  path, and the leaf's URI SAN hosts meet the path's dNSName constraints.
 - OpenID4VP 1.0 §5.9.3 client identifier prefixes: ``x509_san_dns`` (a dNSName SAN of the leaf)
   and ``x509_hash`` (base64url of the SHA-256 of the leaf's DER); the request object's ``x5c``
   chain validates to a trust anchor of the wallet.
 - HAIP §5/§6: the trust anchor is *not* included in ``x5c``; the signing certificate is not
-  self-signed.
+  self-signed; the validated path is exactly ``x5c`` plus the anchor.
 
 The module is pure: certificates and the current time are passed in.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import re
 from collections.abc import Sequence
@@ -31,10 +38,11 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtensionOID, SignatureAlgorithmOID
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from ..errors import MalformedError, TrustError
 from ..jose import PublicKey, b64url_encode, public_key_from_jwk
+from .profile import Refusals, ca_policy, check_name_constraints, code_for, leaf_policy
 
 __all__ = [
     "MAX_CHAIN_LENGTH",
@@ -63,35 +71,8 @@ _KEY_USAGES = frozenset(
         "crl_sign",
     }
 )
-# Signature algorithms we accept on certificates: SHA-2 family or EdDSA, never MD5/SHA-1.
-_SIGNATURE_ALGS = frozenset(
-    {
-        SignatureAlgorithmOID.ECDSA_WITH_SHA256,
-        SignatureAlgorithmOID.ECDSA_WITH_SHA384,
-        SignatureAlgorithmOID.ECDSA_WITH_SHA512,
-        SignatureAlgorithmOID.RSA_WITH_SHA256,
-        SignatureAlgorithmOID.RSA_WITH_SHA384,
-        SignatureAlgorithmOID.RSA_WITH_SHA512,
-        SignatureAlgorithmOID.RSASSA_PSS,
-        SignatureAlgorithmOID.ED25519,
-    }
-)
-_PSS_HASHES = frozenset({"sha256", "sha384", "sha512"})
-_EC_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 _JWK_CURVES = {"secp256r1": ("P-256", 32), "secp384r1": ("P-384", 48)}
 _MIN_RSA_BITS = 2048
-# Extensions this validator understands; any other extension marked critical refuses the chain.
-_KNOWN_CRITICAL = frozenset(
-    {
-        ExtensionOID.BASIC_CONSTRAINTS,
-        ExtensionOID.KEY_USAGE,
-        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
-        ExtensionOID.SUBJECT_KEY_IDENTIFIER,
-        ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
-        ExtensionOID.EXTENDED_KEY_USAGE,
-        ExtensionOID.CERTIFICATE_POLICIES,
-    }
-)
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,11 +188,28 @@ def validate_chain(
     ``now`` is seconds since the epoch. ``leaf_key_usage`` names the keyUsage bit (as the
     ``cryptography`` attribute, e.g. ``digital_signature``) the leaf must have when it carries
     keyUsage. Checks run in this order, each raising :class:`TrustError` with its own code:
-    chain length, anchor inside the chain (HAIP), self-signed leaf (HAIP), name chaining and
-    signatures inside the chain, issuance by an anchor, validity, CA constraints, leaf usage.
+    chain length, anchor inside the chain (HAIP), self-signed leaf (HAIP), name chaining of
+    ``x5c``, then the path builder (signatures, issuance by an anchor, validity, CA
+    constraints, name constraints, leaf usage and purpose), then the checks it lacks.
     """
     if leaf_key_usage not in _KEY_USAGES:
         raise ValueError(f"unknown keyUsage name {leaf_key_usage!r}")
+    _check_x5c_shape(chain, anchors, require_leaf_not_self_signed=require_leaf_not_self_signed)
+    path = _build_path(chain, anchors, now=now, leaf_key_usage=leaf_key_usage)
+    if path[:-1] != list(chain):
+        raise TrustError("x5c_invalid", "the validated path is not the x5c chain in its order")
+    check_name_constraints(path)
+    return chain[0]
+
+
+def _check_x5c_shape(
+    chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    *,
+    require_leaf_not_self_signed: bool,
+) -> None:
+    """RFC 7515 §4.1.6 and HAIP: length, no anchor inside, leaf not self-signed, each
+    certificate issued (by name) by the next one."""
     if not chain:
         raise TrustError("x5c_invalid", "certificate chain is empty")
     if len(chain) > MAX_CHAIN_LENGTH:
@@ -221,124 +219,74 @@ def validate_chain(
             raise TrustError(
                 "x5c_anchor_included", f"x5c[{index}] is a trust anchor; HAIP excludes it"
             )
-    leaf = chain[0]
-    if require_leaf_not_self_signed and _is_self_signed(leaf):
-        raise TrustError("x5c_self_signed", f"leaf {_name(leaf)} is self-signed")
+    if require_leaf_not_self_signed and _is_self_signed(chain[0]):
+        raise TrustError("x5c_self_signed", f"leaf {_name(chain[0])} is self-signed")
     for index in range(len(chain) - 1):
-        _check_issued_by(chain[index], chain[index + 1], f"x5c[{index}]")
-    anchor = _find_anchor(chain[-1], anchors)
-    path = [anchor, *reversed(chain)]  # RFC 5280 §6.1: processed from the anchor down
-    for cert in path:
-        _check_validity(cert, now)
-        _check_critical_extensions(cert)
-    for depth, issuer in enumerate(path[:-1]):
-        below = path[depth + 1 : -1]  # intermediates that follow this CA certificate
-        _check_ca(issuer, sum(1 for c in below if not _is_self_issued(c)))
-    _check_leaf(leaf, leaf_key_usage)
-    return leaf
-
-
-def _find_anchor(last: x509.Certificate, anchors: Sequence[x509.Certificate]) -> x509.Certificate:
-    """RFC 5280 §6.1.1 (d): the path starts at a trust anchor that issued its first certificate."""
-    why = ""
-    for anchor in anchors:
-        if anchor.subject != last.issuer:
-            continue
-        try:
-            _check_issued_by(last, anchor, "last certificate")
-        except TrustError as exc:
-            why = f" ({exc.reason})"
-            continue  # same name, other key: keep looking (anchors may be re-keyed)
-        return anchor
-    raise TrustError("x5c_untrusted", f"no trust anchor issued {_name(last)}{why}")
-
-
-def _check_issued_by(cert: x509.Certificate, issuer: x509.Certificate, what: str) -> None:
-    """RFC 5280 §6.1.3 (a.1, a.4): issuer name = issuer's subject; signature by issuer's key."""
-    if cert.issuer != issuer.subject:
-        raise TrustError(
-            "x5c_invalid",
-            f"{what} is issued by {cert.issuer.rfc4514_string()!r}, not by {_name(issuer)}",
-        )
-    oid = cert.signature_algorithm_oid
-    if oid not in _SIGNATURE_ALGS:
-        raise TrustError("x5c_invalid", f"{what} signature algorithm {oid.dotted_string} refused")
-    if oid == SignatureAlgorithmOID.RSASSA_PSS:
-        hash_alg = cert.signature_hash_algorithm
-        if hash_alg is None or hash_alg.name not in _PSS_HASHES:
-            raise TrustError("x5c_invalid", f"{what} RSASSA-PSS hash is not SHA-2")
-    _check_key_strength(issuer)
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-        raise TrustError(
-            "x5c_invalid", f"{what} signature does not verify with the key of {_name(issuer)}"
-        ) from None
-
-
-def _check_key_strength(cert: x509.Certificate) -> None:
-    """Issuer keys: EC on P-256/384/521, RSA of at least 2048 bits, or Ed25519."""
-    try:
-        key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm):
-        raise TrustError("x5c_invalid", f"{_name(cert)} key cannot be parsed") from None
-    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in _EC_CURVES:
-        return
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size >= _MIN_RSA_BITS:
-        return
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return
-    raise TrustError("x5c_invalid", f"{_name(cert)} key type or size is not accepted")
-
-
-def _check_validity(cert: x509.Certificate, now: int) -> None:
-    """RFC 5280 §6.1.3 (a.2): ``now`` lies within notBefore..notAfter (inclusive)."""
-    not_before = int(cert.not_valid_before_utc.timestamp())
-    not_after = int(cert.not_valid_after_utc.timestamp())
-    if now < not_before:
-        raise TrustError("x5c_expired", f"{_name(cert)} is not valid before {not_before}")
-    if now > not_after:
-        raise TrustError("x5c_expired", f"{_name(cert)} expired at {not_after}")
-
-
-def _check_critical_extensions(cert: x509.Certificate) -> None:
-    """RFC 5280 §6.1.4 (o): refuse critical extensions we do not process (name constraints...)."""
-    for ext in _extensions(cert):
-        if ext.critical and ext.oid not in _KNOWN_CRITICAL:
+        if chain[index].issuer != chain[index + 1].subject:
             raise TrustError(
                 "x5c_invalid",
-                f"{_name(cert)} has unsupported critical extension {ext.oid.dotted_string}",
+                f"x5c[{index}] is issued by {chain[index].issuer.rfc4514_string()!r}, "
+                f"not by {_name(chain[index + 1])}",
             )
 
 
-def _check_ca(cert: x509.Certificate, intermediates_below: int) -> None:
-    """RFC 5280 §6.1.4 (k, l, m, n): issuing certificates are CAs allowed to sign certificates.
-
-    basicConstraints with ``cA`` is required; ``pathLenConstraint`` bounds the number of
-    non-self-issued intermediates below; keyUsage, when present, must assert ``keyCertSign``.
-    """
-    basic = _extension(cert, x509.BasicConstraints)
-    if basic is None or not basic.ca:
-        raise TrustError("x5c_not_ca", f"{_name(cert)} is not a CA (basicConstraints cA)")
-    if basic.path_length is not None and intermediates_below > basic.path_length:
-        raise TrustError(
-            "x5c_not_ca",
-            f"{_name(cert)} has pathLenConstraint {basic.path_length} but "
-            f"{intermediates_below} intermediate certificate(s) follow it",
+def _build_path(
+    chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    *,
+    now: int,
+    leaf_key_usage: str,
+) -> list[x509.Certificate]:
+    """RFC 5280 §6.1 on ``cryptography``'s path builder; the path from leaf to anchor."""
+    usable = [anchor for anchor in anchors if _usable_key(anchor)]
+    if not usable:
+        raise TrustError("x5c_untrusted", "no usable trust anchor is configured")
+    refusals = Refusals()
+    verifier = (
+        PolicyBuilder()
+        .store(Store(usable))
+        .time(datetime.datetime.fromtimestamp(now, datetime.UTC))
+        .max_chain_depth(MAX_CHAIN_LENGTH)
+        .extension_policies(
+            ca_policy=ca_policy(refusals), ee_policy=leaf_policy(refusals, leaf_key_usage)
         )
-    usage = _extension(cert, x509.KeyUsage)
-    if usage is not None and not usage.key_cert_sign:
-        raise TrustError("x5c_key_usage", f"{_name(cert)} keyUsage lacks keyCertSign")
+        .build_client_verifier()
+    )
+    try:
+        return list(verifier.verify(chain[0], list(chain[1:])).chain)
+    except VerificationError as exc:
+        if refusals.first is not None:
+            raise refusals.first from None
+        raise _builder_failure(chain, str(exc)) from None
+    except (ValueError, x509.UnsupportedGeneralNameType) as exc:
+        raise TrustError("x5c_invalid", f"{_name(chain[0])}: {exc}") from None
 
 
-def _check_leaf(leaf: x509.Certificate, key_usage: str) -> None:
-    """The leaf is an end entity (not a CA) whose keyUsage, if present, allows ``key_usage``."""
-    basic = _extension(leaf, x509.BasicConstraints)
-    if basic is not None and basic.ca:
-        raise TrustError("x5c_key_usage", f"leaf {_name(leaf)} is a CA certificate")
-    usage = _extension(leaf, x509.KeyUsage)
-    if usage is not None and not getattr(usage, key_usage):
-        raise TrustError("x5c_key_usage", f"leaf {_name(leaf)} keyUsage lacks {key_usage}")
+def _builder_failure(chain: Sequence[x509.Certificate], message: str) -> TrustError:
+    """The builder's failure as a code: by its text, else a certificate of ``x5c`` that its
+    successor did not sign (``x5c_invalid``), else no anchor issued the chain
+    (``x5c_untrusted``). Runs on failure only, so the signatures are not checked twice."""
+    code = code_for(message)
+    if code is not None:
+        return TrustError(code, f"{_name(chain[0])}: {message}")
+    for index in range(len(chain) - 1):
+        if not _signed_by(chain[index], chain[index + 1]):
+            return TrustError(
+                "x5c_invalid",
+                f"x5c[{index}] signature does not verify with the key of {_name(chain[index + 1])}",
+            )
+    return TrustError("x5c_untrusted", f"no trust anchor issued {_name(chain[-1])} ({message})")
+
+
+def _usable_key(anchor: x509.Certificate) -> bool:
+    """An anchor whose key the builder accepts: EC P-256/P-384/P-521 or RSA >= 2048 bits."""
+    try:
+        key = anchor.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key.curve.name in ("secp256r1", "secp384r1", "secp521r1")
+    return isinstance(key, rsa.RSAPublicKey) and key.key_size >= _MIN_RSA_BITS
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,12 +339,14 @@ def _is_self_issued(cert: x509.Certificate) -> bool:
     return cert.issuer == cert.subject
 
 
-def _is_self_signed(cert: x509.Certificate) -> bool:
-    """Self-issued and its signature verifies with its own key."""
-    if not _is_self_issued(cert):
-        return False
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
-        cert.verify_directly_issued_by(cert)
+        cert.verify_directly_issued_by(issuer)
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
     return True
+
+
+def _is_self_signed(cert: x509.Certificate) -> bool:
+    """Self-issued and its signature verifies with its own key."""
+    return _is_self_issued(cert) and _signed_by(cert, cert)

@@ -9,9 +9,12 @@ and end-entity certificates for
 
 Certificates are signed with SHA-256 (EdDSA for Ed25519 keys), get random serial numbers and
 carry subjectKeyIdentifier and authorityKeyIdentifier (RFC 5280 §4.2.1.1/§4.2.1.2; DCQL
-``trusted_authorities`` of type ``aki`` matches on the latter). Every profile rule can be broken
-on purpose through keyword arguments (validity window, ``cA`` flag, path length, keyUsage), so
-tests can build the bad chains that :func:`verifier.protocol.x509.validate_chain` refuses.
+``trusted_authorities`` of type ``aki`` matches on the latter). CAs assert ``keyCertSign`` and
+``cRLSign``; leaves assert ``digitalSignature`` and the extended key usage
+``id-kp-documentSigning`` (RFC 9336), the signing purpose :mod:`.profile` accepts. Every
+profile rule can be broken on purpose through keyword arguments (validity window, ``cA`` flag,
+path length, keyUsage, extendedKeyUsage, name constraints), so tests can build the bad chains
+that :func:`verifier.protocol.x509.chain.validate_chain` refuses.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from cryptography.x509.oid import NameOID
 
 from ..jose import SigningKey
 from .chain import x5c_header
+from .profile import DOCUMENT_SIGNING
 
 __all__ = [
     "CA_KEY_USAGE",
+    "LEAF_EXTENDED_KEY_USAGE",
     "LEAF_KEY_USAGE",
     "DevPKI",
     "IssuerKey",
@@ -46,6 +51,7 @@ IssuerKey = SigningKey | _PrivateKey
 
 CA_KEY_USAGE: frozenset[str] = frozenset({"key_cert_sign", "crl_sign"})
 LEAF_KEY_USAGE: frozenset[str] = frozenset({"digital_signature"})
+LEAF_EXTENDED_KEY_USAGE: tuple[x509.ObjectIdentifier, ...] = (DOCUMENT_SIGNING,)
 _KEY_USAGE_BITS = (
     "digital_signature",
     "content_commitment",
@@ -103,8 +109,15 @@ def make_intermediate(
     ca: bool = True,
     path_length: int | None = 0,
     key_usage: Collection[str] | None = CA_KEY_USAGE,
+    extended_key_usage: Sequence[x509.ObjectIdentifier] | None = None,
+    name_constraints: x509.NameConstraints | None = None,
+    name_constraints_critical: bool = True,
 ) -> x509.Certificate:
-    """An intermediate CA certificate issued by ``issuer_cert`` (pathLen 0 by default)."""
+    """An intermediate CA certificate issued by ``issuer_cert`` (pathLen 0 by default),
+    optionally with extendedKeyUsage and nameConstraints (RFC 5280 §4.2.1.10: critical)."""
+    extra: list[tuple[x509.ExtensionType, bool]] = []
+    if name_constraints is not None:
+        extra.append((name_constraints, name_constraints_critical))
     return _build(
         subject=_name(name),
         subject_key=key,
@@ -117,6 +130,8 @@ def make_intermediate(
         key_usage=key_usage,
         dns=(),
         uris=(),
+        extended_key_usage=extended_key_usage,
+        extra=extra,
     )
 
 
@@ -135,10 +150,12 @@ def make_leaf(
     ca: bool = False,
     path_length: int | None = None,
     key_usage: Collection[str] | None = LEAF_KEY_USAGE,
+    extended_key_usage: Sequence[x509.ObjectIdentifier] | None = LEAF_EXTENDED_KEY_USAGE,
 ) -> x509.Certificate:
     """An end-entity certificate issued by ``issuer_cert`` with the given SANs.
 
-    ``ca=True`` (a leaf that is a CA) and other ``key_usage`` sets exist to build bad leaves.
+    ``ca=True`` (a leaf that is a CA) and other ``key_usage`` or ``extended_key_usage`` sets
+    (``None``: no such extension) exist to build bad leaves.
     """
     return _build(
         subject=_name(name),
@@ -152,6 +169,7 @@ def make_leaf(
         key_usage=key_usage,
         dns=dns,
         uris=uris,
+        extended_key_usage=extended_key_usage,
     )
 
 
@@ -179,6 +197,7 @@ def make_self_signed_leaf(
         key_usage=key_usage,
         dns=dns,
         uris=uris,
+        extended_key_usage=LEAF_EXTENDED_KEY_USAGE,
     )
 
 
@@ -216,6 +235,7 @@ class DevPKI:
         dns: Sequence[str] = (),
         uris: Sequence[str] = (),
         key_usage: Collection[str] | None = LEAF_KEY_USAGE,
+        extended_key_usage: Sequence[x509.ObjectIdentifier] | None = LEAF_EXTENDED_KEY_USAGE,
     ) -> x509.Certificate:
         """A leaf issued by the intermediate CA."""
         return make_leaf(
@@ -228,6 +248,7 @@ class DevPKI:
             dns=dns,
             uris=uris,
             key_usage=key_usage,
+            extended_key_usage=extended_key_usage,
         )
 
     def verifier_leaf(
@@ -309,6 +330,8 @@ def _build(
     key_usage: Collection[str] | None,
     dns: Sequence[str],
     uris: Sequence[str],
+    extended_key_usage: Sequence[x509.ObjectIdentifier] | None = None,
+    extra: Sequence[tuple[x509.ExtensionType, bool]] = (),
 ) -> x509.Certificate:
     public = _private(subject_key).public_key()
     signer = _private(issuer_key)
@@ -334,6 +357,11 @@ def _build(
     )
     if key_usage is not None:
         builder = builder.add_extension(_key_usage(key_usage), critical=True)
+    if extended_key_usage is not None:
+        usage = x509.ExtendedKeyUsage(list(extended_key_usage))
+        builder = builder.add_extension(usage, critical=False)
+    for extension, critical in extra:
+        builder = builder.add_extension(extension, critical=critical)
     names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
     names += [x509.UniformResourceIdentifier(u) for u in uris]
     if names:
