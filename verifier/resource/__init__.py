@@ -28,8 +28,19 @@ and nothing of the verifier but :mod:`verifier.protocol`::
     app = ProtectedResource(mcp_asgi_app, guard, tools={"checkout": checkout})
     # in a tool handler: grant_of(request).verification_id
 
+**One token, one action.** An access token is single-use and grants one action, so the
+middleware lets one request carry at most one tool call, whatever the application behind it
+accepts: a JSON-RPC batch (a JSON array) is refused with 400 ``invalid_request`` /
+``batch_refused`` - even one holding a single call, or none - rather than checked call by call
+(which would need one grant per call). So is a body the guard cannot read as strictly as any
+application might (``body_not_json``: duplicate members, ``NaN``, a byte-order mark, invalid
+UTF-8; ``body_not_json_rpc``: not an object). The guard covers every method and every path at
+or below the resource path (after resolving ``//``, ``.`` and ``..``), and refuses WebSocket
+handshakes there. A refused request runs nothing and leaves the token unspent.
+
 Modules: :mod:`.tokens` (token and DPoP checks, tool-call check, errors),
-:mod:`.keys` (JWKS cache, replay cache), :mod:`.asgi` (the middleware and RFC 9728 metadata).
+:mod:`.messages` (the one JSON-RPC message a request may carry), :mod:`.keys` (JWKS cache,
+replay cache), :mod:`.asgi` (the middleware and RFC 9728 metadata).
 """
 
 from __future__ import annotations

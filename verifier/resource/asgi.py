@@ -9,14 +9,19 @@ streamable-HTTP app - without depending on a web framework:
   ``dpop_signing_alg_values_supported``, ``dpop_bound_access_tokens_required``,
   ``authorization_details_types_supported`` and, under ``agentvp_tool_bindings``, how each tool
   call maps to an agent action (:class:`verifier.protocol.oauth.access_token.ToolBinding`);
-- every request to the protected path must pass :meth:`ResourceGuard.authorize`; a refusal is
-  answered with the :class:`AccessError` status, a JSON body and ``WWW-Authenticate: DPoP``
-  naming the metadata URL (RFC 9728 §5.1), so a client that knows nothing can start from a 401;
-- a POSTed JSON-RPC ``tools/call`` (single or batched) must stay within the token's action
-  (:func:`check_tool`, 403 ``insufficient_scope``). One token performs one action: the first
-  tool call within it spends the token (its ``jti`` goes to the replay store until ``exp``), a
-  second answers 401 ``invalid_token`` / ``token_spent``; other messages (``initialize``,
-  ``tools/list``, notifications) do not spend it;
+- every HTTP request to the protected path *or below it* (compared after collapsing ``//``,
+  ``.`` and ``..`` segments), whatever its method, must pass :meth:`ResourceGuard.authorize`;
+  a refusal is answered with the :class:`AccessError` status, a JSON body and
+  ``WWW-Authenticate: DPoP`` naming the metadata URL (RFC 9728 §5.1), so a client that knows
+  nothing can start from a 401. A WebSocket handshake to that path is refused (close 1008):
+  the guard cannot read the calls a socket would carry;
+- **one token, one action**: the body of every such request is read by
+  :func:`.messages.tool_calls` - one strict JSON-RPC message; a batch (a JSON array) is refused
+  with 400 ``batch_refused`` whatever it holds, as is a body the guard cannot read strictly -
+  and a ``tools/call`` must stay within the token's action (:func:`check_tool`, 403
+  ``insufficient_scope``). The tool call spends the token (its ``jti`` goes to the replay
+  store until ``exp``), a second answers 401 ``invalid_token`` / ``token_spent``; other
+  messages (``initialize``, ``tools/list``, notifications) do not spend it;
 - the validated :class:`AccessGrant` is put in the ASGI scope under :data:`SCOPE_KEY` (read it
   with :func:`grant_of` from the tool handler's request) for logging and correlation.
 
@@ -39,6 +44,7 @@ from verifier.protocol.oauth.access_token import (
 )
 from verifier.protocol.oauth.dpop import DPOP_ALGS
 
+from .messages import tool_calls
 from .tokens import AccessError, AccessGrant, ResourceGuard, check_tool
 
 __all__ = ["SCOPE_KEY", "ProtectedResource", "grant_of", "metadata_url"]
@@ -82,20 +88,16 @@ async def _send_json(
     await send({"type": "http.response.body", "body": payload})
 
 
-def _tool_calls(body: bytes) -> list[tuple[Any, Any]]:
-    """(name, arguments) of every ``tools/call`` in a JSON-RPC message or batch."""
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return []  # the MCP app answers the parse error itself
-    items = message if isinstance(message, list) else [message]
-    calls = []
-    for item in items:
-        if isinstance(item, dict) and item.get("method") == "tools/call":
-            params = item.get("params")
-            params = params if isinstance(params, dict) else {}
-            calls.append((params.get("name"), params.get("arguments", {})))
-    return calls
+def _normal(path: str) -> str:
+    """``path`` with empty and ``.`` segments dropped and ``..`` resolved (never above ``/``)."""
+    segments: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if segments:
+                segments.pop()
+        elif part not in ("", "."):
+            segments.append(part)
+    return "/" + "/".join(segments)
 
 
 class ProtectedResource:
@@ -107,16 +109,23 @@ class ProtectedResource:
         tools: Mapping[str, ToolBinding],
         resource_name: str = "",
         max_body_bytes: int = 1024 * 1024,
+        max_json_depth: int = 64,
     ) -> None:
         self.app = app
         self.guard = guard
         self.tools = dict(tools)
         self.resource_name = resource_name
         self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
         parts = urlsplit(guard.resource)
         self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.path = parts.path.rstrip("/") or "/"
+        self.path = _normal(parts.path)
         self.metadata_url = metadata_url(guard.resource)
+
+    def protects(self, path: str) -> bool:
+        """Whether a request to ``path`` must pass the guard: the resource path or below."""
+        normal = _normal(path)
+        return self.path in ("/", normal) or normal.startswith(self.path + "/")
 
     def metadata(self) -> dict[str, Any]:
         """RFC 9728 §2 protected resource metadata."""
@@ -135,14 +144,18 @@ class ProtectedResource:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "websocket" and self.protects(path):
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
         if scope["method"] == "GET" and path in (WELL_KNOWN, urlsplit(self.metadata_url).path):
             await _send_json(send, 200, self.metadata(), [])
             return
-        if path.rstrip("/") != self.path.rstrip("/"):
+        if not self.protects(path):
             await self.app(scope, receive, send)
             return
         try:
@@ -162,8 +175,8 @@ class ProtectedResource:
             authorization=_header_values(scope, b"authorization"),
             dpop=_header_values(scope, b"dpop"),
         )
-        body = await self._body(receive) if scope["method"] == "POST" else b""
-        calls = _tool_calls(body)
+        body = await self._body(receive)
+        calls = tool_calls(body, max_depth=self.max_json_depth)
         for name, arguments in calls:
             check_tool(grant, self.tools.get(name) if isinstance(name, str) else None, arguments)
         if calls:
@@ -176,7 +189,7 @@ class ProtectedResource:
 
         async def replay() -> Message:
             nonlocal sent
-            if sent or scope["method"] != "POST":
+            if sent:
                 return await receive()
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
