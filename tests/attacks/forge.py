@@ -23,6 +23,7 @@ from verifier.protocol import SigningKey, transaction_data_hash
 from verifier.protocol.jose import b64url_decode, b64url_encode, hash_b64
 
 __all__ = [
+    "aligned_json",
     "b64",
     "compact",
     "decode_part",
@@ -30,6 +31,7 @@ __all__ = [
     "hs256",
     "jwe",
     "kb_jwt",
+    "respell",
     "signed",
     "split_presentation",
     "unsigned",
@@ -139,6 +141,21 @@ def _concat_kdf(shared: bytes, enc: str, size: int) -> bytes:
     return hashlib.sha256(b"\x00\x00\x00\x01" + shared + other).digest()[:size]
 
 
+def respell(segment: str) -> str:
+    """The same bytes in another base64url text: the last character's spare bits set (RFC 4648
+    §3.5). The segment must hold spare bits (a length of 2 or 3 mod 4)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    spare = {2: 0x0F, 3: 0x03}[len(segment) % 4]
+    return segment[:-1] + alphabet[alphabet.index(segment[-1]) | spare]
+
+
+def aligned_json(value: Any) -> bytes:
+    """``value`` as compact JSON, with a trailing space when needed so that its base64url text
+    has spare bits to respell (a length that is not a multiple of 3)."""
+    data = _bytes(value)
+    return data + b" " if len(data) % 3 == 0 else data
+
+
 def jwe(
     plaintext: bytes,
     recipient: Mapping[str, Any],
@@ -148,11 +165,20 @@ def jwe(
     drop: Sequence[str] = (),
     encrypted_key: bytes = b"",
     tamper_tag: bool = False,
+    iv_size: int = 12,
+    tag_size: int = 16,
+    respell_segments: Sequence[int] = (),
+    aad_as_sent: bool = True,
+    respell_epk_x: bool = False,
 ) -> str:
     """A compact ECDH-ES (direct) JWE to ``recipient`` (a P-256 public JWK) with AES-GCM.
 
     ``header`` overrides or adds protected header members (it is the AAD, so a changed header
-    still decrypts correctly); ``drop`` removes members (``kid``)."""
+    still decrypts correctly); ``drop`` removes members (``kid``). ``iv_size``/``tag_size``
+    (bytes) make a short or long IV and a truncated tag; ``respell_segments`` sends segments
+    (0 header, 3 ciphertext, 4 tag) in non-canonical base64url - the header authenticated as
+    sent, or, with ``aad_as_sent=False``, as its canonical text (a header changed after
+    encryption); ``respell_epk_x`` respells the ephemeral key's ``x``."""
     ephemeral = ec.generate_private_key(ec.SECP256R1())
     numbers = ephemeral.public_key().public_numbers()
     epk = {
@@ -161,6 +187,8 @@ def jwe(
         "x": b64url_encode(numbers.x.to_bytes(32, "big")),
         "y": b64url_encode(numbers.y.to_bytes(32, "big")),
     }
+    if respell_epk_x:
+        epk["x"] = respell(epk["x"])
     protected: dict[str, Any] = {"alg": "ECDH-ES", "enc": enc, "epk": epk}
     if "kid" in recipient:
         protected["kid"] = recipient["kid"]
@@ -175,10 +203,17 @@ def jwe(
     shared = ephemeral.exchange(ec.ECDH(), peer)
     size = 32 if enc == "A256GCM" else 16
     cek = _concat_kdf(shared, enc if enc in ("A128GCM", "A256GCM") else "A128GCM", size)
-    head = b64(_bytes(protected))
-    iv = secrets.token_bytes(12)
-    sealed = AESGCM(cek).encrypt(iv, plaintext, head.encode("ascii"))
-    ciphertext, tag = sealed[:-16], sealed[-16:]
+    canonical = b64url_encode(aligned_json(protected) if respell_segments else _bytes(protected))
+    head = respell(canonical) if 0 in respell_segments else canonical
+    iv = secrets.token_bytes(iv_size)
+    aad = head if aad_as_sent else canonical
+    body = plaintext + b" " if respell_segments and len(plaintext) % 3 == 0 else plaintext
+    sealed = AESGCM(cek).encrypt(iv, body, aad.encode("ascii"))
+    ciphertext, tag = sealed[:-16], sealed[-16:][:tag_size]
     if tamper_tag:
         tag = bytes([tag[0] ^ 1]) + tag[1:]
-    return ".".join((head, b64(encrypted_key), b64(iv), b64(ciphertext), b64(tag)))
+    parts = [head, b64(encrypted_key), b64(iv), b64(ciphertext), b64(tag)]
+    for index in respell_segments:
+        if index != 0:
+            parts[index] = respell(parts[index])
+    return ".".join(parts)

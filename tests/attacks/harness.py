@@ -24,7 +24,8 @@ to judge the response and the difference:
 - :class:`Refused`: HTTP status, OAuth ``error`` and a fragment of ``error_description`` (the
   precise check); *nothing* changed: every watched transaction record byte for byte (version
   included), every agent verification's view and audit chain, every mandate counter, the
-  verifier's created/finished/decision metrics, the canary;
+  verifier's created/finished/decision metrics, the canary, the tool calls the protected
+  resource (:mod:`tests.attacks.resource`, started by the cases that use it) ran;
 - :class:`Rejected`: the response was attributable (decrypted with the transaction's key, right
   ``state``) and processed once: HTTP 200, the transaction is final ``rejected`` with exactly
   this ``error.code`` (and nothing else in its record changed), its agent verification (if
@@ -452,6 +453,7 @@ class World:
         self.http = httpx.Client(timeout=15, follow_redirects=False, trust_env=False)
         self.counter_keys: set[str] = set()
         self.verifiers: list[Verifier] = []
+        self.resource_server: Any = None  # tests.attacks.resource, started on first use
         try:
             self._wallet()
             self._trust()
@@ -613,6 +615,7 @@ class World:
             getattr(getattr(self, "short_rp", None), "close", None),
             getattr(getattr(self, "store", None), "close", None),
             *(v.stop for v in self.verifiers),
+            getattr(self.resource_server, "stop", None),
             self.host.stop,
             self.canary.stop,
             self.http.close,
@@ -995,6 +998,7 @@ class Snapshot:
     metrics: Counter[tuple[str, ...]]
     canary: int
     rp_views: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    tool_runs: int = 0  # tool calls the protected resource's application ran
 
 
 PRESENTATIONS = ("presentation", "agent", "human")
@@ -1032,6 +1036,7 @@ def snapshot(world: World, ids: Sequence[str], agents: Sequence[str]) -> Snapsho
         metrics=world.metrics(),
         canary=world.canary.count,
         rp_views=rp_views,
+        tool_runs=world.resource_server.app.count() if world.resource_server else 0,
     )
 
 
@@ -1087,6 +1092,7 @@ def judge(
         assert after.views == before.views, "a refused request changed an agent verification"
         assert after.audits == before.audits, "a refused request added audit events"
         assert after.counters == before.counters, "a refused request changed counters"
+        assert after.tool_runs == before.tool_runs, "a refused request ran a tool"
         assert metrics == {}, metrics
         return
     if isinstance(expect, Served):

@@ -219,6 +219,7 @@ REFUSAL = httpx.Response(
         ({"metrics": Counter({("created",): 6})}, "created"),
         ({"canary": 1}, "canary"),
         ({"rp_views": {"tx": (200, {"status": "rejected"})}}, "RP API view"),
+        ({"tool_runs": 1}, "ran a tool"),
     ],
 )
 def test_judge_catches_a_state_change_behind_a_refusal(

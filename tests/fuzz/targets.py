@@ -21,7 +21,6 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-
 from verifier.policy.trust import TrustAnchor, TrustConfig, TrustedIssuer, TrustResolver
 from verifier.protocol import (
     AgentVPError,

@@ -9,9 +9,11 @@ from tests.attacks.cases import (
     disclosures,
     envelope,
     issuer,
+    jose_strict,
     key_binding,
     lifecycle,
     oauth,
+    one_action,
     probes,
     records,
     rp_api,
@@ -19,6 +21,7 @@ from tests.attacks.cases import (
     ssrf,
     status,
     structure,
+    x509_path,
 )
 from tests.attacks.harness import Case
 
@@ -39,5 +42,8 @@ MODULES = [
     oauth,
     records,
     probes,
+    jose_strict,
+    x509_path,
+    one_action,
 ]
 CASES: list[Case] = [case for module in MODULES for case in module.CASES]
