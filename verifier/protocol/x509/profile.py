@@ -164,7 +164,7 @@ def _uri_hosts(cert: x509.Certificate) -> list[str]:
 
 def check_name_constraints(path: Sequence[x509.Certificate]) -> None:
     """The name-constraint checks the builder lacks, over a built path (leaf first)."""
-    leaf, hosts = path[0], _uri_hosts(path[0])
+    leaf, hosts = path[0], None
     for ca in path[1:]:
         try:
             constraints = ca.extensions.get_extension_for_class(x509.NameConstraints).value
@@ -182,6 +182,7 @@ def check_name_constraints(path: Sequence[x509.Certificate]) -> None:
             )
         allowed = [n.value for n in permitted if isinstance(n, x509.DNSName)]
         denied = [n.value for n in excluded if isinstance(n, x509.DNSName)]
+        hosts = _uri_hosts(leaf) if hosts is None else hosts
         for host in hosts:
             if (allowed and not any(_within(host, c) for c in allowed)) or any(
                 _within(host, c) for c in denied
