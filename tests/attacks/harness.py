@@ -2,7 +2,8 @@
 
 **World** (one per test module, so the whole corpus shares its start-up cost):
 
-- two ``agentvp serve`` processes on one SQLite store: the main verifier, and a second one with
+- two ``agentvp serve`` processes on one SQLite store: the main verifier (a one-hour
+  ``transaction_ttl``, so what every case watches outlives a slow run), and a second one with
   a two-second ``transaction_ttl`` for the expiry cases (a transaction created there lives two
   seconds, whichever instance answers it); both with ``AGENTVP_WALLET_RATE_LIMIT=0`` and
   ``AGENTVP_OUTBOUND_ALLOW_HOSTS`` = exactly the local issuer host's ``127.0.0.1:<port>``;
@@ -463,7 +464,10 @@ class World:
                 "AGENTVP_WALLET_RATE_LIMIT": "0",
                 "AGENTVP_AGENT_POLL_INTERVAL": "1",
             }
-            self.verifier = Verifier(self.data, vport, dict(env)).start()
+            # An hour, so the pending bystander every case watches outlives a slow corpus run
+            # (under load the corpus takes longer than the default five minutes).
+            main_env = {**env, "AGENTVP_TRANSACTION_TTL": "3600"}
+            self.verifier = Verifier(self.data, vport, main_env).start()
             self.verifiers.append(self.verifier)
             self.short = Verifier(self.data, sport, {**env, "AGENTVP_TRANSACTION_TTL": "2"}).start()
             self.verifiers.append(self.short)
