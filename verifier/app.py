@@ -110,6 +110,7 @@ def build_service(
         max_vp_token_entries=settings.max_vp_token_entries,
         receipt_key=keys.signing_key,
         callbacks=bool(settings.webhook_secret),
+        dc_api_origins=tuple(settings.dc_api_origin_list),
     )
     service = PresentationService(
         config=config,
