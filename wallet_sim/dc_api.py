@@ -80,10 +80,12 @@ class DCAPIWallet:
         *,
         clock: Callable[[], float] = time.time,
         holders: Collection[str] | None = None,
+        credentials: Collection[str] | None = None,
     ) -> None:
         self.wallet = wallet
         self.clock = clock
         self.holders = set(holders) if holders is not None else None
+        self.only = set(credentials) if credentials is not None else None
 
     def resolve(self, request: Any, origin: str) -> DCAPIRequest:
         """Verify ``request`` as coming from a page of ``origin``; :class:`WalletError` if not."""
@@ -102,7 +104,10 @@ class DCAPIWallet:
     def propose(self, request: DCAPIRequest) -> DCAPIProposal:
         """Select credentials and disclosures; :class:`WalletError` if we cannot comply."""
         stored = [
-            c for c in self.wallet.credentials() if self.holders is None or c.holder in self.holders
+            c
+            for c in self.wallet.credentials()
+            if (self.holders is None or c.holder in self.holders)
+            and (self.only is None or c.id in self.only)
         ]
         try:
             tds = [parse_transaction_data(t) for t in request.transaction_data]

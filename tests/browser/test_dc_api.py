@@ -24,7 +24,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.dc_api_bridge import BrowserWallet
 from tests.browser.harness import Demo, inline_code, shot
 from tests.conftest import free_port
-from tests.e2e.harness import Verifier, make_data_dir, make_wallet, start_verifier
+from tests.e2e.harness import Verifier, make_data_dir, make_wallet
 from verifier.protocol.jose import parse_unverified_jws
 from wallet_sim.agent import full_mandate
 from wallet_sim.scan import decode_qr
@@ -170,9 +170,12 @@ def fresh_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     root = tmp_path_factory.mktemp("dc-api-agent")
     port = free_port()
     make_data_dir(root / "verifier", f"http://localhost:{port}")
-    verifier = start_verifier(root / "verifier", port=port, demo_mode="true")
-    yield Shop(verifier, make_wallet(root / "wallet", root / "verifier"))
-    verifier.stop()
+    verifier = Verifier(root / "verifier", port, {"AGENTVP_DEMO_MODE": "true"})
+    try:
+        verifier.start(timeout=90)  # the machine is shared: starting can take a while
+        yield Shop(verifier, make_wallet(root / "wallet", root / "verifier"))
+    finally:
+        verifier.stop()
 
 
 def test_agent_step_up_confirmed_with_a_wallet_on_this_device(page: Page, fresh_demo: Shop) -> None:

@@ -41,19 +41,25 @@ from verifier.protocol.errors import DCAPIError
 from verifier.protocol.oid4vp.dc_api import (
     PROTOCOL_SIGNED,
     PROTOCOL_UNSIGNED,
-    build_dc_api_request,
     check_origin,
     dc_api_request_claims,
     origin_audience,
     parse_dc_api_response,
 )
+from verifier.protocol.oid4vp.dc_api import build_dc_api_request as build_request
 from verifier.protocol.oid4vp.request import client_metadata
 from verifier.store.base import RecordKind, Transaction, TxStatus
 
 if TYPE_CHECKING:
     from verifier.presentations.service import PresentationService
 
-__all__ = ["DCAPIAnswer", "dc_api_meta", "dc_api_request", "receive_dc_api_answer"]
+__all__ = [
+    "DCAPIAnswer",
+    "build_dc_api_request",
+    "dc_api_meta",
+    "dc_api_request",
+    "receive_dc_api_answer",
+]
 
 log = logging.getLogger("agentvp.dc_api")
 ENC_VALUES = ("A128GCM", "A256GCM")
@@ -106,8 +112,15 @@ def dc_api_meta(
     return {"signed": signed, "expected_origins": origins}
 
 
-def dc_api_request(service: PresentationService, tx: Transaction) -> dict[str, Any]:
-    """The entry for ``navigator.credentials.get({digital: {requests: [...]}})``."""
+def dc_api_request(tx: Transaction) -> dict[str, Any]:
+    """The entry for ``navigator.credentials.get({digital: {requests: [...]}})``, as built
+    when the transaction was created (so every view shows the same, once-signed request)."""
+    request: dict[str, Any] = tx.meta["dc_api"]["request"]
+    return request
+
+
+def build_dc_api_request(service: PresentationService, tx: Transaction) -> dict[str, Any]:
+    """Sign (or not) the request for ``tx``: valid from now until the transaction expires."""
     options = tx.meta["dc_api"]
     enc_public = None
     if tx.enc_jwk is not None:
@@ -127,7 +140,7 @@ def dc_api_request(service: PresentationService, tx: Transaction) -> dict[str, A
         lifetime=max(tx.expires_at - now, 1),
     )
     key = service.config.signing_key if signed else None
-    return build_dc_api_request(claims, signing_key=key, x5c=service.config.x5c)
+    return build_request(claims, signing_key=key, x5c=service.config.x5c)
 
 
 async def _decide(

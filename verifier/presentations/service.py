@@ -40,7 +40,7 @@ from typing import Any
 from verifier.errors import ServiceError
 from verifier.ops.logs import current_tx
 from verifier.presentations.create import CreatePresentation
-from verifier.presentations.dc_api import dc_api_meta
+from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
 from verifier.presentations.results import credential_result
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import (
@@ -187,6 +187,8 @@ class PresentationService:
             parent_id=parent_id,
             meta=meta,
         )
+        if "dc_api" in meta:  # signed once, shown in every view until the transaction ends
+            meta["dc_api"]["request"] = build_dc_api_request(self, tx)
         await self.store.create(tx, retain_until=tx.expires_at + self.config.retention)
         current_tx.set(tx.id)
         log.info("presentation created", extra={"tx": tx.id, "flow": tx.flow})

@@ -56,7 +56,7 @@ def presentation_view(
         view.update(authorization_request_uri=None, request_uri=None, qr_png_uri=None)
         view.update(qr_svg_uri=None)
         if not tx.final:
-            view["dc_api_request"] = dc_api_request(service, tx)
+            view["dc_api_request"] = dc_api_request(tx)
     if with_result and tx.result is not None:
         view["result"] = tx.result
     if with_result and tx.error is not None:

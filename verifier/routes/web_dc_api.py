@@ -90,9 +90,7 @@ async def human_request(request: Request, av_id: str) -> JSONResponse:
     human = await service.get(av.meta["human_tx"])
     if human.final:
         raise ServiceError(400, "invalid_request", "the person already answered")
-    return JSONResponse(
-        {"id": human.id, "dc_api_request": dc_api_request(service, human)}, headers=NO_STORE
-    )
+    return JSONResponse({"id": human.id, "dc_api_request": dc_api_request(human)}, headers=NO_STORE)
 
 
 @router.post("/agent-checkouts/{av_id}/human-dc-response")

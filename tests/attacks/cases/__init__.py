@@ -6,6 +6,7 @@ from tests.attacks.cases import (
     agent,
     claims,
     credential,
+    dc_api,
     disclosures,
     envelope,
     issuer,
@@ -38,6 +39,7 @@ MODULES = [
     rp_api,
     oauth,
     records,
+    dc_api,
     probes,
 ]
 CASES: list[Case] = [case for module in MODULES for case in module.CASES]
