@@ -99,7 +99,7 @@ def dc_api_meta(
         raise _bad("signed DC API requests need a signing client_id prefix (x509_hash)")
     origins = list(allowed) if spec.expected_origins is None else spec.expected_origins
     if not origins:
-        raise _bad("no origin may use the DC API: set AGENTVP_DC_API_ORIGINS")
+        raise _bad("no origin may use this request (expected_origins, AGENTVP_DC_API_ORIGINS)")
     for origin in origins:
         try:
             check_origin(origin, what="expected_origins entry")
