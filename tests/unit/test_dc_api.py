@@ -316,3 +316,23 @@ def test_the_allow_list_defaults_to_the_origin_of_the_public_url(tmp_path: Path)
 def test_an_invalid_allow_list_entry_stops_the_verifier(tmp_path: Path, value: str) -> None:
     with pytest.raises(ValueError, match="dc_api_origins entry"):
         Settings(data_dir=tmp_path, dc_api_origins=f"{SHOP},{value}")
+
+
+# ------------------------------------------------------------------ creating a DC API request
+
+
+def test_signed_by_default_only_when_the_verifier_can_sign() -> None:
+    from verifier.errors import ServiceError  # noqa: PLC0415
+    from verifier.presentations.create import CreatePresentation  # noqa: PLC0415
+    from verifier.presentations.dc_api import dc_api_meta  # noqa: PLC0415
+
+    spec = CreatePresentation(profile="identity", flow="dc_api")
+    assert dc_api_meta(spec, allowed=[SHOP], can_sign=True) == {
+        "signed": True,
+        "expected_origins": [SHOP],
+    }
+    assert dc_api_meta(spec, allowed=[SHOP], can_sign=False)["signed"] is False  # redirect_uri
+    with pytest.raises(ServiceError, match="signing client_id prefix"):
+        dc_api_meta(spec.model_copy(update={"signed": True}), allowed=[SHOP], can_sign=False)
+    with pytest.raises(ServiceError, match="no origin may use"):
+        dc_api_meta(spec, allowed=[], can_sign=True)  # public_url not an origin, no setting
