@@ -6,6 +6,7 @@ and the ``AGENTVP_DC_API_ORIGINS`` setting. Negative cases as data in
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from verifier.errors import ServiceError
+from verifier.presentations.create import CreatePresentation
+from verifier.presentations.dc_api import dc_api_meta
 from verifier.protocol import AgentVPError, SigningKey, create_kb_jwt, verify_kb_jwt
 from verifier.protocol.jose import decrypt_jwe, parse_unverified_jws
 from verifier.protocol.oid4vp.dc_api import (
@@ -56,8 +60,6 @@ ENC_PUBLIC = {**ENC.public_jwk, "use": "enc", "alg": "ECDH-ES"}
 
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    import os  # noqa: PLC0415
-
     for name in [n for n in os.environ if n.startswith("AGENTVP_")]:
         monkeypatch.delenv(name)
     yield
@@ -322,10 +324,6 @@ def test_an_invalid_allow_list_entry_stops_the_verifier(tmp_path: Path, value: s
 
 
 def test_signed_by_default_only_when_the_verifier_can_sign() -> None:
-    from verifier.errors import ServiceError  # noqa: PLC0415
-    from verifier.presentations.create import CreatePresentation  # noqa: PLC0415
-    from verifier.presentations.dc_api import dc_api_meta  # noqa: PLC0415
-
     spec = CreatePresentation(profile="identity", flow="dc_api")
     assert dc_api_meta(spec, allowed=[SHOP], can_sign=True) == {
         "signed": True,
