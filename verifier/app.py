@@ -42,7 +42,17 @@ from verifier.policy.trust import TrustResolver, load_trust_file
 from verifier.presentations.service import PresentationService, ServiceConfig
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import VerificationPolicy
-from verifier.routes import agent_api, oauth, openapi, ops, rp_api, wallet_api, web, web_agent
+from verifier.routes import (
+    agent_api,
+    oauth,
+    openapi,
+    ops,
+    rp_api,
+    wallet_api,
+    web,
+    web_agent,
+    web_dc_api,
+)
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
 from verifier.store import open_store
@@ -110,6 +120,7 @@ def build_service(
         max_vp_token_entries=settings.max_vp_token_entries,
         receipt_key=keys.signing_key,
         callbacks=bool(settings.webhook_secret),
+        dc_api_origins=tuple(settings.dc_api_origin_list),
     )
     service = PresentationService(
         config=config,
@@ -285,6 +296,7 @@ def create_app(
     app.include_router(wallet_api.router)
     app.include_router(web.router)
     app.include_router(web_agent.router)
+    app.include_router(web_dc_api.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)
     if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)

@@ -13,6 +13,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import Field, field_validator, model_validator
@@ -21,6 +22,9 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from verifier.protocol import AgentVPError
+from verifier.protocol.oid4vp.dc_api import check_origin
 
 __all__ = ["Settings"]
 
@@ -213,6 +217,14 @@ class Settings(BaseSettings):
         description="Seconds an agent waits between token polls (`interval`); polling faster "
         "answers `slow_down` and adds 5 s.",
     )
+    dc_api_origins: str = Field(
+        "",
+        description="Comma-separated origins of the pages that may ask for presentations over "
+        "the Digital Credentials API (`flow: dc_api`), e.g. `https://shop.example`: the default "
+        "`expected_origins` of such a request and the allow-list every answer's origin is "
+        "checked against (exact string comparison). https, or http for loopback hosts only. "
+        "Empty: the origin of `public_url`.",
+    )
     dpop_max_age: int = Field(
         60,
         ge=5,
@@ -251,6 +263,17 @@ class Settings(BaseSettings):
                     raise ValueError(message) from None
         return value
 
+    @field_validator("dc_api_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if item:
+                try:
+                    check_origin(item, what="dc_api_origins entry")
+                except AgentVPError as exc:
+                    raise ValueError(exc.reason) from None
+        return value
+
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
         if not self.store_url:
@@ -268,6 +291,18 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def dc_api_origin_list(self) -> list[str]:
+        """``dc_api_origins``, or else the origin of ``public_url`` if it may be one."""
+        given = [o.strip() for o in self.dc_api_origins.split(",") if o.strip()]
+        if given:
+            return given
+        parts = urlsplit(self.public_url)
+        try:
+            return [check_origin(f"{parts.scheme}://{parts.netloc}")]
+        except AgentVPError:
+            return []
 
     @property
     def api_key_list(self) -> list[str]:

@@ -4,6 +4,7 @@
     wallet-sim issue identity|mandate [--holder NAME]
     wallet-sim list
     wallet-sim present "openid4vp://?client_id=...&request_uri=..." [--yes | --decline]
+    wallet-sim present --dc-api request.json --origin https://rp.example [--yes | --decline]
     wallet-sim scan qr.png [--yes | --decline]
     wallet-sim serve [--port P]                   the wallet's own web page
     wallet-sim revoke|suspend|reinstate CRED      status list entries of issued credentials
@@ -40,6 +41,7 @@ from verifier.protocol.mandates.authority import AgentAction
 
 from .agent import AgentHolder, full_mandate
 from .client import WalletHTTPError
+from .dc_api import DCAPIWallet, request_of
 from .issuer import MandateGrant
 from .issuer_web import issuer_app
 from .issuing import issue_credential, rotate_issuer_key, serve_issuers_at, set_credential_status
@@ -437,15 +439,57 @@ def _present(uri: str, *, dir: Path | None, yes: bool, decline: bool, method: st
     console.print("submitted" + (f"; continue at {redirect}" if redirect else ""))
 
 
+def _present_dc_api(path: Path, origin: str, *, dir: Path | None, yes: bool, decline: bool) -> None:
+    """Answer a DC API request as the wallet the browser picked; print the DigitalCredential."""
+    try:
+        request = request_of(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read {path}: {exc}", 1) from None
+    simulator = DCAPIWallet(_wallet(dir), holders=("human",))
+    try:
+        resolved = simulator.resolve(request, origin)
+    except WalletError as exc:
+        protocol = request.get("protocol") if isinstance(request, dict) else None
+        print(json.dumps({"protocol": protocol, "data": {"error": exc.error}}))
+        raise _fail(str(exc)) from None
+    answer = simulator.decline(resolved)
+    if not decline:
+        try:
+            proposal = simulator.propose(resolved)
+        except WalletError as exc:
+            print(json.dumps(simulator.decline(resolved, exc.error)))
+            raise _fail(f"cannot comply ({exc.error}): {exc}") from None
+        for line in proposal.describe():
+            err.print(f"  {line}", markup=False, highlight=False)  # verifier-chosen text
+        if yes or typer.confirm("Share this with the verifier?", default=False, err=True):
+            answer = simulator.answer(proposal)
+    print(json.dumps(answer))  # what navigator.credentials.get resolves with
+
+
 @app.command()
 def present(
-    uri: Annotated[str, typer.Argument(help="The openid4vp:// request URL.")],
+    uri: Annotated[str | None, typer.Argument(help="The openid4vp:// request URL.")] = None,
     dir: DirOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Consent without asking.")] = False,
     decline: Annotated[bool, typer.Option(help="Answer access_denied.")] = False,
     method: Annotated[str | None, typer.Option(help="Force request_uri method get|post.")] = None,
+    dc_api: Annotated[
+        Path | None,
+        typer.Option(help="A Digital Credentials API request (JSON) instead of a URL."),
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option(help="With --dc-api: the origin of the page that asked.")
+    ] = None,
 ) -> None:
-    """Answer an OpenID4VP request URL."""
+    """Answer an OpenID4VP request URL, or (--dc-api) a request the browser hands the wallet:
+    the DigitalCredential ({protocol, data}) is printed as JSON on stdout."""
+    if dc_api is not None:
+        if uri is not None or origin is None:
+            raise _fail("--dc-api takes --origin and no request URL", 1)
+        _present_dc_api(dc_api, origin, dir=dir, yes=yes, decline=decline)
+        return
+    if uri is None:
+        raise _fail("give the openid4vp:// request URL (or --dc-api FILE --origin O)", 1)
     _present(uri, dir=dir, yes=yes, decline=decline, method=method)
 
 

@@ -31,7 +31,15 @@ from .client import WalletHTTP
 from .holder import Presentation, build_vp_token
 from .store import StoredCredential, Wallet
 
-__all__ = ["AGENT_ACTION_TD", "Proposal", "WalletError", "WalletSimulator", "describe_action"]
+__all__ = [
+    "AGENT_ACTION_TD",
+    "SUPPORTED_TD_TYPES",
+    "Proposal",
+    "WalletError",
+    "WalletSimulator",
+    "consent_lines",
+    "describe_action",
+]
 
 AGENT_ACTION_TD = "https://agentvp.example/td/agent_action/1"
 SUPPORTED_TD_TYPES = frozenset({AGENT_ACTION_TD})
@@ -98,17 +106,26 @@ class Proposal:
         lines = [f"verifier: {req.client_id}"]
         if req.verifier_subject:
             lines.append(f"certificate: {req.verifier_subject} (trusted)")
-        for td in self.transaction_data:
-            lines.append(f"action: {describe_action(td)}")
-        for query_id, matches in self.presentation.matches.items():
-            for match in matches:
-                stored = self.credentials.get(match.credential.id)
-                names = [_label(d.name, d.value) for d in match.disclosures]
-                kind = stored.kind if stored else match.credential.id
-                shown = ", ".join(names) or "nothing selectively disclosable"
-                issuer = match.credential.payload.get("iss")
-                lines.append(f"{query_id}: {kind} from {issuer} - discloses {shown}")
-        return lines
+        return lines + consent_lines(self.transaction_data, self.presentation, self.credentials)
+
+
+def consent_lines(
+    transaction_data: list[TransactionData],
+    presentation: Presentation,
+    credentials: dict[str, StoredCredential],
+) -> list[str]:
+    """The consent screen after the verifier's name: each action, then what each credential
+    discloses."""
+    lines = [f"action: {describe_action(td)}" for td in transaction_data]
+    for query_id, matches in presentation.matches.items():
+        for match in matches:
+            stored = credentials.get(match.credential.id)
+            names = [_label(d.name, d.value) for d in match.disclosures]
+            kind = stored.kind if stored else match.credential.id
+            shown = ", ".join(names) or "nothing selectively disclosable"
+            issuer = match.credential.payload.get("iss")
+            lines.append(f"{query_id}: {kind} from {issuer} - discloses {shown}")
+    return lines
 
 
 class WalletSimulator:

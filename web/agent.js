@@ -7,6 +7,9 @@
   const POLL_MS = 800;
   const { $, el, api, problem } = window.agentvpCommon;
   const FINAL_TX = new Set(["verified", "rejected", "expired", "error"]);
+  // The W3C Digital Credentials API (navigator.credentials.get({digital})): feature detection.
+  const DC_API = typeof window.DigitalCredential === "function" &&
+    Boolean(navigator.credentials) && typeof navigator.credentials.get === "function";
   let current = null;
   let timer = null;
 
@@ -108,7 +111,7 @@
     const human = view.human_request;
     if (human) {
       mark("human", FINAL_TX.has(human.status) ? "done" : "current");
-      if ($("step-up").hidden && !FINAL_TX.has(human.status)) {
+      if ($("step-up").hidden && !FINAL_TX.has(human.status) && human.flow !== "dc_api") {
         const img = el("img");
         img.src = human.qr_svg_uri;
         img.alt = "";
@@ -116,8 +119,11 @@
         img.height = 260;
         $("qr").replaceChildren(img);
         $("human-link").href = human.authorization_request_uri;
+        $("human-dc-api").hidden = !DC_API;
+        $("human-dc-api").disabled = false;
         $("step-up").hidden = false;
       }
+      $("human-qr-block").hidden = human.flow === "dc_api";
       if (FINAL_TX.has(human.status)) $("step-up").hidden = true;
     }
     const status = $("status");
@@ -170,6 +176,41 @@
     $("result").hidden = false;
   }
 
+  // The person confirms with a wallet the browser offers: the step-up moves from the QR code to
+  // the Digital Credentials API (only while no wallet has opened the QR request), the browser
+  // hands the request and this page's origin to the wallet, and its answer goes to the verifier.
+  async function confirmInBrowser() {
+    const checkout = current;
+    if (!checkout) return;
+    const base = `${API}/${encodeURIComponent(checkout.id)}`;
+    const note = (text) => {
+      $("human-dc-status").textContent = text;
+      $("human-dc-status").hidden = !text;
+    };
+    $("human-dc-api").disabled = true;
+    const switched = await api(`${base}/human-dc-api`, { json: {} });
+    if (!switched.ok) {
+      $("human-dc-api").disabled = false;
+      return note(`The browser's wallet cannot be used: ${problem(switched)}`);
+    }
+    $("human-qr-block").hidden = true;
+    note("Waiting for the wallet chosen in the browser…");
+    let credential;
+    try {
+      credential = await navigator.credentials.get({ digital: { requests: [switched.body.dc_api_request] } });
+    } catch (err) {
+      return note(`No wallet answered (${err.name}); the checkout expires unanswered.`);
+    }
+    const data = typeof credential.data === "string" ? JSON.parse(credential.data) : credential.data;
+    const res = await api(`${base}/human-dc-response`, { json: { protocol: credential.protocol, data } });
+    if (!res.ok) return note(`error: ${problem(res)}`);
+    note("");
+    if (current && current.id === checkout.id) {
+      current = res.body;
+      render(current);
+    }
+  }
+
   async function copyCommand() {
     try {
       await navigator.clipboard.writeText($("agent-command").textContent);
@@ -188,6 +229,8 @@
     document.querySelectorAll("#steps li").forEach((li) => li.classList.remove("current", "done", "ok", "bad"));
     $("status").dataset.state = "idle";
     $("copy-command").textContent = "Copy command";
+    $("human-qr-block").hidden = false;
+    $("human-dc-status").hidden = true;
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -195,6 +238,7 @@
     loadPolicies();
     $("checkout").addEventListener("submit", start);
     $("copy-command").addEventListener("click", copyCommand);
+    $("human-dc-api").addEventListener("click", confirmInBrowser);
     $("restart").addEventListener("click", restart);
   });
 })();

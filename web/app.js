@@ -9,6 +9,9 @@
   const FINAL = new Set(["verified", "rejected", "expired", "error"]);
   const PROGRESS = { pending: 0, request_retrieved: 1 };
   const { $, el, api, problem } = window.agentvpCommon;
+  // The W3C Digital Credentials API (navigator.credentials.get({digital})): feature detection.
+  const DC_API = typeof window.DigitalCredential === "function" &&
+    Boolean(navigator.credentials) && typeof navigator.credentials.get === "function";
 
   let presets = [];
   let choice = null; // preset name or "custom"
@@ -114,6 +117,10 @@
     }
     const td = transactionData();
     if (td.length) body.transaction_data = td;
+    if (DC_API) {
+      const [signed, mode] = $("dc-api-mode").value.split("|");
+      Object.assign(body, { dc_api: true, dc_api_signed: signed === "signed", dc_api_response_mode: mode });
+    }
     return body;
   }
 
@@ -179,7 +186,7 @@
         else startError(problem(res));
         return;
       }
-      await begin(res.body.cross_device, res.body.same_device, body.transaction_data || []);
+      await begin(res.body.cross_device, res.body.same_device, body.transaction_data || [], res.body.dc_api);
     } catch (err) {
       startError(`Could not reach the verifier: ${err.message}`);
     } finally {
@@ -187,11 +194,12 @@
     }
   }
 
-  async function begin(cross, same, actions) {
+  async function begin(cross, same, actions, dc) {
     stopSession();
     session = {
       cross,
       same,
+      dc: dc || null,
       actions,
       statuses: { [cross.id]: cross.status, [same.id]: same.status },
       sources: [],
@@ -209,6 +217,8 @@
     $("qr-caption").hidden = false;
     $("same-device").hidden = false;
     $("same-device").href = same.authorization_request_uri;
+    $("dc-api").hidden = !session.dc;
+    $("dc-api").disabled = false;
     const publicOrigin = new URL(same.request_uri).origin;
     $("origin-hint").hidden = publicOrigin === location.origin;
     $("origin-hint").textContent = `The wallet returns you to ${publicOrigin}/ (the verifier's public URL); open this page there for the same-device flow.`;
@@ -390,6 +400,7 @@
     overlay.dataset.state = state;
     overlay.textContent = state === "verified" ? "✓" : state === "expired" ? "" : "✕";
     $("same-device").hidden = true;
+    $("dc-api").hidden = true;
     $("origin-hint").hidden = true;
     $("qr-caption").hidden = true;
     $("expiry").hidden = true;
@@ -399,6 +410,40 @@
       renderResult(view, actions);
       $("result").scrollIntoView({ block: "start" });
     }
+  }
+
+  // ------------------------------------------------------------------ Digital Credentials API
+
+  // The browser asks the person which wallet to use and hands it the request with this page's
+  // origin; the wallet's answer comes back here and goes to the verifier to be checked.
+  async function useDigitalCredential() {
+    const current = session;
+    if (!current || current.done || !current.dc) return;
+    const dc = current.dc;
+    $("dc-api").disabled = true;
+    setStatus("request_retrieved", "waiting for the wallet you choose in the browser…");
+    let credential;
+    try {
+      credential = await navigator.credentials.get({ digital: { requests: [dc.dc_api_request] } });
+    } catch (err) {
+      if (current !== session || current.done) return;
+      $("dc-api").disabled = false;
+      showProgress("pending", `no wallet answered (${err.name}); try again or scan the QR code`);
+      return;
+    }
+    if (current !== session || current.done || !credential) return;
+    const data = typeof credential.data === "string" ? JSON.parse(credential.data) : credential.data;
+    setStatus("request_retrieved", "checking the wallet's answer…");
+    const res = await api(`${API}/presentations/${encodeURIComponent(dc.id)}/dc-response`, {
+      json: { protocol: credential.protocol, data },
+    });
+    if (current !== session || current.done) return;
+    if (!res.ok) {
+      $("dc-api").disabled = false;
+      setStatus("error", `error: ${problem(res)}`);
+      return;
+    }
+    finish(res.body);
   }
 
   // ------------------------------------------------------------------ same-device return
@@ -459,6 +504,8 @@
   async function init() {
     $("start").addEventListener("click", start);
     $("restart").addEventListener("click", restart);
+    $("dc-api").addEventListener("click", useDigitalCredential);
+    $("dc-api-options").hidden = !DC_API;
     $("dcql").addEventListener("input", () => scheduleValidation());
     $("dcql-reset").addEventListener("click", resetEditor);
     $("action-on").addEventListener("change", () => {

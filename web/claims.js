@@ -226,7 +226,8 @@ window.AgentVPClaims = (() => {
   function render(view, actions = []) {
     const fragment = document.createDocumentFragment();
     const summary = el("p", "result-summary");
-    const flow = view.flow === "same_device" ? "same-device" : "cross-device";
+    const FLOWS = { same_device: "same-device", dc_api: "Digital Credentials API" };
+    const flow = FLOWS[view.flow] || "cross-device";
     summary.append(
       el("span", "badge badge-ok", "verified"),
       document.createTextNode(` at ${formatTime(view.result.verified_at)} · ${flow} flow`),

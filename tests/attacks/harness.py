@@ -160,6 +160,8 @@ BAD_METADATA: dict[str, tuple[Callable[[str, str], dict[str, Any]], str]] = {
 
 
 HONEST: Any = object()  # Live.respond: the honest vp_token
+# Pages allowed to use the Digital Credentials API (cases/dc_api.py): the shop and another RP.
+DC_API_ORIGINS = ("https://shop-a.example", "https://tickets-b.example")
 
 
 def now() -> int:
@@ -463,6 +465,7 @@ class World:
                 "AGENTVP_OUTBOUND_ALLOW_HOSTS": f"127.0.0.1:{self.iport}",
                 "AGENTVP_WALLET_RATE_LIMIT": "0",
                 "AGENTVP_AGENT_POLL_INTERVAL": "1",
+                "AGENTVP_DC_API_ORIGINS": ",".join(DC_API_ORIGINS),
             }
             # An hour, so the pending bystander every case watches outlives a slow corpus run
             # (under load the corpus takes longer than the default five minutes).
@@ -1117,8 +1120,12 @@ def judge(
     body = response.json()
     target_before, target_after = before.records[attack.target], after.records[attack.target]
     assert target_before is not None and target_after is not None
-    assert target_before["status"] == "request_retrieved", target_before
-    if target_after["flow"] == "same_device" and target_after.get("redirect_uri"):
+    dc_api = target_after["flow"] == "dc_api"  # no request fetch; answered with the final view
+    assert target_before["status"] == ("pending" if dc_api else "request_retrieved"), target_before
+    if dc_api:
+        assert body["id"] == attack.target and body["status"] == target_after["status"], body
+        assert body.get("error") == target_after.get("error"), body
+    elif target_after["flow"] == "same_device" and target_after.get("redirect_uri"):
         assert set(body) == {"redirect_uri"} and "response_code=" in body["redirect_uri"], body
     else:
         assert body == {}, body

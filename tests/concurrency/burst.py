@@ -42,6 +42,7 @@ class Call:
     url: str
     data: Mapping[str, str] | None = None
     headers: Mapping[str, str] | None = None
+    content: bytes | None = None  # a raw body (e.g. JSON) instead of form ``data``
 
 
 def spread(n: int, urls: Sequence[str], method: str = "POST", **kw: Any) -> list[Call]:
@@ -68,7 +69,7 @@ async def _burst(calls: Sequence[Call]) -> Burst:
 
         async def one(i: int, call: Call) -> httpx.Response:
             request = client.build_request(
-                call.method, call.url, data=call.data, headers=call.headers
+                call.method, call.url, data=call.data, content=call.content, headers=call.headers
             )
             ready[0] += 1
             if ready[0] == n:

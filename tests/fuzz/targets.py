@@ -52,6 +52,7 @@ from verifier.protocol.jose import (
 )
 from verifier.protocol.jsonutil import loads
 from verifier.protocol.oauth.dpop import DPoPError, verify_proof
+from verifier.protocol.oid4vp.dc_api import check_origin, parse_dc_api_response
 from verifier.protocol.oid4vp.response import parse_direct_post, parse_direct_post_jwt, parse_form
 from verifier.protocol.x509.chain import load_pem_certificates
 
@@ -443,6 +444,56 @@ def run_form(value: tuple[str, bytes]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Digital Credentials API (OpenID4VP Appendix A): the browser's answer, the page's origin
+
+
+@cache
+def dc_seeds() -> list[tuple[str, Any]]:
+    """The seed responses as DigitalCredential data: plain (``dc_api``), encrypted
+    (``dc_api.jwt``, once per process), and a wallet error. No ``state`` over the DC API."""
+    params = [{k: v for k, v in p.items() if k != "state"} for p in jwe_plaintexts()]
+    params = [p for p in params if isinstance(p.get("vp_token"), dict)]
+    seeds: list[tuple[str, Any]] = [("dc_api", p) for p in params]
+    for p in params:
+        token = encrypt_jwe(json.dumps(p).encode(), ENC_PUBLIC, enc="A256GCM")
+        seeds.append(("dc_api.jwt", {"response": token}))
+    return [*seeds, ("dc_api.jwt", {"error": "access_denied"})]
+
+
+def gen_dc_response(src: Source, tampered_only: bool) -> Case:
+    mode, data = choice(src, dc_seeds())
+    if "response" in data and (tampered_only or src.below(2)):
+        tampered = text_case(src, [data["response"]], tampered_only=tampered_only)
+        origin = (mode, data) if tampered.origin is not None else None
+        return Case((mode, {"response": tampered.value}), origin)
+    if tampered_only:
+        return Case((mode, data))
+    changed = mutate_json(src, data) if src.below(4) else random_json(src)
+    return Case((choice(src, ["dc_api", "dc_api.jwt", mode]), changed))
+
+
+def run_dc_response(value: tuple[str, Any]) -> None:
+    mode, data = value
+    parse_dc_api_response(
+        data, response_mode=mode, enc_jwk=ENC_JWK, allowed_enc=ENCS, max_bytes=MAX_BYTES
+    )
+
+
+def legit_dc_response(value: tuple[str, Any], origin: tuple[str, Any]) -> bool:
+    return legit_jwe(value[1]["response"], origin[1]["response"])
+
+
+ORIGINS = ["https://shop.example", "https://shop.example:8443", "http://localhost:8080",
+           "http://127.0.0.1:5173", "http://[::1]:8080", "https://[2001:db8::1]"]  # fmt: skip
+
+
+def gen_origin(src: Source, tampered_only: bool) -> Case:
+    if src.below(3) == 0:
+        return Case(random_json(src))
+    return Case(mutate_chars(src, choice(src, ORIGINS)))
+
+
+# --------------------------------------------------------------------------------------------
 # Token Status List: the signed token, and the compressed list itself
 
 STATUS_URI: str = C["status_uri"]
@@ -669,6 +720,10 @@ TARGETS = (
     Target("authz-uri", gen_authz_uri, parse_authorization_request_uri, C["authorization_uris"]),
     Target("transaction-data", gen_transaction_data, parse_transaction_data, TD_SEEDS),
     Target("id-token", gen_id_token, run_id_token, C["id_tokens"], legit=_same_text),
+    Target(
+        "dc-api-response", gen_dc_response, run_dc_response, dc_seeds(), legit=legit_dc_response
+    ),
+    Target("dc-api-origin", gen_origin, check_origin, ORIGINS),
 )
 SIGNED = tuple(t for t in TARGETS if t.legit is not None)
 

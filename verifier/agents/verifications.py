@@ -6,7 +6,8 @@ One verification = an action under a named policy, answered by one or two presen
    ``transaction_data`` the agent's KB-JWT must bind;
 2. the **human's** request (step-up), carrying the same action, when the policy's
    ``required_when`` rules say so - known at creation (amount, always) or after the mandate
-   names its principal (first use of that principal at this RP).
+   names its principal (first use of that principal at this RP); cross-device by default, or
+   over the Digital Credentials API (:mod:`.step_up_dc_api`).
 
 The decision (agent-mandates §6.2) is taken by whichever instance sees the last needed
 presentation become final (or by any read of the verification), exactly once: the winner of a
@@ -32,10 +33,11 @@ from verifier.agents.counters import (
     remember_principal,
 )
 from verifier.agents.receipts import sign_receipt
+from verifier.agents.step_up_dc_api import human_flow_meta, step_up_spec
 from verifier.errors import ServiceError
 from verifier.policy.identity import evaluate_identity, identity_required
 from verifier.policy.mandate import evaluate_mandate, mandate_claims
-from verifier.policy.queries import identity_query, mandate_query, transaction_data
+from verifier.policy.queries import mandate_query, transaction_data
 from verifier.policy.rules import AgentPolicy
 from verifier.presentations.create import CreatePresentation
 from verifier.presentations.service import PresentationService
@@ -118,6 +120,10 @@ class AgentVerifications:
         event = {"type": kind, "at": self.presentations.now(), **data}
         await self.store.append_event(f"audit:{av_id}", event, ttl=self._retention())
 
+    async def record_event(self, av_id: str, kind: str, **data: Any) -> None:
+        """Append an event to the verification's audit chain."""
+        await self._event(av_id, kind, **data)
+
     # -------------------------------------------------------------- create / read
 
     async def create(
@@ -127,12 +133,17 @@ class AgentVerifications:
         *,
         callback_url: str | None = None,
         origin: str | None = None,
+        human_flow: Mapping[str, Any] | None = None,
     ) -> Transaction:
-        """A new verification; ``origin`` marks who made it (the demo page only shows its own)."""
+        """A new verification; ``origin`` marks who made it (the demo page only shows its own);
+        ``human_flow`` - the options of :func:`~.step_up_dc_api.human_flow_meta` - asks the
+        person over the Digital Credentials API instead of by QR code."""
         policy = self.policies.get(policy_name)
         if policy is None:
             known = ", ".join(sorted(self.policies)) or "none configured"
             raise ServiceError(400, "invalid_request", f"unknown policy (known: {known})")
+        if human_flow is not None:
+            human_flow = human_flow_meta(self.presentations, policy, **human_flow)
         av_id = secrets.token_urlsafe(32)
         now_needed = identity_required(policy, action, first_use=False)
         may_need = policy.identity is not None and (
@@ -165,6 +176,7 @@ class AgentVerifications:
                 "agent_tx": agent_tx.id,
                 "human_tx": None,
                 **({"origin": origin} if origin else {}),
+                **({"human_flow": dict(human_flow)} if human_flow else {}),
             },
         )
         await self.store.create(
@@ -219,9 +231,8 @@ class AgentVerifications:
         self, av: Transaction, policy: AgentPolicy, action: AgentAction, *, trigger: str
     ) -> Transaction | None:
         """Create the human's request once (compare-and-set on the record)."""
-        td = transaction_data(policy, action, "identity")
         human = await self.presentations.create(
-            CreatePresentation(dcql_query=identity_query(policy), transaction_data=[td]),
+            step_up_spec(policy, action, av.meta.get("human_flow")),
             purpose="human",
             parent_id=av.id,
         )

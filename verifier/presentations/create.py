@@ -40,13 +40,30 @@ class CreatePresentation(BaseModel):
         description="Transaction data objects (each with `type` and `credential_ids`), or their "
         "base64url encodings. The wallet's KB-JWT must bind each one.",
     )
-    response_mode: Literal["direct_post.jwt", "direct_post"] | None = Field(
-        None, description="Default: the `default_response_mode` setting (`direct_post.jwt`)."
+    response_mode: Literal["direct_post.jwt", "direct_post", "dc_api.jwt", "dc_api"] | None = Field(
+        None,
+        description="Default: the `default_response_mode` setting (`direct_post.jwt`); "
+        "`dc_api.jwt` (encrypted, the default) or `dc_api` for `flow: dc_api`.",
     )
     response_type: Literal["vp_token", "vp_token id_token"] = Field(
         "vp_token", description="`vp_token id_token` also asks for a SIOPv2 self-issued ID token."
     )
-    flow: Literal["cross_device", "same_device"] = "cross_device"
+    flow: Literal["cross_device", "same_device", "dc_api"] = Field(
+        "cross_device",
+        description="`cross_device` (QR), `same_device` (link, back with `response_code`) or "
+        "`dc_api` (the page calls the Digital Credentials API with `dc_api_request`).",
+    )
+    signed: bool | None = Field(
+        None,
+        description="`dc_api` only: a signed request (`openid4vp-v1-signed`, default when the "
+        "verifier signs) or an unsigned one (`openid4vp-v1-unsigned`).",
+    )
+    expected_origins: list[str] | None = Field(
+        None,
+        max_length=16,
+        description="`dc_api` only: the origins of the pages that may make this request "
+        "(default: `AGENTVP_DC_API_ORIGINS`; each must be in it).",
+    )
     redirect_uri: str | None = Field(
         None, description="Same-device: where the wallet returns the user (gets `response_code`)."
     )
@@ -72,6 +89,15 @@ class CreatePresentation(BaseModel):
             not self.redirect_uri or not _is_web_url(self.redirect_uri)
         ):
             raise ServiceError(400, "invalid_request", "same_device needs an http(s) redirect_uri")
+        dc_api = self.flow == "dc_api"
+        if not dc_api and (
+            self.signed is not None
+            or self.expected_origins is not None
+            or (self.response_mode or "").startswith("dc_api")
+        ):
+            raise ServiceError(
+                400, "invalid_request", "signed, expected_origins and dc_api modes need flow dc_api"
+            )
         if self.callback_url is not None and not _is_web_url(self.callback_url):
             raise ServiceError(400, "invalid_request", "callback_url must be an http(s) URL")
         if len(self.transaction_data) > MAX_TRANSACTION_DATA:

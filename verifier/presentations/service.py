@@ -20,6 +20,10 @@ Which inputs change a transaction (digest §10 checks 11-16, 49):
 
 The wallet only ever sees OAuth error codes; the transaction record and the logs get the exact
 check ("coarse outward, precise inward").
+
+A ``flow: "dc_api"`` transaction goes ``pending`` → final without a request fetch: the page hands
+its request to the browser, and the answer arrives through :mod:`verifier.presentations.dc_api`;
+the wallet endpoints here refuse it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Any
 from verifier.errors import ServiceError
 from verifier.ops.logs import current_tx
 from verifier.presentations.create import CreatePresentation
+from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
 from verifier.presentations.results import credential_result
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import (
@@ -94,6 +99,7 @@ class ServiceConfig:
     max_vp_token_entries: int = 16
     receipt_key: SigningKey | None = None  # signs agent decision receipts
     callbacks: bool = False  # webhooks configured: `callback_url` accepted
+    dc_api_origins: tuple[str, ...] = ()  # pages that may use the Digital Credentials API
 
 
 class PresentationService:
@@ -146,6 +152,14 @@ class PresentationService:
         if spec.callback_url is not None and not self.config.callbacks:
             raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
         query, td = spec.resolve(self.presets)
+        meta: dict[str, Any] = {}
+        mode = spec.response_mode or self.config.default_response_mode
+        if spec.flow == "dc_api":  # OpenID4VP Appendix A: see verifier.presentations.dc_api
+            can_sign = self.config.signing_key is not None
+            meta["dc_api"] = dc_api_meta(
+                spec, allowed=self.config.dc_api_origins, can_sign=can_sign
+            )
+            mode = spec.response_mode or "dc_api.jwt"
         request_id = _token()
         response_uri = f"{self.config.public_url}/wallet/response/{request_id}"
         client_id = self.config.client_id
@@ -162,18 +176,19 @@ class PresentationService:
             created_at=now,
             expires_at=now + self.config.ttl,
             flow=spec.flow,
-            response_mode=spec.response_mode or self.config.default_response_mode,
+            response_mode=mode,
             response_type=spec.response_type,
             dcql_query=query,
             transaction_data=td,
-            enc_jwk=enc.to_jwk()
-            if (spec.response_mode or self.config.default_response_mode) == "direct_post.jwt"
-            else None,
+            enc_jwk=enc.to_jwk() if mode in ("direct_post.jwt", "dc_api.jwt") else None,
             redirect_uri=spec.redirect_uri,
             callback_url=spec.callback_url,
             purpose=purpose,
             parent_id=parent_id,
+            meta=meta,
         )
+        if "dc_api" in meta:  # signed once, shown in every view until the transaction ends
+            meta["dc_api"]["request"] = build_dc_api_request(self, tx)
         await self.store.create(tx, retain_until=tx.expires_at + self.config.retention)
         current_tx.set(tx.id)
         log.info("presentation created", extra={"tx": tx.id, "flow": tx.flow})
@@ -238,6 +253,8 @@ class PresentationService:
         if tx is None:
             raise ServiceError(404, "invalid_request", "unknown request")
         current_tx.set(tx.id)
+        if tx.flow == "dc_api":  # its wallet answers through the browser, never here
+            raise ServiceError(400, "invalid_request", "this request is made over the DC API")
         tx = await self._expire_if_due(tx)
         if tx.status == TxStatus.EXPIRED:
             raise ServiceError(400, "invalid_request", "the request has expired")
@@ -297,7 +314,7 @@ class PresentationService:
             response.state.encode(), tx.state.encode()
         ):
             raise ServiceError(400, "invalid_request", "state does not match this request")
-        changes = await self._decide(tx, response)
+        changes = await self.decide(tx, response)
         code = _token() if tx.flow == "same_device" else None
         if code is not None:
             changes["response_code_hash"] = _sha256(code)
@@ -332,8 +349,11 @@ class PresentationService:
             log.info("unattributable response", extra={"tx": tx.id, "check": exc.code})
             raise ServiceError(400, exc.error, f"response not accepted: {exc.code}") from None
 
-    async def _decide(self, tx: Transaction, response: AuthorizationResponse) -> dict[str, Any]:
-        """Verify everything; the changes that make the transaction final."""
+    async def decide(
+        self, tx: Transaction, response: AuthorizationResponse, *, audience: str | None = None
+    ) -> dict[str, Any]:
+        """Verify everything; the changes that make the transaction final. ``audience``: what
+        every KB-JWT must name (default the client_id; ``origin:<origin>`` over the DC API)."""
         if response.error is not None:
             detail = {
                 "code": response.error,
@@ -342,13 +362,15 @@ class PresentationService:
             }
             return {"status": TxStatus.ERROR, "error": detail}
         try:
-            result = await self._verify(tx, response)
+            result = await self._verify(tx, response, audience or tx.client_id)
         except AgentVPError as exc:
             log.info("presentation rejected", extra={"tx": tx.id, "check": exc.code})
             return {"status": TxStatus.REJECTED, "error": exc.as_dict()}
         return {"status": TxStatus.VERIFIED, "result": result}
 
-    async def _verify(self, tx: Transaction, response: AuthorizationResponse) -> dict[str, Any]:
+    async def _verify(
+        self, tx: Transaction, response: AuthorizationResponse, audience: str
+    ) -> dict[str, Any]:
         prepare = getattr(self.keys, "prepare", None)
         if prepare is not None:  # fetch issuer metadata before the synchronous core runs
             await prepare(response.vp_token)
@@ -358,7 +380,7 @@ class PresentationService:
             response.vp_token,
             query=query,
             keys=self.keys,
-            audience=tx.client_id,
+            audience=audience,
             nonce=tx.nonce,
             now=now,
             transaction_data=tx.transaction_data,

@@ -24,7 +24,8 @@ Tree::
     │   ├── TrustError                  issuer or key not trusted for this credential type
     │   ├── StatusError                 Token Status List: revoked, suspended, unusable list
     │   ├── IDTokenError                SIOPv2 self-issued ID token
-    │   └── RequestObjectError          wallet side: request object / client_id checks
+    │   ├── RequestObjectError          wallet side: request object / client_id checks
+    │   └── DCAPIError                  Digital Credentials API: origins, protocol, answer shape
     ├── InvalidTransactionDataError     invalid_transaction_data  400
     ├── InvalidClientError              invalid_client   401
     ├── AccessDeniedError               access_denied    403
@@ -47,6 +48,7 @@ __all__ = [
     "AgentVPError",
     "AlgorithmError",
     "CredentialError",
+    "DCAPIError",
     "DCQLError",
     "IDTokenError",
     "InvalidClientError",
@@ -176,6 +178,7 @@ class KeyBindingError(InvalidRequestError):
             "kb_claim_missing",
             "kb_nonce_mismatch",
             "kb_aud_mismatch",
+            "kb_aud_not_origin",
             "kb_iat_out_of_window",
             "kb_expired",
             "kb_sd_hash_mismatch",
@@ -272,6 +275,23 @@ class RequestObjectError(InvalidRequestError):
             "request_parameter_invalid",
             "response_uri_invalid",
             "request_expired",
+        }
+    )
+
+
+class DCAPIError(InvalidRequestError):
+    """OpenID4VP over the Digital Credentials API (Appendix A): the page origin, the protocol
+    identifier, the shape of the browser's answer, and (wallet side) ``expected_origins``."""
+
+    codes = frozenset(
+        {
+            "dc_api_origin_invalid",
+            "dc_api_origin_not_allowed",
+            "dc_api_protocol_mismatch",
+            "dc_api_response_malformed",
+            "dc_api_state_present",
+            "dc_api_request_invalid",
+            "dc_api_origin_not_expected",
         }
     )
 

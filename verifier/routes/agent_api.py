@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -35,6 +35,18 @@ class CreateAgentVerification(BaseModel):
     )
     action: AgentAction
     callback_url: str | None = Field(None, description="Webhook URL for the decision.")
+    human_flow: Literal["cross_device", "dc_api"] = Field(
+        "cross_device",
+        description="How the person is asked on step-up: a QR code (`human_request` with "
+        "`authorization_request_uri`), or the Digital Credentials API (`human_request` with "
+        "`dc_api_request`; answer at `/v1/presentations/{id}/dc-response`).",
+    )
+    expected_origins: list[str] | None = Field(
+        None,
+        max_length=16,
+        description="`human_flow: dc_api` only: the origins of the pages that may ask the person "
+        "(default `AGENTVP_DC_API_ORIGINS`).",
+    )
 
 
 def agents_of(request: Request) -> AgentVerifications:
@@ -86,7 +98,14 @@ async def create_agent_verification(request: Request) -> JSONResponse:
             raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
         if not body.callback_url.startswith(("https://", "http://")):
             raise ServiceError(400, "invalid_request", "callback_url must be an http(s) URL")
-    av = await agents_of(request).create(body.policy, body.action, callback_url=body.callback_url)
+    human_flow = None
+    if body.human_flow == "dc_api":
+        human_flow = {"expected_origins": body.expected_origins}
+    elif body.expected_origins is not None:
+        raise ServiceError(400, "invalid_request", "expected_origins needs human_flow dc_api")
+    av = await agents_of(request).create(
+        body.policy, body.action, callback_url=body.callback_url, human_flow=human_flow
+    )
     return JSONResponse(await agent_view(request, av), 201, headers=NO_STORE)
 
 

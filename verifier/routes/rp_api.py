@@ -1,5 +1,6 @@
 """The relying-party API (``/v1/...``, ``Authorization: Bearer <api key>``): create a
-presentation, read its status and result, follow it live (SSE), get its QR code."""
+presentation, read its status and result, follow it live (SSE), get its QR code, hand in what
+the browser returned for a Digital Credentials API presentation (``…/dc-response``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from verifier.errors import ServiceError
 from verifier.presentations.create import CreatePresentation
+from verifier.presentations.dc_api import DCAPIAnswer, dc_api_request, receive_dc_api_answer
 from verifier.presentations.qr import qr_png, qr_svg
 from verifier.presentations.service import PresentationService
 from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
@@ -49,6 +52,11 @@ def presentation_view(
         "status_uri": base,
         "events_uri": f"{base}/events",
     }
+    if tx.flow == "dc_api":  # no QR code and no wallet URIs: the page asks the browser
+        view.update(authorization_request_uri=None, request_uri=None, qr_png_uri=None)
+        view.update(qr_svg_uri=None)
+        if not tx.final:
+            view["dc_api_request"] = dc_api_request(tx)
     if with_result and tx.result is not None:
         view["result"] = tx.result
     if with_result and tx.error is not None:
@@ -68,6 +76,21 @@ async def create_presentation(request: Request) -> JSONResponse:
     spec = parse_body(CreatePresentation, await json_body(request))
     tx = await service.create(spec)
     return JSONResponse(presentation_view(service, tx, with_result=False), 201, headers=NO_STORE)
+
+
+@router.post(
+    "/presentations/{tx_id}/dc-response",
+    responses=errors(400, 404, 413, 415),
+    openapi_extra=json_request(DCAPIAnswer),
+)
+async def dc_api_response(request: Request, tx_id: str) -> JSONResponse:
+    """What the browser returned for a `flow: dc_api` presentation, with the page's origin:
+    once, then 200 with the final view (`verified`, `rejected` with the failing check, or
+    `error`). A second answer, or one for another flow, is refused and changes nothing."""
+    service = service_of(request)
+    answer = parse_body(DCAPIAnswer, await json_body(request))
+    tx = await receive_dc_api_answer(service, tx_id, answer)
+    return JSONResponse(presentation_view(service, tx, with_result=True), headers=NO_STORE)
 
 
 @router.get("/presentations/{tx_id}", responses=errors(400, 404))
@@ -117,14 +140,20 @@ async def presentation_events(request: Request, tx_id: str) -> StreamingResponse
     )
 
 
+def _with_qr(tx: Transaction) -> Transaction:
+    if tx.flow == "dc_api":
+        raise ServiceError(400, "invalid_request", "a dc_api presentation has no QR code")
+    return tx
+
+
 @router.get(
     "/presentations/{tx_id}/qr.png",
     response_class=Response,
-    responses={200: content("image/png", binary=True), **errors(404)},
+    responses={200: content("image/png", binary=True), **errors(400, 404)},
 )
 async def presentation_qr_png(request: Request, tx_id: str) -> Response:
     service = service_of(request)
-    tx = await service.get(tx_id)
+    tx = _with_qr(await service.get(tx_id))
     return Response(
         qr_png(service.authorization_request_uri(tx)), media_type="image/png", headers=NO_STORE
     )
@@ -133,11 +162,11 @@ async def presentation_qr_png(request: Request, tx_id: str) -> Response:
 @router.get(
     "/presentations/{tx_id}/qr.svg",
     response_class=Response,
-    responses={200: content("image/svg+xml"), **errors(404)},
+    responses={200: content("image/svg+xml"), **errors(400, 404)},
 )
 async def presentation_qr_svg(request: Request, tx_id: str) -> Response:
     service = service_of(request)
-    tx = await service.get(tx_id)
+    tx = _with_qr(await service.get(tx_id))
     return Response(
         qr_svg(service.authorization_request_uri(tx)), media_type="image/svg+xml", headers=NO_STORE
     )

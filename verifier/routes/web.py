@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
@@ -168,6 +168,21 @@ class DemoRequest(BaseModel):
     profile: str | None = Field(None, max_length=64)
     dcql_query: dict[str, Any] | None = None
     transaction_data: list[dict[str, Any] | str] = Field(default_factory=list, max_length=8)
+    dc_api: bool = Field(False, description="Also a Digital Credentials API request.")
+    dc_api_signed: bool = True
+    dc_api_response_mode: Literal["dc_api.jwt", "dc_api"] = "dc_api.jwt"
+
+    def dc_api_spec(self, origin: str) -> CreatePresentation:
+        """The same request over the Digital Credentials API, for a page of ``origin``."""
+        return CreatePresentation(
+            profile=self.profile,
+            dcql_query=self.dcql_query,
+            transaction_data=self.transaction_data,
+            flow="dc_api",
+            signed=self.dc_api_signed,
+            response_mode=self.dc_api_response_mode,
+            expected_origins=[origin],
+        )
 
     def spec(self, *, same_device_return: str | None = None) -> CreatePresentation:
         """The RP API body this stands for (cross-device, or same-device back to the page)."""
@@ -238,7 +253,7 @@ def _view(service: PresentationService, tx: Transaction, *, with_result: bool) -
     base = f"/demo/api/presentations/{tx.id}"
     view.pop("qr_png_uri", None)
     view.update(
-        qr_svg_uri=f"{base}/qr.svg",
+        qr_svg_uri=f"{base}/qr.svg" if tx.flow != "dc_api" else None,
         status_uri=base,
         events_uri=f"{base}/events",
         server_time=service.now(),
@@ -279,11 +294,27 @@ async def create(request: Request) -> JSONResponse:
     same = await service.create(
         parsed.spec(same_device_return=_page_url(request)), purpose=DEMO_PURPOSE
     )
-    body = {
+    body: dict[str, dict[str, Any] | None] = {
         "cross_device": _view(service, cross, with_result=False),
         "same_device": _view(service, same, with_result=False),
     }
+    if parsed.dc_api:  # the page's browser offers the Digital Credentials API
+        body["dc_api"] = await _dc_api_view(service, parsed, request.headers.get("origin"))
     return JSONResponse(body, 201, headers=NO_STORE)
+
+
+async def _dc_api_view(
+    service: PresentationService, parsed: DemoRequest, origin: str | None
+) -> dict[str, Any] | None:
+    """A DC API transaction for the page's origin; None if that origin may not use it."""
+    if origin is None:
+        return None
+    try:
+        spec = parsed.dc_api_spec(origin)
+        tx = await service.create(spec, purpose=DEMO_PURPOSE)
+    except (ServiceError, ValidationError):
+        return None  # e.g. an origin outside AGENTVP_DC_API_ORIGINS: the QR code still works
+    return _view(service, tx, with_result=False)
 
 
 @demo.get("/presentations/{tx_id}")

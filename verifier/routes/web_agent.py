@@ -94,7 +94,10 @@ async def _view(request: Request, av: Transaction) -> dict[str, Any]:
             "qr_svg_uri": f"/demo/api/agent-checkouts/{av.id}/human-qr.svg",
             "status": human.status,
             "expires_at": human.expires_at,
+            "flow": human.flow,
         }
+        if human.flow == "dc_api":  # asked through the browser: no QR code, no link
+            view["human_request"].update(authorization_request_uri=None, qr_svg_uri=None)
     view["server_time"] = service.now()
     return view
 
@@ -139,6 +142,8 @@ async def human_qr(request: Request, av_id: str) -> Response:
         raise ServiceError(404, "not_found", "no step-up for this checkout (yet)")
     service = service_of(request)
     human = await service.get(av.meta["human_tx"])
+    if human.flow == "dc_api":
+        raise ServiceError(404, "not_found", "the person is asked through the browser")
     return Response(
         qr_svg(service.authorization_request_uri(human)),
         media_type="image/svg+xml",

@@ -31,6 +31,7 @@ __all__ = [
     "parse_direct_post",
     "parse_direct_post_jwt",
     "parse_form",
+    "response_from_params",
     "select_encryption_key",
 ]
 
@@ -83,7 +84,9 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def _from_params(params: Mapping[str, Any], *, encrypted: bool) -> AuthorizationResponse:
+def response_from_params(params: Mapping[str, Any], *, encrypted: bool) -> AuthorizationResponse:
+    """The response parameters of a decoded response (any mode): an OAuth ``error`` (with a
+    bounded description) or a ``vp_token``; ``state`` and ``id_token`` must be strings."""
     error = _text(params, "error")
     if error is not None:
         if not _ERROR_CODE.fullmatch(error):
@@ -115,7 +118,7 @@ def parse_direct_post(
         params["vp_token"] = jsonutil.loads(
             params["vp_token"], what="vp_token", max_depth=max_depth
         )
-    return _from_params(params, encrypted=False)
+    return response_from_params(params, encrypted=False)
 
 
 def parse_direct_post_jwt(
@@ -143,7 +146,7 @@ def parse_direct_post_jwt(
     params = jsonutil.loads(plaintext, what="JWE payload", max_depth=max_depth, max_bytes=max_bytes)
     if not isinstance(params, dict):
         raise MalformedError("malformed_response", "JWE payload is not a JSON object")
-    return _from_params(params, encrypted=True)
+    return response_from_params(params, encrypted=True)
 
 
 # ---------------------------------------------------------------------------------------------

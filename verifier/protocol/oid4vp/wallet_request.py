@@ -27,7 +27,7 @@ from ..jose import b64url_decode, check_alg, parse_unverified_jws
 from ..x509.chain import dns_sans, parse_x5c, public_key_of, validate_chain, x509_hash
 from .request import REQUEST_TYP, SUPPORTED_PREFIXES, split_client_id
 
-__all__ = ["RequestObject", "verify_request_object"]
+__all__ = ["RequestObject", "verify_request_object", "verify_request_signature"]
 
 RESPONSE_MODES = ("direct_post", "direct_post.jwt")
 
@@ -71,7 +71,7 @@ def _unsigned_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return header, claims
 
 
-def _verify_signed(
+def verify_request_signature(
     token: str,
     *,
     prefix: str,
@@ -80,6 +80,8 @@ def _verify_signed(
     now: int,
     allowed_algs: Collection[str],
 ) -> tuple[dict[str, Any], dict[str, Any], x509.Certificate]:
+    """Checks 10-11: the signature by the ``x5c`` leaf, its chain to a trusted anchor, and the
+    client id bound to that leaf by its prefix; ``(header, claims, leaf)``."""
     jws = parse_unverified_jws(token, what="request object")
     check_alg(jws.alg, allowed_algs, what="request object")
     if "x5c" not in jws.header:
@@ -153,7 +155,7 @@ def verify_request_object(
     if prefix == "redirect_uri":
         header, claims = _unsigned_claims(token)
     else:
-        header, claims, cert = _verify_signed(
+        header, claims, cert = verify_request_signature(
             token,
             prefix=prefix,
             original=original,

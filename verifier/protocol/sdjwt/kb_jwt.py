@@ -4,6 +4,8 @@ Verification order follows digest §10 checks 34-40: header ``typ`` ``kb+jwt`` a
 ``alg``; signature by the credential's ``cnf`` key; required claims; ``nonce``; ``aud`` (one
 string, the full client_id); ``iat`` inside the acceptance window; ``exp`` if present;
 ``sd_hash`` over exactly what was presented; then the shape of ``transaction_data_hashes``.
+Over the Digital Credentials API the audience is ``origin:<origin>`` (VP A.4), signed request or
+not: an ``aud`` without that prefix there fails as ``kb_aud_not_origin``.
 Whether every transaction_data entry is covered is a vp_token-level question
 (:mod:`verifier.protocol.oid4vp.vp_token`), because an entry may be authorised by one of several
 credentials.
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 KB_TYP = "kb+jwt"
+ORIGIN_AUDIENCE_PREFIX = "origin:"  # OpenID4VP A.4: the audience of a DC API response
 TD_HASH_ALGS = frozenset({"sha-256", "sha-384", "sha-512"})
 
 
@@ -157,7 +160,13 @@ def verify_kb_jwt(
     if not isinstance(aud, str):
         raise KeyBindingError("kb_aud_mismatch", "KB-JWT aud is not a single string")
     if aud != audience:
-        raise KeyBindingError("kb_aud_mismatch", f"KB-JWT aud {aud!r} is not our client_id")
+        if audience.startswith(ORIGIN_AUDIENCE_PREFIX) and not aud.startswith(
+            ORIGIN_AUDIENCE_PREFIX
+        ):  # OpenID4VP A.4: over the DC API the client_id is never the audience
+            raise KeyBindingError(
+                "kb_aud_not_origin", f"KB-JWT aud {aud!r} is not origin:<origin> (DC API)"
+            )
+        raise KeyBindingError("kb_aud_mismatch", f"KB-JWT aud {aud!r} is not our audience")
     if iat > now + leeway or iat < now - max_age:
         raise KeyBindingError(
             "kb_iat_out_of_window", f"KB-JWT iat {iat} outside [{now - max_age}, {now + leeway}]"
