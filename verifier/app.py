@@ -29,6 +29,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from verifier import __version__
 from verifier.agents.verifications import AgentVerifications
+from verifier.ap2.wiring import build_ap2
 from verifier.errors import ServiceError
 from verifier.ops.fetch import SafeFetcher
 from verifier.ops.logs import AccessLog
@@ -42,7 +43,17 @@ from verifier.policy.trust import TrustResolver, load_trust_file
 from verifier.presentations.service import PresentationService, ServiceConfig
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import VerificationPolicy
-from verifier.routes import agent_api, oauth, openapi, ops, rp_api, wallet_api, web, web_agent
+from verifier.routes import (
+    agent_api,
+    ap2_api,
+    oauth,
+    openapi,
+    ops,
+    rp_api,
+    wallet_api,
+    web,
+    web_agent,
+)
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
 from verifier.store import open_store
@@ -248,6 +259,7 @@ def create_app(
         issuer=settings.public_url,
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
+    app.state.ap2 = build_ap2(settings, svc)
     app.state.wallet_rate_limit = (
         RateLimit(settings.wallet_rate_limit, clock=svc.clock)
         if settings.wallet_rate_limit
@@ -281,6 +293,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(rp_api.router)
     app.include_router(agent_api.router)
+    app.include_router(ap2_api.router)
     app.include_router(oauth.router)
     app.include_router(wallet_api.router)
     app.include_router(web.router)
