@@ -9,6 +9,9 @@ simulator as the person's wallet (OpenID4VP ``delegate``), the merchant and the 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -236,3 +239,47 @@ def test_revoked_root_rejects_the_chain(env: Env) -> None:
     assert result["decision"] == "reject"
     assert [r["code"] for r in result["reasons"]] == ["root_revoked"]
     assert _receipt_ok(env, result, "error")["error"] == "invalid_credential"
+
+
+def test_wallet_sim_ap2_cli_delegate_and_pay(env: Env) -> None:
+    shop = f"{SHOES['id']}:{SHOES['name']}:{SHOES['website']}"
+    base = [sys.executable, "-m", "wallet_sim.cli", "ap2"]
+    common = ["--rp", env.one.url, "--api-key", env.api_key, "--dir", str(env.wallet.path)]
+    delegated = subprocess.run(
+        [
+            *base,
+            "delegate",
+            *common,
+            "--merchant",
+            shop,
+            "--amount",
+            "25000",
+            "--budget",
+            "500",
+            "--yes",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert delegated.returncode == 0, delegated.stderr
+    assert "Sign AP2 mandates" in delegated.stdout and "budget 500.0 EUR" in delegated.stdout
+    pay = [*base, "pay", *common, "--payee", shop]
+    ok = subprocess.run(
+        [*pay, "--checkout-jwt", env.checkout(SHOES, SNEAKER), "--amount", "19900"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["decision"] == "accept"
+    refused = subprocess.run(
+        [*pay, "--checkout-jwt", env.checkout(SHOES, SNEAKER, qty=2), "--amount", "39800"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 3 and "over the mandate" in refused.stderr
