@@ -13,17 +13,19 @@ from typing import Any
 
 import pytest
 
-from verifier.protocol import AgentVPError
+from verifier.protocol import AgentVPError, StaticKeyResolver
 from verifier.protocol.jose import hash_b64, public_key_from_jwk
 from verifier.protocol.mandates.ap2 import evaluate_chain
 from verifier.protocol.mandates.ap2_checkout import Checkout, _items, _total
 from verifier.protocol.sdjwt.delegation import (
     AGENT_PROVIDER,
     DelegationPolicy,
+    StaticProviderKeys,
     VerifiedChain,
     join_chain,
     parse_unverified_segment,
     split_chain,
+    verify_chain,
     verify_hops,
 )
 
@@ -94,3 +96,34 @@ def test_spec_example(case: dict[str, Any]) -> None:
         assert reference == expected["reference"]
         # the one open payment mandate is counted once: no agent_recurrence
         assert [u.max_occurrences for u in decision.usages] == [1]
+
+
+SDK_CASES = json.loads((Path(__file__).parent / "ap2" / "sdk_chains.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in SDK_CASES])
+def test_chains_made_by_the_reference_sdk(case: dict[str, Any]) -> None:
+    """Independent implementation: chains the AP2 SDK v0.2.0 made verify here (made by
+    tests/interop/ap2_sdk_crosscheck.py; the SDK also verifies ours - see that script)."""
+    inputs, expected = case["input"], case["expected"]
+    providers = StaticProviderKeys({"sdk": (None, [inputs["provider_jwk"]])})
+    verified = verify_chain(
+        inputs["chain"],
+        issuers=StaticKeyResolver({}),
+        providers=providers,
+        audience=inputs["aud"],
+        nonce=inputs["nonce"],
+        now=inputs["now"],
+    )
+    decision = evaluate_chain(verified)
+    assert (decision.mode, decision.vct) == (expected["mode"], expected["vct"])
+    assert [r.code for r in decision.reasons] == expected["reasons"]
+    with pytest.raises(AgentVPError):
+        verify_chain(
+            inputs["chain"],
+            issuers=StaticKeyResolver({}),
+            providers=providers,
+            audience=inputs["aud"],
+            nonce="another",
+            now=inputs["now"],
+        )

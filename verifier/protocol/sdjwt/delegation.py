@@ -95,7 +95,8 @@ class DelegationPolicy:
     terminal_max_age: int = 300
     max_chain_bytes: int = 64 * 1024
     max_disclosures: int = 128
-    provider_typs: frozenset[str | None] = frozenset({None, "dc+sd-jwt"})
+    # The AP2 SDK and every AP2 example sign provider roots with "example+sd-jwt" (or none).
+    provider_typs: frozenset[str | None] = frozenset({None, "dc+sd-jwt", "example+sd-jwt"})
     credential: VerificationPolicy = field(default_factory=lambda: DEFAULT_POLICY)
 
 
