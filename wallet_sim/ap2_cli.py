@@ -23,6 +23,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from verifier.protocol.jose import SigningKey
+
 from .ap2 import closed_checkout, closed_payment, open_payment, sign_checkout_jwt
 from .ap2_agent import AP2Error, Delegation, ShoppingAgent
 from .client import WalletHTTPError
@@ -90,6 +92,9 @@ def checkout(
     merchant: Annotated[str, typer.Option(help="id:name:https://website")],
     item: Annotated[list[str], typer.Option(help="id:title:price_minor[:qty]")],
     currency: str = "EUR",
+    key_file: Annotated[
+        Path | None, typer.Option(help="The merchant's private JWK (default: the wallet's).")
+    ] = None,
     dir: DirOption = None,
 ) -> None:
     """Sign a UCP-shaped checkout as the merchant; prints the checkout JWT."""
@@ -100,7 +105,10 @@ def checkout(
             raise _fail(f"item {text!r}: expected id:title:price_minor[:qty]", 1)
         qty = int(parts[3]) if len(parts) == 4 else 1
         lines.append(({"id": parts[0], "title": parts[1], "price": int(parts[2])}, qty))
-    key = Wallet.open(dir).key("merchant", create=True)
+    if key_file is not None:
+        key = SigningKey.from_jwk(json.loads(key_file.read_text(encoding="utf-8")))
+    else:
+        key = Wallet.open(dir).key("merchant", create=True)
     typer.echo(sign_checkout_jwt(key, merchant=_merchant(merchant), lines=lines, currency=currency))
 
 
