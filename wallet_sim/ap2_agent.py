@@ -206,11 +206,13 @@ class ShoppingAgent:
         currency: str,
         instrument: Mapping[str, Any],
         guard: bool = True,
+        challenge: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Human not present: close both open mandates for this checkout and present them."""
+        """Human not present: close both open mandates for this checkout and present them
+        (for ``challenge``, e.g. one a shop's page shows, or a fresh one)."""
         if guard:
             self._check(delegation, payee, amount)
-        challenge = self.challenge()
+        challenge = challenge or self.challenge()
         now = int(self.clock())
         cred = delegation.credential
 

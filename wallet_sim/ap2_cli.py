@@ -199,14 +199,19 @@ def pay(
     amount: Annotated[int, typer.Option(help="Minor units.")],
     currency: str = "EUR",
     instrument: str = "card-1:card",
+    challenge: Annotated[
+        str | None, typer.Option(help="A challenge as JSON {id, nonce, aud} (a shop's page).")
+    ] = None,
     dir: DirOption = None,
 ) -> None:
     """Human not present: close the open mandates for this checkout; agentvp decides."""
     wallet = Wallet.open(dir)
     agent = _agent(wallet, rp, api_key)
+    given = json.loads(challenge) if challenge else None
     try:
         result = agent.pay(
             _load(wallet),
+            challenge=given,
             checkout_jwt=checkout_jwt,
             payee=_merchant(payee),
             amount=amount,

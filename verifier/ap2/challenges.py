@@ -27,7 +27,8 @@ class Challenges:
         self.ttl = ttl
         self.now = clock
 
-    async def create(self) -> Transaction:
+    async def create(self, *, origin: str | None = None) -> Transaction:
+        """A new challenge; ``origin`` marks who made it (the demo page shows only its own)."""
         now = self.now()
         challenge = Transaction(
             id=secrets.token_urlsafe(32),
@@ -39,12 +40,19 @@ class Challenges:
             expires_at=now + self.ttl,
             purpose="ap2_challenge",
             kind=KIND,
+            meta={"origin": origin} if origin else {},
         )
         await self.store.create(challenge, retain_until=challenge.expires_at + self.ttl)
         return challenge
 
     async def get(self, challenge_id: str) -> Transaction | None:
         return await self.store.get(challenge_id, kind=KIND)
+
+    async def record_outcome(self, challenge: Transaction, outcome: dict[str, object]) -> None:
+        """What the verification that used the challenge decided (for whoever made it)."""
+        await self.store.update_if(
+            challenge.id, {"status": TxStatus.VERIFIED}, {"result": outcome}, kind=KIND
+        )
 
     async def consume(self, challenge_id: str) -> tuple[Transaction | None, str | None]:
         """The challenge, consumed now; or None and why (unknown, expired, used)."""

@@ -150,7 +150,11 @@ class AP2Verifications:
             outcome.fail(Reason(problem, "the challenge cannot be used"), "invalid_credential")
         else:
             await self._evaluate(request, challenge, policy, outcome, vid)
-        return await self._finish(vid, request, outcome)
+        result = await self._finish(vid, request, outcome)
+        if challenge is not None:
+            keep = ("id", "decision", "mode", "vct", "reasons", "receipt")
+            await self.challenges.record_outcome(challenge, {k: result.get(k) for k in keep})
+        return result
 
     async def _chain(self, mandate: str, challenge: Transaction, what: str) -> VerifiedChain:
         prepare = getattr(self.presentations.keys, "prepare", None)
