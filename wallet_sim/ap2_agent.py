@@ -172,7 +172,12 @@ class ShoppingAgent:
         return self._post("/v1/ap2/verifications", {k: v for k, v in body.items() if v}, 200)
 
     def present_direct(
-        self, delegation: Delegation, *, challenge_id: str, checkout_jwt: str
+        self,
+        delegation: Delegation,
+        *,
+        challenge_id: str,
+        checkout_jwt: str,
+        policy: str | None = None,
     ) -> dict[str, Any]:
         """Human present: the person's closed mandates, each shown alone, one verification."""
         cred, hop = delegation.credential, delegation.hop
@@ -181,6 +186,7 @@ class ShoppingAgent:
             mandate=present(cred, narrow(hop, "mandate.payment.1")),
             checkout_mandate=present(cred, narrow(hop, "mandate.checkout.1")),
             checkout_jwt=checkout_jwt,
+            policy=policy,
         )
 
     def _check(self, delegation: Delegation, payee: Mapping[str, Any], amount: int) -> None:

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from tests.conftest import free_port
 from tests.e2e.harness import (
     IssuerServer,
@@ -85,6 +87,27 @@ def _trust(
     (env_dir / "trust.json").write_text(json.dumps(trust))
 
 
+def _policies(data_dir: Path) -> None:
+    """AP2 policies that need a verified human behind the chain (or an unknown framework)."""
+    policy_file = data_dir / "policy.yaml"
+    policy = yaml.safe_load(policy_file.read_text())
+    levels = {"levels": ["low", "substantial", "high"], "min": "substantial"}
+    policy["ap2_policies"] = {
+        "verified-human": {
+            "identity": {
+                "accepted_vct": [IDENTITY_VCT],
+                "trust_frameworks": {"eidas": levels},
+                "required_claims": ["given_name"],
+            }
+        },
+        "other-framework": {
+            "identity": {"accepted_vct": [IDENTITY_VCT], "trust_frameworks": {"de_aml": {}}}
+        },
+        "direct-only": {"modes": ["direct"]},
+    }
+    policy_file.write_text(yaml.safe_dump(policy, sort_keys=False))
+
+
 @contextmanager
 def ap2_world(root: Path) -> Iterator[Env]:
     data_dir = root / "data"
@@ -96,6 +119,7 @@ def ap2_world(root: Path) -> Iterator[Env]:
     merchants = {m["id"]: SigningKey.generate(kid=f"{m['id']}-1") for m in (SHOES, SOCKS)}
     provider = SigningKey.generate(kid="provider-1")
     _trust(data_dir, wallet, merchants, provider)
+    _policies(data_dir)
     credential = issue_credential(wallet, "identity", now=int(time.time()), holder="human")
     settings = {"status_list_max_age": "1", "outbound_allow_hosts": "localhost"}
     env_clients: list[ShoppingAgent] = []

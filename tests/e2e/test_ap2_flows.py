@@ -283,3 +283,73 @@ def test_wallet_sim_ap2_cli_delegate_and_pay(env: Env) -> None:
         check=False,
     )
     assert refused.returncode == 3 and "over the mandate" in refused.stderr
+
+
+def test_identity_in_the_chain_under_ap2_policies(env: Env) -> None:
+    """One chain proves the mandate and the verified human (item 6); policies decide."""
+    agent = env.agent()
+    checkout_jwt = env.checkout(SHOES, SNEAKER)
+    results = {}
+    for policy in ("verified-human", "other-framework"):
+        challenge = agent.challenge()
+        items = [
+            ap2.closed_checkout(checkout_jwt),
+            ap2.closed_payment(
+                checkout_jwt, payee=SHOES, amount=19900, currency="EUR", instrument=CARD
+            ),
+        ]
+        tx = agent.request_delegation(
+            items, identity_vct=IDENTITY_VCT, challenge_id=challenge["id"]
+        )
+        env.person_answers(tx["authorization_request_uri"])
+        results[policy] = agent.present_direct(
+            agent.collect(tx["id"]),
+            challenge_id=challenge["id"],
+            checkout_jwt=checkout_jwt,
+            policy=policy,
+        )
+    human = results["verified-human"]
+    assert human["decision"] == "accept", human["reasons"]
+    claims = human["principal"]["claims"]["verified_claims"]
+    assert claims["verification"]["trust_framework"] == "eidas"
+    assert claims["claims"]["given_name"] == "Erika"
+    other = results["other-framework"]
+    assert [r["code"] for r in other["reasons"]] == ["framework_not_accepted"]
+    assert _receipt_ok(env, other, "error")["error"] == "invalid_credential"
+    # an agent provider root proves no human; an autonomous chain breaks a direct-only policy
+    open_payment = ap2.open_payment(
+        env.agent_key.public_jwk,
+        amount_max=30000,
+        currency="EUR",
+        payees=[SHOES],
+        instruments=[CARD],
+    )
+    root = ap2.provider_root(env.provider, [open_payment]).full()
+    for policy, code in (
+        ("verified-human", "identity_missing"),
+        ("direct-only", "mode_not_accepted"),
+    ):
+        challenge = agent.challenge()
+        closed = ap2.closed_payment(
+            checkout_jwt, payee=SHOES, amount=19900, currency="EUR", instrument=CARD
+        )
+        leaf = ap2.sign_hop(
+            root,
+            env.agent_key,
+            [closed],
+            aud=challenge["aud"],
+            nonce=challenge["nonce"],
+            iat=int(time.time()),
+        )
+        result = agent.verify(
+            challenge_id=challenge["id"], mandate=ap2.present(root, leaf.full()), policy=policy
+        )
+        assert [r["code"] for r in result["reasons"]] == [code]
+    unknown = agent.http.post(
+        f"{env.one.url}/v1/ap2/verifications",
+        json={"challenge_id": "x", "mandate": "y~", "policy": "nope"},
+        headers=agent.headers,
+    )
+    assert (
+        unknown.status_code == 400 and "unknown AP2 policy" in unknown.json()["error_description"]
+    )
