@@ -65,6 +65,7 @@ class CreatePresentation(BaseModel):
     ap2_challenge_id: str | None = Field(
         None,
         max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
         description="AP2 human-present: the wallet's KB-SD-JWT answers this AP2 challenge (the "
         "request's nonce is the challenge's), so the mandates it signs verify at "
         "POST /v1/ap2/verifications. Needs a signed request (x509 client_id prefix).",

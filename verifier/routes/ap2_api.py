@@ -33,18 +33,25 @@ class CreateChallenge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Ids are base64url; chains and JWTs only base64url, '.' and '~' (anything else, e.g. a lone
+# surrogate, cannot be hashed or stored and is refused here with a 400).
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+CHAIN = r"^[A-Za-z0-9_.~-]+$"
+
+
 class CreateVerification(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    challenge_id: str = Field(min_length=1, max_length=128)
+    challenge_id: str = Field(min_length=1, max_length=128, pattern=ID_PATTERN)
     mandate: str = Field(
         min_length=1,
         max_length=MAX_MANDATE,
+        pattern=CHAIN,
         description="The presented mandate: an SD-JWT with a KB-SD-JWT (direct) or a `~~` "
         "Delegate SD-JWT chain (autonomous).",
     )
-    checkout_jwt: str | None = Field(None, min_length=1, max_length=MAX_MANDATE)
-    checkout_mandate: str | None = Field(None, min_length=1, max_length=MAX_MANDATE)
-    policy: str | None = Field(None, min_length=1, max_length=128)
+    checkout_jwt: str | None = Field(None, min_length=1, max_length=MAX_MANDATE, pattern=CHAIN)
+    checkout_mandate: str | None = Field(None, min_length=1, max_length=MAX_MANDATE, pattern=CHAIN)
+    policy: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
 
 
 def ap2_of(request: Request) -> AP2Verifications:
