@@ -17,7 +17,6 @@ from tests.e2e.harness import (
     IssuerServer,
     Verifier,
     make_data_dir,
-    start_verifier,
     wallet_with_served_issuers,
 )
 from verifier.protocol.jose import SigningKey
@@ -121,12 +120,17 @@ def ap2_world(root: Path) -> Iterator[Env]:
     _trust(data_dir, wallet, merchants, provider)
     _policies(data_dir)
     credential = issue_credential(wallet, "identity", now=int(time.time()), holder="human")
-    settings = {"status_list_max_age": "1", "outbound_allow_hosts": "localhost"}
+    settings = {
+        "AGENTVP_STATUS_LIST_MAX_AGE": "1",
+        "AGENTVP_OUTBOUND_ALLOW_HOSTS": "localhost",
+        "AGENTVP_PUBLIC_URL": f"http://localhost:{port_one}",
+    }
     env_clients: list[ShoppingAgent] = []
-    one = two = None
+    one = Verifier(data_dir, port_one, dict(settings))
+    two = Verifier(data_dir, free_port(), dict(settings))
     try:
-        one = start_verifier(data_dir, port=port_one, **settings)
-        two = start_verifier(data_dir, public_url=f"http://localhost:{port_one}", **settings)
+        for verifier in (one, two):  # generous: the shared machine is often busy
+            verifier.start(timeout=90)
         yield Env(
             data_dir,
             wallet,
@@ -142,7 +146,6 @@ def ap2_world(root: Path) -> Iterator[Env]:
     finally:
         for client in env_clients:
             client.close()
-        for verifier in (one, two):
-            if verifier is not None:
-                verifier.stop()
+        one.stop()
+        two.stop()
         issuers.stop()

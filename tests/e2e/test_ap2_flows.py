@@ -226,16 +226,20 @@ def test_malformed_body_is_400_and_changes_nothing(env: Env) -> None:
 def test_revoked_root_rejects_the_chain(env: Env) -> None:
     delegation = _open_delegation(env, budget=900.0)
     set_credential_status(env.wallet, env.credential_id, "revoked")
-    time.sleep(1.5)  # the verifier reuses a status list for at most 1 s here
-    shoes = env.checkout(SHOES, SNEAKER)
-    result = env.agent().pay(
-        delegation,
-        checkout_jwt=shoes,
-        payee=SHOES,
-        amount=19900,
-        currency="EUR",
-        instrument=CARD,
-    )
+    try:
+        time.sleep(1.5)  # the verifier reuses a status list for at most 1 s here
+        shoes = env.checkout(SHOES, SNEAKER)
+        result = env.agent().pay(
+            delegation,
+            checkout_jwt=shoes,
+            payee=SHOES,
+            amount=19900,
+            currency="EUR",
+            instrument=CARD,
+        )
+    finally:  # the other tests (in any order) need the same person's credential valid
+        set_credential_status(env.wallet, env.credential_id, "valid")
+        time.sleep(1.5)
     assert result["decision"] == "reject"
     assert [r["code"] for r in result["reasons"]] == ["root_revoked"]
     assert _receipt_ok(env, result, "error")["error"] == "invalid_credential"
