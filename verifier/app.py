@@ -29,6 +29,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from verifier import __version__
 from verifier.agents.verifications import AgentVerifications
+from verifier.ap2.wiring import build_ap2
 from verifier.errors import ServiceError
 from verifier.ops.fetch import SafeFetcher
 from verifier.ops.logs import AccessLog
@@ -44,6 +45,7 @@ from verifier.presentations.status import StatusChecker
 from verifier.protocol import VerificationPolicy
 from verifier.routes import (
     agent_api,
+    ap2_api,
     oauth,
     openapi,
     ops,
@@ -213,6 +215,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, error, str(exc.detail), **(exc.headers or {}))
 
 
+# The HTTP APIs, in the order they are matched.
+ROUTERS = (ops, rp_api, agent_api, ap2_api, oauth, wallet_api, web, web_agent, web_dc_api)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -259,11 +265,25 @@ def create_app(
         issuer=settings.public_url,
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
+    app.state.ap2 = build_ap2(settings, svc)
     app.state.wallet_rate_limit = (
         RateLimit(settings.wallet_rate_limit, clock=svc.clock)
         if settings.wallet_rate_limit
         else None
     )
+
+    _handle_errors(app, metrics)
+    for api in ROUTERS:
+        app.include_router(api.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(AccessLog, metrics=metrics)
+    if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+    return app
+
+
+def _handle_errors(app: FastAPI, metrics: Metrics) -> None:
+    """Every error leaves as ``{\"error\", \"error_description\"}`` (a 500 never says more)."""
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
@@ -288,20 +308,6 @@ def create_app(
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "server_error", "unexpected error")
-
-    app.include_router(ops.router)
-    app.include_router(rp_api.router)
-    app.include_router(agent_api.router)
-    app.include_router(oauth.router)
-    app.include_router(wallet_api.router)
-    app.include_router(web.router)
-    app.include_router(web_agent.router)
-    app.include_router(web_dc_api.router)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(AccessLog, metrics=metrics)
-    if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
-    return app
 
 
 def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) -> Webhooks | None:

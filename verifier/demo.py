@@ -8,7 +8,9 @@ its QR code to a PNG, lets the wallet scan and answer it, prints the verified cl
 URLs of both pages. Then an agent checkout: a fresh mandate for the agent (``wallet-sim mandate
 grant``), an agent verification under the ``shop-checkout`` policy, the agent's answer
 (``wallet-sim agent answer``), the person's step-up on a first checkout, the decision and its
-receipt. ``--once`` stops everything after the scripted flow (exit 0 only if both succeeded).
+receipt. Then an AP2 human-not-present purchase (:mod:`verifier.demo_ap2`): open mandate
+signed through the wallet, one payment accepted, one over budget rejected. ``--once`` stops
+everything after the scripted flow (exit 0 only if both succeeded).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from verifier.app import create_app
+from verifier.demo_ap2 import ap2_purchase, prepare_ap2_trust
 from verifier.settings import Settings
 from verifier.setup.data_dir import init_data_dir
 
@@ -240,6 +243,7 @@ def run_demo(*, data_dir: Path, port: int | None, once: bool) -> int:
         public_url = os.environ.get("AGENTVP_PUBLIC_URL", "http://localhost:8080")
         _step(f"initialising {data_dir} (dev CA, verifier certificate, demo issuers, presets)")
         init_data_dir(data_dir, public_url=public_url)
+    prepare_ap2_trust(data_dir)  # a demo merchant whose checkout JWTs are trusted
     settings = Settings(data_dir=data_dir, demo_mode=True)
     server = _Server(settings)
     server.start()
@@ -286,6 +290,7 @@ def _flow(
         _show_result(view)
         checkout = _agent_checkout(client, wallet)
         allowed = _show_decision(checkout)
+    ap2_done = ap2_purchase(base, settings.api_key_list[0], data_dir, wallet)
     console.print(
         f"API docs: {base}/docs    QR of the last request: {data_dir / 'demo' / 'qr.png'}"
     )
@@ -297,7 +302,7 @@ def _flow(
     if once:
         server.server.should_exit = True
         server.join(timeout=10)
-        return 0 if view["status"] == "verified" and allowed else 1
+        return 0 if view["status"] == "verified" and allowed and ap2_done else 1
     console.print("serving; press Ctrl-C to stop")
     signal.signal(signal.SIGTERM, _interrupt)  # stop the wallet page on `kill` too
     try:

@@ -232,6 +232,20 @@ class Settings(BaseSettings):
         description="Oldest DPoP proof `iat` accepted at /oauth/*, in seconds before now; its "
         "`jti` is remembered this long (replay).",
     )
+    ap2_challenge_ttl: int = Field(
+        300,
+        ge=10,
+        le=3600,
+        description="Seconds an AP2 challenge (POST /v1/ap2/challenges) can be used; it is "
+        "consumed by the first verification that names it.",
+    )
+    ap2_max_chain_segments: int = Field(
+        3,
+        ge=1,
+        le=8,
+        description="Longest AP2 Delegate SD-JWT chain accepted, counting the root and every "
+        "hop (3: a User Credential, the user's open mandates, the agent's closed mandate).",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,7 @@
     wallet-sim agent act --rp URL --api-key K --action JSON   ask an RP, prove the mandate
     wallet-sim agent answer "openid4vp://..." [--action JSON]  answer a request an RP handed over
     wallet-sim agent mcp-call --server URL --tool T [--args JSON]
+    wallet-sim ap2 checkout|challenge|delegate|pay|present ...   AP2 v0.2 (see `ap2 --help`)
 
 Every failure prints one line and exits non-zero: 2 for a request the wallet refuses or a
 verifier error, 1 for a local problem (missing wallet, unreadable file); the agent commands exit
@@ -40,6 +41,7 @@ from verifier.protocol.jose import SigningKey
 from verifier.protocol.mandates.authority import AgentAction
 
 from .agent import AgentHolder, full_mandate
+from .ap2_cli import app as ap2_app
 from .client import WalletHTTPError
 from .dc_api import DCAPIWallet, request_of
 from .issuer import MandateGrant
@@ -178,6 +180,7 @@ mandate_app = typer.Typer(no_args_is_help=True, help="Mandates for agents.")
 agent_app = typer.Typer(no_args_is_help=True, help="Act as the agent holder.")
 app.add_typer(mandate_app, name="mandate")
 app.add_typer(agent_app, name="agent")
+app.add_typer(ap2_app, name="ap2")  # AP2 v0.2 parties: wallet_sim/ap2_cli.py
 
 
 def _validity(text: str) -> int:

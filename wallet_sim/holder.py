@@ -27,7 +27,10 @@ from verifier.protocol import (
     select_presentation,
     serialize,
 )
+from verifier.protocol.oid4vp.delegate import DELEGATE_TYPE
 from verifier.protocol.sdjwt.disclosures import ARRAY_DIGEST, SD_DIGESTS
+
+from .ap2_wallet import delegate
 
 __all__ = ["Presentation", "build_vp_token", "present_with_reference", "validate_transaction_data"]
 
@@ -147,6 +150,12 @@ def build_vp_token(
                 if mine or query.by_id()[query_id].require_cryptographic_holder_binding:
                     raise KeyError(f"no holder key for credential {match.credential.id!r}")
                 vp_token[query_id].append(presented)
+                continue
+            delegations = [td for td in mine if td.type == DELEGATE_TYPE]
+            if delegations:  # AP2: the key binding is a KB-SD-JWT signing the mandates
+                vp_token[query_id].append(
+                    delegate(presented, key, delegations, mine, audience, nonce, now, alg)
+                )
                 continue
             kb = create_kb_jwt(
                 presented=presented,

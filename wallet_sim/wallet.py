@@ -22,11 +22,13 @@ from verifier.protocol import (
     TransactionData,
     parse_transaction_data,
 )
+from verifier.protocol.oid4vp.delegate import DELEGATE_TYPE
 from verifier.protocol.oid4vp.request import parse_authorization_request_uri
 from verifier.protocol.oid4vp.response import direct_post_form, encrypted_form
 from verifier.protocol.oid4vp.siop import create_id_token
 from verifier.protocol.oid4vp.wallet_request import RequestObject, verify_request_object
 
+from .ap2_wallet import describe_delegate
 from .client import WalletHTTP
 from .holder import Presentation, build_vp_token
 from .store import StoredCredential, Wallet
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 AGENT_ACTION_TD = "https://agentvp.example/td/agent_action/1"
-SUPPORTED_TD_TYPES = frozenset({AGENT_ACTION_TD})
+SUPPORTED_TD_TYPES = frozenset({AGENT_ACTION_TD, DELEGATE_TYPE})
 WALLET_METADATA = {
     "vp_formats_supported": {
         "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256"], "kb-jwt_alg_values": ["ES256"]}
@@ -76,6 +78,8 @@ class WalletError(Exception):
 
 def describe_action(td: TransactionData) -> str:
     """A human-readable line for one transaction data entry (the consent screen)."""
+    if td.type == DELEGATE_TYPE:  # AP2 mandates the person signs
+        return "Sign AP2 mandates: " + " | ".join(describe_delegate(td))
     payload = td.data.get("payload") if isinstance(td.data.get("payload"), dict) else {}
     assert isinstance(payload, dict)
     if td.type == AGENT_ACTION_TD:

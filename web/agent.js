@@ -241,4 +241,42 @@
     $("human-dc-api").addEventListener("click", confirmInBrowser);
     $("restart").addEventListener("click", restart);
   });
+  // AP2 checkout: a challenge for the agent, then the decision of the verification using it.
+  const AP2 = "/demo/api/ap2-checkouts";
+  let ap2Timer = null;
+
+  function ap2Show(view) {
+    const status = $("ap2-status");
+    if (view.status !== "decided") {
+      status.textContent = "Waiting for the agent's mandate chain…";
+      status.dataset.state = "waiting";
+      return false;
+    }
+    status.textContent = `Decision: ${view.decision} (${view.mode || "?"} mode, ${view.vct || "no mandate"})`;
+    status.dataset.state = view.decision === "accept" ? "success" : "error";
+    $("ap2-reasons").replaceChildren(
+      ...(view.reasons || []).map((r) => el("li", null, `${r.code}: ${r.detail}`)));
+    $("ap2-receipt").textContent = view.receipt || "";
+    $("ap2-receipt-box").hidden = !view.receipt;
+    return true;
+  }
+
+  async function ap2Poll(id) {
+    const res = await api(`${AP2}/${encodeURIComponent(id)}`);
+    if (!res.ok) { $("ap2-status").textContent = problem(res); return; }
+    if (!ap2Show(res.body)) ap2Timer = setTimeout(() => ap2Poll(id), POLL_MS);
+  }
+
+  async function ap2Start() {
+    clearTimeout(ap2Timer);
+    const res = await api(AP2, { method: "POST", json: {} });
+    if (!res.ok) { $("ap2-status").textContent = problem(res); return; }
+    $("ap2-command").textContent = res.body.command;
+    $("ap2-command").hidden = false;
+    $("ap2-reasons").replaceChildren();
+    $("ap2-receipt-box").hidden = true;
+    ap2Poll(res.body.id);
+  }
+
+  $("ap2-start").addEventListener("click", ap2Start);
 })();

@@ -1,5 +1,6 @@
 """`agentvp demo --once`, the README's main job, end to end in a fresh data dir: the identity
-flow and the agent checkout both succeed, and a second run reuses the wallet's credentials."""
+flow, the agent checkout and the AP2 purchase (one payment accepted, one over budget rejected)
+succeed, and a second run reuses the wallet's credentials."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _demo(data_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
         [*command, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
         env=env,
     )
@@ -50,6 +51,8 @@ def test_demo_runs_the_identity_flow_and_an_agent_checkout_twice(tmp_path: Path)
     assert "their wallet confirms the action" in out  # first checkout: the person steps up
     assert "decision: allow" in out and "receipt (check it with" in out
     assert f"agent checkout page:     http://localhost:{port}/agent#mandate_jti=urn:uuid:" in out
+    assert "AP2 first 199.00 EUR payment: accept (autonomous)" in out
+    assert "AP2 second 199.00 EUR payment: reject (autonomous) budget_exhausted" in out
     kinds = [row[1] for row in _listing(data_dir)]
     assert kinds.count("identity") == 1 and kinds.count("mandate") == 2
     second = _demo(data_dir, port)

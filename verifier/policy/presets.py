@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from verifier.policy.ap2 import AP2Policy
 from verifier.policy.resources import ResourcePolicy
 from verifier.policy.rules import AgentPolicy
 from verifier.protocol import AgentVPError, DCQLQuery
@@ -49,6 +50,7 @@ class PolicyFile(BaseModel):
     presets: dict[str, Preset] = Field(default_factory=dict)
     policies: dict[str, AgentPolicy] = Field(default_factory=dict)
     resources: dict[str, ResourcePolicy] = Field(default_factory=dict)
+    ap2_policies: dict[str, AP2Policy] = Field(default_factory=dict)  # policy/ap2.py
 
 
 def load_policy_file(path: Path | None) -> PolicyFile:

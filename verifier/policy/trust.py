@@ -31,6 +31,7 @@ import yaml
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from verifier.policy.ap2 import AgentProvider, provider_keys
 from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.protocol import AgentVPError, PublicKey, TrustError, public_key_from_jwk
 from verifier.protocol.errors import first_error
@@ -74,6 +75,7 @@ class TrustConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     issuers: list[TrustedIssuer] = Field(default_factory=list)
     anchors: list[TrustAnchor] = Field(default_factory=list)
+    agent_providers: list[AgentProvider] = Field(default_factory=list)  # AP2, policy/ap2.py
 
 
 def load_trust_file(path: Path) -> TrustConfig:
@@ -125,6 +127,7 @@ class TrustResolver:
     ) -> None:
         self.clock = clock
         self.metadata = metadata
+        self.agent_providers = provider_keys(config.agent_providers)  # AP2 roots
         self._metadata_issuers = {i.iss: i.vct for i in config.issuers if i.metadata}
         self._issuers: dict[str, list[tuple[Sequence[str] | None, str | None, PublicKey]]] = {}
         for issuer in config.issuers:

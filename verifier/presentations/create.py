@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.errors import ServiceError
 from verifier.protocol import AgentVPError, DCQLQuery, encode_transaction_data
-from verifier.protocol.oid4vp.vp_token import parse_transaction_data
+from verifier.protocol.oid4vp.delegate import DELEGATE_TYPE, parse_delegate
+from verifier.protocol.oid4vp.vp_token import TransactionData, parse_transaction_data
 
 __all__ = ["CreatePresentation"]
 
@@ -24,6 +25,16 @@ def _is_web_url(value: str) -> bool:
     except ValueError:  # also "Invalid IPv6 URL" (an unbalanced "[")
         return False
     return parts.scheme in ("https", "http") and bool(parts.hostname) and not parts.username
+
+
+def _check_delegate(td: TransactionData) -> None:
+    """A ``delegate`` entry (AP2 mandates the wallet signs) must be well formed."""
+    if td.type != DELEGATE_TYPE:
+        return
+    try:
+        parse_delegate(td)
+    except AgentVPError as exc:
+        raise ServiceError(400, "invalid_request", f"transaction_data: {exc.reason}") from None
 
 
 class CreatePresentation(BaseModel):
@@ -68,6 +79,14 @@ class CreatePresentation(BaseModel):
         None, description="Same-device: where the wallet returns the user (gets `response_code`)."
     )
     callback_url: str | None = Field(None, description="Webhook URL for status events.")
+    ap2_challenge_id: str | None = Field(
+        None,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="AP2 human-present: the wallet's KB-SD-JWT answers this AP2 challenge (the "
+        "request's nonce is the challenge's), so the mandates it signs verify at "
+        "POST /v1/ap2/verifications. Needs a signed request (x509 client_id prefix).",
+    )
 
     def resolve(self, presets: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
         """The validated DCQL query and base64url transaction data; ``ServiceError`` if bad."""
@@ -114,6 +133,7 @@ class CreatePresentation(BaseModel):
                 raise ServiceError(
                     400, "invalid_request", f"transaction_data: {exc.reason}"
                 ) from None
+            _check_delegate(td)
             unknown = set(td.credential_ids) - ids
             if unknown:
                 raise ServiceError(

@@ -20,7 +20,7 @@ def credential_result(
     presentation_sha256}`` for one presentation."""
     claims = {k: v for k, v in credential.claims.items() if k not in _TOKEN_MEMBERS}
     kb = credential.key_binding
-    return {
+    result = {
         "vct": credential.vct,
         "iss": credential.iss,
         "claims": claims,
@@ -33,3 +33,9 @@ def credential_result(
         "kb_iat": kb.iat if kb is not None else None,
         "presentation_sha256": hash_b64(credential.raw) if credential.raw else None,
     }
+    if credential.delegated:  # AP2: the mandates the holder signed, for the agent to hold
+        result["ap2"] = {
+            "mandate": credential.raw,
+            "items": [item.claims for item in credential.delegated],
+        }
+    return result

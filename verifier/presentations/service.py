@@ -167,11 +167,14 @@ class PresentationService:
             client_id = f"redirect_uri:{response_uri}"
         enc = SigningKey.generate(kid=f"enc-{secrets.token_urlsafe(12)}")
         now = self.now()
+        nonce = _token()
+        if spec.ap2_challenge_id is not None:
+            nonce = await self._ap2_nonce(spec.ap2_challenge_id, client_id, now)
         tx = Transaction(
             id=_token(),
             request_id=request_id,
             state=_token(),
-            nonce=_token(),
+            nonce=nonce,
             client_id=client_id,
             created_at=now,
             expires_at=now + self.config.ttl,
@@ -194,6 +197,17 @@ class PresentationService:
         log.info("presentation created", extra={"tx": tx.id, "flow": tx.flow})
         await self._notify("created", tx)
         return tx
+
+    async def _ap2_nonce(self, challenge_id: str, client_id: str, now: int) -> str:
+        """The nonce of a live AP2 challenge for this audience (AP2 human-present delegation)."""
+        challenge = await self.store.get(challenge_id, kind=RecordKind.AP2_CHALLENGE)
+        if challenge is None or challenge.status != TxStatus.PENDING or now >= challenge.expires_at:
+            raise ServiceError(400, "invalid_request", "ap2_challenge_id is unknown or used")
+        if challenge.client_id != client_id:
+            raise ServiceError(
+                400, "invalid_request", "ap2_challenge_id needs a signed request (x509 client_id)"
+            )
+        return challenge.nonce
 
     def request_uri(self, tx: Transaction) -> str:
         return f"{self.config.public_url}/wallet/request/{tx.request_id}"

@@ -23,6 +23,7 @@ Tree::
     │   ├── DCQLError                   query invalid, or a vp_token that does not satisfy it
     │   ├── TrustError                  issuer or key not trusted for this credential type
     │   ├── StatusError                 Token Status List: revoked, suspended, unusable list
+    │   ├── DelegationError             Delegate SD-JWT chains (AP2): split, hop typ, binding, root
     │   ├── IDTokenError                SIOPv2 self-issued ID token
     │   ├── RequestObjectError          wallet side: request object / client_id checks
     │   └── DCAPIError                  Digital Credentials API: origins, protocol, answer shape
@@ -50,6 +51,7 @@ __all__ = [
     "CredentialError",
     "DCAPIError",
     "DCQLError",
+    "DelegationError",
     "IDTokenError",
     "InvalidClientError",
     "InvalidRequestError",
@@ -130,6 +132,8 @@ class SignatureError(InvalidRequestError):
             "id_token_signature_invalid",
             "signature_invalid",
             "jwe_decryption_failed",
+            "hop_signature_invalid",
+            "checkout_signature_invalid",
         }
     )
 
@@ -245,6 +249,37 @@ class StatusError(InvalidRequestError):
             "status_list_claim_missing",
             "status_list_unavailable",
             "status_list_untrusted",
+        }
+    )
+
+
+class DelegationError(InvalidRequestError):
+    """A Delegate SD-JWT chain (``~~``-joined KB-SD-JWT hops) that does not verify."""
+
+    codes = frozenset(
+        {
+            "chain_malformed",
+            "chain_too_long",
+            "chain_kb_jwt_unsupported",
+            "root_untrusted",
+            "root_typ_invalid",
+            "root_claim_invalid",
+            "hop_typ_invalid",
+            "hop_claim_missing",
+            "hop_binding_missing",
+            "hop_binding_ambiguous",
+            "hop_binding_mismatch",
+            "hop_aud_mismatch",
+            "hop_nonce_mismatch",
+            "hop_iat_out_of_window",
+            "hop_expired",
+            "hop_cnf_missing",
+            "hop_cnf_unexpected",
+            "delegate_payload_invalid",
+            "delegate_payload_not_single",
+            "delegate_claim_disclosed",
+            "delegate_expired",
+            "delegate_not_yet_valid",
         }
     )
 

@@ -1,4 +1,7 @@
-"""The demo page's "agent checkout": ``/agent`` and ``/demo/api/agent-checkouts``.
+"""The demo page's "agent checkout": ``/agent``, ``/demo/api/agent-checkouts`` and the AP2
+checkout ``/demo/api/ap2-checkouts`` (the page, as the shop, issues an AP2 challenge and shows
+the ``wallet-sim ap2 pay`` command that answers it, then the decision of the verification that
+used it, with its AP2 receipt).
 
 The page plays the shop: an agent offers to pay (amount, payee, its mandate's ``jti``); the page
 asks agentvp for an agent verification under a policy of the policy file, hands the agent its
@@ -151,4 +154,43 @@ async def human_qr(request: Request, av_id: str) -> Response:
     )
 
 
+ap2_api = APIRouter(
+    prefix="/demo/api/ap2-checkouts",
+    route_class=SecureRoute,
+    include_in_schema=False,
+    dependencies=[Depends(require_demo_mode), Depends(require_same_origin)],
+)
+
+
+@ap2_api.post("", status_code=201)
+async def ap2_create(request: Request) -> JSONResponse:
+    """An AP2 challenge for the agent, and the command that pays against it."""
+    if await _small_json(request):
+        raise ServiceError(400, "invalid_request", "the body must be {}")
+    client = request.client.host if request.client else "unknown"
+    if not _limiter(request).allow(client):
+        raise ServiceError(429, "slow_down", "too many demo requests; try again in a minute")
+    challenge = await request.app.state.ap2.challenges.create(origin=ORIGIN)
+    given = {"id": challenge.id, "nonce": challenge.nonce, "aud": challenge.client_id}
+    base = service_of(request).config.public_url
+    command = (
+        f"wallet-sim ap2 pay --rp {shlex.quote(base)} --api-key <API key> "
+        f"--challenge {shlex.quote(json.dumps(given, separators=(',', ':')))} "
+        "--checkout-jwt <checkout JWT> --payee <id:name:website> --amount <minor units>"
+    )
+    body = {"id": challenge.id, "expires_at": challenge.expires_at, "command": command}
+    return JSONResponse(body, 201, headers=NO_STORE)
+
+
+@ap2_api.get("/{challenge_id}")
+async def ap2_status(request: Request, challenge_id: str) -> JSONResponse:
+    """``pending`` until a verification used the challenge; then its decision and receipt."""
+    challenge = await request.app.state.ap2.challenges.get(challenge_id)
+    if challenge is None or challenge.meta.get("origin") != ORIGIN:
+        raise ServiceError(404, "not_found", "no such AP2 checkout")
+    view = {"id": challenge.id, "status": "decided" if challenge.result else "pending"}
+    return JSONResponse({**view, **(challenge.result or {})}, headers=NO_STORE)
+
+
 router.include_router(api)
+router.include_router(ap2_api)

@@ -52,6 +52,8 @@ class RecordKind(StrEnum):
     PRESENTATION = "presentation"  # an OpenID4VP exchange: the only kind wallets can reach
     AGENT_VERIFICATION = "agent_verification"
     AGENT_ACCESS = "agent_access"  # an agent's OAuth grant (auth_req_id)
+    AP2_CHALLENGE = "ap2_challenge"  # a single-use {nonce, aud} for one AP2 verification
+    AP2_VERIFICATION = "ap2_verification"  # a decided AP2 verification (its audit stream)
 
 
 def record_key(kind: str, name: str) -> str:

@@ -34,6 +34,7 @@ from ..sdjwt.vc import (
     VerifiedCredential,
     verify_presentation,
 )
+from .delegate import DELEGATE_TYPE, check_delegations, verify_delegated_presentation
 
 __all__ = [
     "TransactionData",
@@ -205,6 +206,7 @@ def verify_vp_token(
     entries = _structure(vp_token, query, max_entries)
     expected = [parse_transaction_data(t) for t in transaction_data]
     bound_ids = {i for td in expected for i in td.credential_ids}
+    delegating = {i for td in expected if td.type == DELEGATE_TYPE for i in td.credential_ids}
     by_id = query.by_id()
     verified: dict[str, tuple[VerifiedCredential, ...]] = {}
     for query_id, presentations in entries.items():
@@ -212,18 +214,24 @@ def verify_vp_token(
         need_kb = cq.require_cryptographic_holder_binding or query_id in bound_ids
         out = []
         for presentation in presentations:
-            credential = verify_presentation(
-                presentation,
-                keys=keys,
-                audience=audience,
-                nonce=nonce,
-                now=now,
-                require_key_binding=need_kb,
-                policy=policy,
-            )
+            if "~~" in presentation and query_id in delegating:
+                credential = verify_delegated_presentation(
+                    presentation, keys=keys, audience=audience, nonce=nonce, now=now, policy=policy
+                )
+            else:
+                credential = verify_presentation(
+                    presentation,
+                    keys=keys,
+                    audience=audience,
+                    nonce=nonce,
+                    now=now,
+                    require_key_binding=need_kb,
+                    policy=policy,
+                )
             check_credential(cq, credential)
             out.append(credential)
         verified[query_id] = tuple(out)
     check_credential_sets(query, verified.keys())
     _check_transaction_data(expected, verified)
+    check_delegations(expected, verified)
     return VerifiedVPToken(verified)

@@ -134,6 +134,7 @@ class VerifiedCredential:
     holder_jwk: dict[str, Any] | None
     status: StatusReference | None
     raw: str = ""  # the presentation exactly as received (for hashes in receipts)
+    delegated: tuple[Any, ...] = ()  # delegate items its KB-SD-JWT signed (OpenID4VP delegate)
 
     @property
     def holder_jkt(self) -> str | None:
