@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.attacks.cases import (
     agent,
     claims,
+    constraints,
     credential,
     disclosures,
     envelope,
@@ -35,6 +36,7 @@ MODULES = [
     ssrf,
     siop,
     agent,
+    constraints,
     rp_api,
     oauth,
     records,
