@@ -5,7 +5,9 @@ the processing algorithm of §7.1 steps 3-8 (checks 23-29): every received discl
 over its exact base64url text; embedded digests are found in ``_sd`` arrays and ``{"...": d}``
 array elements; a disclosure must have the arity of where its digest sits; reserved names and
 name collisions are refused; a digest may occur only once anywhere; every disclosure must be
-reachable from the issuer-signed payload (directly or through other sent disclosures).
+reachable from the issuer-signed payload (directly or through other sent disclosures). The
+rebuild records its :class:`~.layout.SDLayout`: where each disclosure put a value and which
+containers keep digests no sent disclosure matched.
 
 Nothing here verifies signatures; :mod:`verifier.protocol.sdjwt.vc` orders the whole check.
 """
