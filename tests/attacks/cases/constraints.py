@@ -27,6 +27,7 @@ from wallet_sim.issuer import MandateGrant
 
 OVER_LIMIT = {"amount": 30000, "currency": "EUR"}  # the mandate's intended max is 25000
 ONE_USE = MandateGrant(max_uses=1, budget=None)
+SMALL_BUDGET = MandateGrant(budget=5000)  # below the 89.90 EUR of the honest action
 EditFn = Callable[[dict[Any, Any]], None]
 
 
@@ -146,17 +147,20 @@ CASES = [
     # restrictive elements that were selectively disclosable: withheld (never asked) or sent
     _d("withheld_amount_max", over_limit(disclosable(AMOUNT, "max")), HIDDEN),
     _d("withheld_amount_currency", over_limit(disclosable(AMOUNT, "currency")), HIDDEN),
-    _d("withheld_amount_range", over_limit(disclosable_constraint(AMOUNT)), HIDDEN),
+    _d("disclosable_amount_range", over_limit(disclosable_constraint(AMOUNT)), HIDDEN),
     _d("withheld_max_uses", presented(disclosable(USES, "max"), ONE_USE), HIDDEN),
-    _d("withheld_budget", over_limit(disclosable_constraint("payment.budget")), HIDDEN),
+    _d("disclosable_budget", over_limit(disclosable_constraint("payment.budget")), HIDDEN),
+    _d(
+        "withheld_budget_max", presented(disclosable("payment.budget", "max"), SMALL_BUDGET), HIDDEN
+    ),
     _d(
         "withheld_delegation",
-        over_limit(disclosable_top("delegation", {"depth": 1, "max_depth": 2})),
+        presented(disclosable_top("delegation", {"depth": 1, "max_depth": 2})),
         HIDDEN,
     ),
     _d(
         "withheld_iat_skips_max_validity",
-        over_limit(disclosable_top("iat", drop=("nbf",)), MandateGrant(validity=90 * 86400)),
+        presented(disclosable_top("iat", drop=("nbf",)), MandateGrant(validity=90 * 86400)),
         HIDDEN,
     ),
     _d("disclosed_amount_max", disclosed_anyway, HIDDEN),
@@ -167,7 +171,7 @@ CASES = [
     _d("negative_amount_min", over_limit(bound(AMOUNT, "min", -1)), MALFORMED),
     _d("huge_amount_max", over_limit(bound(AMOUNT, "max", 2**64)), MALFORMED),
     _d("float_max_uses", presented(bound(USES, "max", 1.0), ONE_USE), MALFORMED),
-    _d("string_budget", over_limit(bound("payment.budget", "max", "60000")), MALFORMED),
+    _d("string_budget", presented(bound("payment.budget", "max", "5000")), MALFORMED),
     _d("min_above_max", over_limit(bound(AMOUNT, "min", 30000)), MALFORMED),
     _d("lowercase_currency", over_limit(bound(AMOUNT, "currency", "eur")), MALFORMED),
     _d("amount_range_without_max", over_limit(dropped(AMOUNT, "max")), MALFORMED),
@@ -187,7 +191,7 @@ CASES = [
     # what cannot be understood is refused
     _d(
         "unknown_member_of_known_constraint",
-        over_limit(extra({"type": "payment.budget", "currency": "EUR", "max": 9, "per": "day"})),
+        presented(bound("payment.budget", "per_order", 5000)),
         "unknown_constraint",
     ),
     _d(
