@@ -6,7 +6,9 @@ Before anything is signed it checks, on the *full* mandate it holds:
    party cannot get the agent to sign something else);
 2. that action is inside the mandate - the same stateless rules the verifier applies
    (:func:`verifier.protocol.mandates.authority.evaluate_authority`), so a prompt-injected planner
-   cannot spend outside its limits (agent-mandates §6.3, T13).
+   cannot spend outside its limits (agent-mandates §6.3, T13). That includes the mandate's own
+   shape: a mandate whose issuer made a restriction selectively disclosable, or whose
+   constraints are malformed, unknown or duplicated, is refused here as the verifier would.
 
 It then presents only the mandate (the agent's own key), with a KB-JWT over the action. If the
 relying party needs the human (step-up), it hands over the human's link; the human answers from
@@ -24,6 +26,7 @@ import httpx
 
 from verifier.protocol import AgentVPError, parse_transaction_data, reconstruct
 from verifier.protocol.mandates.authority import AGENT_ACTION_TYPE, AgentAction, evaluate_authority
+from verifier.protocol.sdjwt.disclosures import Reconstructed
 
 from .store import StoredCredential, Wallet
 from .wallet import WalletError, WalletSimulator
@@ -33,10 +36,14 @@ __all__ = ["AgentHolder", "full_mandate"]
 FINAL = ("allow", "deny")
 
 
+def _rebuilt(credential: StoredCredential) -> Reconstructed:
+    held = credential.held()
+    return reconstruct(copy.deepcopy(held.payload), [d.encoded for d in held.disclosures])
+
+
 def full_mandate(credential: StoredCredential) -> dict[str, Any]:
     """The mandate's claims with every disclosure applied (what the agent itself knows)."""
-    held = credential.held()
-    return reconstruct(copy.deepcopy(held.payload), [d.encoded for d in held.disclosures]).claims
+    return _rebuilt(credential).claims
 
 
 class AgentHolder:
@@ -80,9 +87,20 @@ class AgentHolder:
         return self._mandates(jti)[-1]
 
     def check(self, action: AgentAction, *, rp_domain: str | None = None) -> list[str]:
-        """Reasons the agent must refuse ``action`` (empty: inside its mandate)."""
-        claims = full_mandate(self.mandate(action.mandate_jti))
-        reasons = evaluate_authority(claims, action, now=int(self.clock()), rp_domain=rp_domain)
+        """Reasons the agent must refuse ``action`` (empty: inside its mandate).
+
+        ``rp_domain`` (for ``mandate.audiences``) defaults to the payee's domain: the relying
+        party is the payee (a verifier denies a payee other than itself, anti-relay)."""
+        if rp_domain is None and action.payee is not None:
+            rp_domain = action.payee.domain
+        rebuilt = _rebuilt(self.mandate(action.mandate_jti))
+        reasons = evaluate_authority(
+            rebuilt.claims,
+            action,
+            layout=rebuilt.layout,
+            now=int(self.clock()),
+            rp_domain=rp_domain,
+        )
         return [f"{r.code}: {r.detail}" for r in reasons]
 
     def answer(self, uri: str, action: AgentAction | None = None) -> dict[str, object]:

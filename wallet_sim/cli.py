@@ -10,7 +10,8 @@
     wallet-sim revoke|suspend|reinstate CRED      status list entries of issued credentials
     wallet-sim issuer-serve [--port P]            issuer metadata and status lists over HTTP
     wallet-sim issuer-rotate ISSUER               a new issuer signing key
-    wallet-sim mandate grant [--max-amount N --budget N --max-uses N --merchant id:name:domain]
+    wallet-sim mandate grant [--max-amount N --budget N --max-uses N --merchant id:name:domain
+                              --audience domain]
     wallet-sim agent act --rp URL --api-key K --action JSON   ask an RP, prove the mandate
     wallet-sim agent answer "openid4vp://..." [--action JSON]  answer a request an RP handed over
     wallet-sim agent mcp-call --server URL --tool T [--args JSON]
@@ -217,6 +218,10 @@ def mandate_grant(
     merchant: Annotated[list[str] | None, typer.Option(help="id:name:domain (repeatable).")] = None,
     category: Annotated[list[str] | None, typer.Option(help="scheme:code (repeatable).")] = None,
     pairwise: Annotated[list[str] | None, typer.Option(help="aud:sub (repeatable).")] = None,
+    audience: Annotated[
+        list[str] | None,
+        typer.Option(help="Relying-party domain it may be shown to (repeatable; omitted: any)."),
+    ] = None,
     validity: Annotated[str, typer.Option(help="Lifetime: seconds or Nd/Nh/Nm.")] = "7d",
     purpose: Annotated[str, typer.Option(help="Human-readable purpose (never evaluated).")] = "",
     principal: Annotated[
@@ -238,6 +243,7 @@ def mandate_grant(
         merchants=_triples(merchant, ("id", "name", "domain"), "merchant") or defaults.merchants,
         categories=_triples(category, ("scheme", "code"), "category") or defaults.categories,
         pairwise_ids=_triples(pairwise, ("aud", "sub"), "pairwise id") or defaults.pairwise_ids,
+        audiences=tuple(audience or ()),
         validity=_validity(validity),
         purpose=purpose or defaults.purpose,
     )

@@ -12,7 +12,8 @@ Shapes follow DESIGN.md "Credentials" and agent-mandates §3-§4:
   ``document_details`` and the ``document_number`` inside, and every leaf of ``claims`` disclosable;
 - mandate: ``jti``, ``agent`` (but ``model``), ``principal.type``, ``authority.actions`` and every
   constraint object with its bounds in clear; ``principal.jkt``, ``principal.verification``,
-  each ``pairwise_ids`` element, each allow-list member and ``authority.purpose`` disclosable.
+  each ``pairwise_ids`` element, each allow-list member (merchants, categories, audiences) and
+  ``authority.purpose`` disclosable.
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ class MandateGrant:
         {"aud": "shop-a.example", "sub": "p-7Hc2qK0v"},
         {"aud": "tickets-b.example", "sub": "p-Q91mZt3a"},
     )
+    audiences: Sequence[str] = ()  # relying parties (domains) it may be presented to; () = any
     purpose: str = "Buy books and concert tickets; never more than 250 EUR per order."
     validity: int = 7 * DAY
     principal_type: str = "natural_person"
@@ -264,6 +266,10 @@ def mandate_claims(
                 "type": "checkout.allowed_categories",
                 "allowed": [SDObj(dict(c)) for c in grant.categories],
             }
+        )
+    if grant.audiences:
+        constraints.append(
+            {"type": "mandate.audiences", "allowed": [SDObj(a) for a in grant.audiences]}
         )
     constraints.extend(dict(c) for c in grant.extra_constraints)
     principal: dict[Any, Any] = {"type": grant.principal_type}

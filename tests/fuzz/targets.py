@@ -368,7 +368,7 @@ def run_dcql(value: Any) -> None:
     query = DCQLQuery.parse(value)
     query.as_json()
     for cq in query.credentials:
-        cq.claim_options()
+        list(cq.claim_options())
         with contextlib.suppress(AgentVPError):
             check_credential(cq, verified_identity())
     check_credential_sets(query, sorted(query.requested_ids())[:1])

@@ -12,6 +12,7 @@ from verifier.policy.mandate import evaluate_mandate
 from verifier.policy.presets import load_policy_file
 from verifier.policy.rules import AgentPolicy, parse_duration
 from verifier.protocol.mandates.authority import AgentAction, evaluate_authority, limits_of
+from verifier.protocol.sdjwt.layout import NOTHING_SELECTIVE
 from verifier.setup.data_dir import default_policies
 
 NOW = 1_780_000_000
@@ -57,7 +58,9 @@ def action(**changes: Any) -> AgentAction:
 
 
 def codes(mandate: dict[str, Any], act: AgentAction, **kw: Any) -> list[str]:
-    return [r.code for r in evaluate_authority(mandate, act, now=NOW, **kw)]
+    return [
+        r.code for r in evaluate_authority(mandate, act, layout=NOTHING_SELECTIVE, now=NOW, **kw)
+    ]
 
 
 def with_constraints(*extra: dict[str, Any]) -> dict[str, Any]:
@@ -131,6 +134,7 @@ def result(claims: dict[str, Any], **extra: Any) -> dict[str, Any]:
         "exp": claims.get("exp"),
         "status": None,
         "kb_iat": NOW,
+        "sd_layout": NOTHING_SELECTIVE.as_json(),
         **extra,
     }
 

@@ -6,6 +6,11 @@ agent holder (:mod:`verifier.protocol.mandates.authority`); this module adds wha
 decides: accepted types, issuers and operators, maximum validity, a required status list, required
 actions, its own per-transaction limits, its own payee domain (anti-relay) and KB-JWT freshness.
 Uses and budget are enforced afterwards, atomically, by the agent verification service.
+
+Fail closed: the result's ``sd_layout`` must say where the disclosures were (else
+``mandate_restriction_undisclosed``), a rule that needs a claim denies when it is absent
+(``mandate_validity_unknown`` without ``nbf``/``iat``, ``mandate_unbounded`` without ``exp``,
+``kb_iat_missing``), and a mandate that cannot be read exactly is refused before any RP rule.
 """
 
 from __future__ import annotations
@@ -13,18 +18,33 @@ from __future__ import annotations
 from typing import Any
 
 from verifier.policy.members import list_at, obj_at
-from verifier.policy.rules import AgentPolicy
-from verifier.protocol.mandates.authority import AgentAction, Reason, evaluate_authority
+from verifier.policy.rules import AgentPolicy, MandatePolicy, TransactionPolicy
+from verifier.protocol.mandates.authority import (
+    AgentAction,
+    Reason,
+    evaluate_authority,
+    mandate_problems,
+)
+from verifier.protocol.mandates.constraints import delegation_depth
+from verifier.protocol.sdjwt.layout import SDLayout
 
-__all__ = ["evaluate_mandate", "mandate_claims"]
+__all__ = ["evaluate_mandate", "mandate_claims", "mandate_layout"]
 
 
 def mandate_claims(result: dict[str, Any]) -> dict[str, Any]:
     """The mandate's processed claims with its validity claims put back."""
     return {
         **result["claims"],
-        **{k: result.get(k) for k in ("iat", "nbf", "exp") if result.get(k)},
+        **{k: result[k] for k in ("iat", "nbf", "exp") if result.get(k) is not None},
     }
+
+
+def mandate_layout(result: dict[str, Any]) -> SDLayout | None:
+    """Where the presentation's disclosures were; None when the result does not say."""
+    try:
+        return SDLayout.from_json(result.get("sd_layout"))
+    except ValueError:
+        return None
 
 
 def _status_reasons(result: dict[str, Any], required: bool) -> list[Reason]:
@@ -40,51 +60,54 @@ def _status_reasons(result: dict[str, Any], required: bool) -> list[Reason]:
     return []
 
 
-def evaluate_mandate(
-    result: dict[str, Any],
-    action: AgentAction,
-    policy: AgentPolicy,
-    *,
-    now: int,
-    leeway: int = 60,
-) -> list[Reason]:
-    """Every rule the mandate presentation breaks for ``action`` under ``policy``."""
-    rules = policy.mandate
-    claims = mandate_claims(result)
-    reasons: list[Reason] = []
+def _number(value: Any) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _validity_reasons(claims: dict[str, Any], rules: MandatePolicy) -> list[Reason]:
+    """``max_validity`` needs a start (``nbf``, else ``iat``): without one it denies."""
+    start = _number(claims.get("nbf"))
+    start = start if start is not None else _number(claims.get("iat"))
+    exp = _number(claims.get("exp"))
+    if start is None:
+        return [Reason("mandate_validity_unknown", "neither nbf nor iat: max_validity unchecked")]
+    if exp is not None and exp - start > rules.max_validity:
+        return [
+            Reason("mandate_validity_too_long", f"{int(exp - start)} s > {rules.max_validity} s")
+        ]
+    return []
+
+
+def _issuer_reasons(result: dict[str, Any], rules: MandatePolicy) -> list[Reason]:
+    reasons = []
     if result.get("vct") not in rules.accepted_vct:
         reasons.append(Reason("mandate_vct_not_accepted", f"vct {result.get('vct')!r}"))
     if rules.accepted_issuers is not None and result.get("iss") not in rules.accepted_issuers:
         reasons.append(Reason("mandate_issuer_not_accepted", f"issuer {result.get('iss')!r}"))
-    start, exp = claims.get("nbf") or claims.get("iat"), claims.get("exp")
-    if (
-        isinstance(start, int | float)
-        and isinstance(exp, int | float)
-        and exp - start > rules.max_validity
-    ):
-        reasons.append(
-            Reason("mandate_validity_too_long", f"{int(exp - start)} s > {rules.max_validity} s")
-        )
-    reasons += _status_reasons(result, rules.status_required)
-    authority = obj_at(claims, "authority")
-    granted = list_at(authority, "actions")
-    for required in rules.required_actions:
-        if required not in granted:
-            reasons.append(Reason("required_action_missing", f"{required!r} is not granted"))
-    agent = obj_at(claims, "agent")
-    operator = (
-        (agent.get("operator") or {}).get("id") if isinstance(agent.get("operator"), dict) else None
-    )
+    return reasons
+
+
+def _grant_reasons(claims: dict[str, Any], rules: MandatePolicy) -> list[Reason]:
+    """Required actions, accepted operators and delegation depth."""
+    granted = list_at(obj_at(claims, "authority"), "actions")
+    reasons = [
+        Reason("required_action_missing", f"{required!r} is not granted")
+        for required in rules.required_actions
+        if required not in granted
+    ]
+    operator = obj_at(obj_at(claims, "agent"), "operator").get("id")
     if rules.accepted_operators is not None and operator not in rules.accepted_operators:
         reasons.append(Reason("operator_not_accepted", f"operator {operator!r}"))
-    delegation = obj_at(claims, "delegation")
-    if (
-        not isinstance(delegation.get("depth", 0), int)
-        or delegation.get("depth", 0) > rules.max_delegation_depth
-    ):
+    if delegation_depth(claims) > rules.max_delegation_depth:
         reasons.append(Reason("delegation_not_supported", "re-delegated mandates are not accepted"))
-    tx = policy.transaction
-    reasons += evaluate_authority(claims, action, now=now, rp_domain=tx.payee_domain, leeway=leeway)
+    return reasons
+
+
+def _transaction_reasons(
+    result: dict[str, Any], action: AgentAction, tx: TransactionPolicy, now: int
+) -> list[Reason]:
+    """The RP's own payee domain (anti-relay), per-transaction limits and KB-JWT freshness."""
+    reasons = []
     if tx.payee_domain is not None and (
         action.payee is None or action.payee.domain != tx.payee_domain
     ):
@@ -99,8 +122,41 @@ def evaluate_mandate(
             )
         )
     kb_iat = result.get("kb_iat")
-    if isinstance(kb_iat, int) and now - kb_iat > tx.kb_max_age:
+    if isinstance(kb_iat, bool) or not isinstance(kb_iat, int):
+        reasons.append(Reason("kb_iat_missing", "no KB-JWT iat: its freshness is unchecked"))
+    elif now - kb_iat > tx.kb_max_age:
         reasons.append(
             Reason("kb_too_old", f"KB-JWT is {now - kb_iat} s old (max {tx.kb_max_age})")
         )
     return reasons
+
+
+def evaluate_mandate(
+    result: dict[str, Any],
+    action: AgentAction,
+    policy: AgentPolicy,
+    *,
+    now: int,
+    leeway: int = 60,
+) -> list[Reason]:
+    """Every rule the mandate presentation breaks for ``action`` under ``policy``. A mandate
+    that cannot be evaluated (a restriction not in clear, a malformed, unknown or duplicated
+    constraint) gets that reason alone, after the issuer rules."""
+    rules = policy.mandate
+    claims = mandate_claims(result)
+    reasons = _issuer_reasons(result, rules)
+    layout = mandate_layout(result)
+    if layout is None:
+        unknown = "the presentation does not say which claims were disclosed"
+        return [*reasons, Reason("mandate_restriction_undisclosed", unknown)]
+    problems = mandate_problems(claims, layout)
+    if problems:
+        return reasons + problems
+    reasons += _validity_reasons(claims, rules)
+    reasons += _status_reasons(result, rules.status_required)
+    reasons += _grant_reasons(claims, rules)
+    tx = policy.transaction
+    reasons += evaluate_authority(
+        claims, action, layout=layout, now=now, rp_domain=tx.payee_domain, leeway=leeway
+    )
+    return reasons + _transaction_reasons(result, action, tx, now)

@@ -16,8 +16,10 @@ _TOKEN_MEMBERS = ("cnf", "status", "iss", "vct", "iat", "nbf", "exp")
 def credential_result(
     credential: VerifiedCredential, status: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """``{vct, iss, claims, holder_jkt, status, iat, exp, nbf, disclosed, kb_iat,
-    presentation_sha256}`` for one presentation."""
+    """``{vct, iss, claims, holder_jkt, status, iat, exp, nbf, disclosed, sd_layout, kb_iat,
+    presentation_sha256}`` for one presentation. ``sd_layout`` says which claims came from
+    disclosures and where undisclosed digests remain (claims path pointers; see
+    :class:`~verifier.protocol.sdjwt.layout.SDLayout`)."""
     claims = {k: v for k, v in credential.claims.items() if k not in _TOKEN_MEMBERS}
     kb = credential.key_binding
     result = {
@@ -30,6 +32,7 @@ def credential_result(
         "exp": credential.claims.get("exp"),
         "nbf": credential.claims.get("nbf"),
         "disclosed": len(credential.disclosures),
+        "sd_layout": credential.layout.as_json(),
         "kb_iat": kb.iat if kb is not None else None,
         "presentation_sha256": hash_b64(credential.raw) if credential.raw else None,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.attacks.cases import (
     agent,
     claims,
+    constraints,
     credential,
     dc_api,
     disclosures,
@@ -39,6 +40,7 @@ MODULES = [
     ssrf,
     siop,
     agent,
+    constraints,
     rp_api,
     oauth,
     records,

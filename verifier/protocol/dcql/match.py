@@ -209,10 +209,13 @@ def _match_one(query: CredentialQuery, held: HeldCredential) -> CredentialMatch 
     if not _trusted_authorities_match(query, held):
         return None
     root = held.tree()
+    known: dict[int, set[str] | None] = {}  # each claim once, however many sets name it
     for option in query.claim_options():
         needed: set[str] = set()
         for claim in option:
-            digests = _claim_digests(root, claim)
+            if id(claim) not in known:
+                known[id(claim)] = _claim_digests(root, claim)
+            digests = known[id(claim)]
             if digests is None:
                 break
             needed |= digests

@@ -15,7 +15,7 @@ Three parts:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Annotated, Any
 
 from pydantic import (
@@ -81,9 +81,11 @@ class CredentialQuery(_Model):
     ) = None
     require_cryptographic_holder_binding: StrictBool = True
     claims: Annotated[tuple[ClaimsQuery, ...], Field(min_length=1)] | None = None
+    # Entries are plain strings here: each must name a claim id (checked below), and claim ids
+    # are Identifiers already - one pattern check per claim, not one per mention.
     claim_sets: (
         Annotated[
-            tuple[Annotated[tuple[Identifier, ...], Field(min_length=1)], ...], Field(min_length=1)
+            tuple[Annotated[tuple[StrictStr, ...], Field(min_length=1)], ...], Field(min_length=1)
         ]
         | None
     ) = None
@@ -110,8 +112,9 @@ class CredentialQuery(_Model):
                 raise ValueError("claim_sets requires claims")
             if len(ids) != len(claims):
                 raise ValueError("every claim needs an id when claim_sets is present")
+            known = set(ids)
             for option in self.claim_sets:
-                unknown = set(option) - set(ids)
+                unknown = set(option) - known
                 if unknown:
                     raise ValueError(f"claim_sets names unknown claim ids {sorted(unknown)}")
         return self
@@ -120,14 +123,18 @@ class CredentialQuery(_Model):
     def vct_values(self) -> tuple[str, ...]:
         return tuple(self.meta.get("vct_values") or ())
 
-    def claim_options(self) -> list[tuple[ClaimsQuery, ...]]:
-        """The claim combinations, in the verifier's order of preference."""
+    def claim_options(self) -> Iterator[tuple[ClaimsQuery, ...]]:
+        """The claim combinations, in the verifier's order of preference (built one at a time:
+        the first that holds usually ends the search)."""
         if not self.claims:
-            return [()]
+            yield ()
+            return
         if self.claim_sets is None:
-            return [self.claims]
+            yield self.claims
+            return
         by_id = {c.id: c for c in self.claims}
-        return [tuple(by_id[i] for i in option) for option in self.claim_sets]
+        for option in self.claim_sets:
+            yield tuple(by_id[i] for i in option)
 
 
 class CredentialSetQuery(_Model):
@@ -202,8 +209,12 @@ def check_credential(query: CredentialQuery, credential: VerifiedCredential) -> 
     if query.require_cryptographic_holder_binding and credential.key_binding is None:
         raise DCQLError("holder_binding_missing", f"query {query.id} requires holder binding")
     first_error: DCQLError | None = None
+    checked: dict[int, DCQLError | None] = {}  # each claim once, however many sets name it
     for option in query.claim_options():
-        errors = [e for e in (_claim_error(credential, c) for c in option) if e is not None]
+        for claim in option:
+            if id(claim) not in checked:
+                checked[id(claim)] = _claim_error(credential, claim)
+        errors = [e for e in (checked[id(c)] for c in option) if e is not None]
         if not errors:
             return
         first_error = first_error or errors[0]

@@ -1,8 +1,14 @@
 """What an agent mandate authorises: the stateless check of an action against a mandate.
 
 Implements the evaluation table of agent-mandates §6.3 over a mandate's *processed* claims
-(only what was disclosed) and one ``agent_action`` transaction-data payload. Each rule and the
-code it fails with:
+(only what was disclosed) and one ``agent_action`` transaction-data payload. Before any rule,
+the mandate must be readable without guesswork, or nothing else is evaluated:
+
+- restrictive elements in clear (:mod:`.restrictions`) - ``mandate_restriction_undisclosed``;
+- constraints and ``delegation`` well formed, known, one per type (:mod:`.constraints`) -
+  ``mandate_malformed``, ``unknown_constraint``, ``duplicate_constraint``.
+
+Then each rule and the code it fails with:
 
 - ``action`` in ``authority.actions`` - ``action_not_granted``;
 - ``payee`` id and domain equal a *disclosed* ``checkout.allowed_merchants`` member -
@@ -14,12 +20,11 @@ code it fails with:
   ``payment.budget`` currency must match too;
 - ``mandate_jti`` equals ``jti`` - ``mandate_jti_mismatch``;
 - now within ``nbf``/``exp`` and ``payment.execution_date`` - ``mandate_expired``,
-  ``mandate_not_yet_valid``, ``execution_date_passed``...;
+  ``mandate_not_yet_valid``, ``mandate_unbounded`` (no ``exp``), ``execution_date_passed``...;
 - the RP's domain in ``mandate.audiences`` - ``audience_not_allowed``.
 
 An undisclosed allow-list member matches nothing; an allow-list constraint with no disclosed
-member therefore denies. Any constraint type not listed in :data:`KNOWN_CONSTRAINTS` denies
-(``unknown_constraint``): hiding or inventing a restriction can only narrow authority.
+member therefore denies. Together: hiding a disclosure can only narrow authority.
 
 Stateful limits (``mandate.max_uses``, ``payment.budget``) are read here (:func:`limits_of`) and
 enforced atomically by the verifier's store. The agent holder runs the same evaluation on its
@@ -30,10 +35,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from ..sdjwt.layout import SDLayout
+from .constraints import (
+    KNOWN_CONSTRAINTS,
+    Constraints,
+    Limits,
+    delegation_depth,
+    limits_of,
+    read_constraints,
+)
+from .reasons import MandateReadError, Reason
+from .restrictions import hidden_restrictions
 
 __all__ = [
     "AGENT_ACTION_TYPE",
@@ -43,20 +59,10 @@ __all__ = [
     "Reason",
     "evaluate_authority",
     "limits_of",
+    "mandate_problems",
 ]
 
 AGENT_ACTION_TYPE = "https://agentvp.example/td/agent_action/1"
-KNOWN_CONSTRAINTS = frozenset(
-    {
-        "payment.amount_range",
-        "payment.budget",
-        "mandate.max_uses",
-        "checkout.allowed_merchants",
-        "checkout.allowed_categories",
-        "payment.execution_date",
-        "mandate.audiences",
-    }
-)
 
 
 class Payee(BaseModel):
@@ -91,126 +97,108 @@ class AgentAction(BaseModel):
     agent_name: StrictStr | None = Field(None, max_length=128)
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """One failed rule: a stable code and a human-readable detail."""
-
-    code: str
-    detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "detail": self.detail}
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """The mandate's stateful limits; ``None`` when the mandate sets none."""
-
-    max_uses: int | None
-    budget: int | None
-    budget_currency: str | None
+def mandate_problems(mandate: Mapping[str, Any], layout: SDLayout) -> list[Reason]:
+    """Why the mandate cannot be evaluated at all (empty: it can). ``mandate`` is the processed
+    payload including ``iat``/``nbf``/``exp``; ``layout`` says where its disclosures were."""
+    hidden = hidden_restrictions(mandate, layout)
+    if hidden:
+        return hidden
+    try:
+        read_constraints(mandate)
+        delegation_depth(mandate)
+    except MandateReadError as exc:
+        return [exc.reason]
+    return []
 
 
-def _constraints(mandate: Mapping[str, Any]) -> list[dict[str, Any]]:
-    authority = mandate.get("authority")
-    items = authority.get("constraints") if isinstance(authority, dict) else None
-    return [c for c in items if isinstance(c, dict)] if isinstance(items, list) else []
-
-
-def limits_of(mandate: Mapping[str, Any]) -> Limits:
-    max_uses = budget = currency = None
-    for c in _constraints(mandate):
-        if c.get("type") == "mandate.max_uses" and isinstance(c.get("max"), int):
-            max_uses = c["max"]
-        if c.get("type") == "payment.budget" and isinstance(c.get("max"), int):
-            budget, currency = c["max"], c.get("currency")
-    return Limits(max_uses, budget, currency if isinstance(currency, str) else None)
-
-
-def _allowed(constraint: Mapping[str, Any]) -> list[dict[str, Any]]:
-    members = constraint.get("allowed")
-    return [m for m in members if isinstance(m, dict)] if isinstance(members, list) else []
-
-
-def _amount_rules(c: Mapping[str, Any], amount: Amount | None) -> list[Reason]:
+def _amount_rules(c: Constraints, amount: Amount | None) -> list[Reason]:
     if amount is None:
         return []
-    kind = c.get("type")
-    if c.get("currency") != amount.currency:
+    reasons = [
+        Reason("currency_mismatch", f"{kind} is in {limit.currency}, not {amount.currency}")
+        for kind, limit in (("payment.amount_range", c.amount_range), ("payment.budget", c.budget))
+        if limit is not None and limit.currency != amount.currency
+    ]
+    limit = c.amount_range
+    if reasons or limit is None:
+        return reasons
+    if amount.amount > limit.max:
         return [
-            Reason("currency_mismatch", f"{kind} is in {c.get('currency')}, not {amount.currency}")
+            Reason("amount_exceeds_mandate", f"{amount.amount} > {limit.max} {amount.currency}")
         ]
-    if kind != "payment.amount_range":
-        return []
-    low, high = c.get("min", 0), c.get("max")
-    if isinstance(high, int) and amount.amount > high:
-        return [Reason("amount_exceeds_mandate", f"{amount.amount} > {high} {amount.currency}")]
-    if isinstance(low, int) and amount.amount < low:
-        return [Reason("amount_below_minimum", f"{amount.amount} < {low} {amount.currency}")]
+    if amount.amount < limit.min:
+        return [Reason("amount_below_minimum", f"{amount.amount} < {limit.min} {amount.currency}")]
     return []
 
 
-def _dates(c: Mapping[str, Any], today: str) -> list[Reason]:
-    start, end = c.get("not_before"), c.get("not_after")
-    if isinstance(start, str) and today < start:
-        return [Reason("execution_date_not_reached", f"not before {start}")]
-    if isinstance(end, str) and today > end:
-        return [Reason("execution_date_passed", f"not after {end}")]
+def _dates(c: Constraints, today: str) -> list[Reason]:
+    dates = c.execution_date
+    if dates is None:
+        return []
+    if dates.not_before is not None and today < dates.not_before:
+        return [Reason("execution_date_not_reached", f"not before {dates.not_before}")]
+    if dates.not_after is not None and today > dates.not_after:
+        return [Reason("execution_date_passed", f"not after {dates.not_after}")]
     return []
 
 
-def _merchants(c: Mapping[str, Any], action: AgentAction, rp_domain: str | None) -> list[Reason]:
-    payee = action.payee
-    if payee is None or any(
-        m.get("id") == payee.id and m.get("domain") == payee.domain for m in _allowed(c)
+def _allow_lists(c: Constraints, action: AgentAction, rp_domain: str | None) -> list[Reason]:
+    reasons = []
+    payee, cat = action.payee, action.category
+    if (
+        c.merchants is not None
+        and payee is not None
+        and not any(
+            m.get("id") == payee.id and m.get("domain") == payee.domain for m in c.merchants
+        )
     ):
-        return []
-    return [Reason("payee_not_allowed", f"{payee.domain} is not a disclosed allowed merchant")]
-
-
-def _categories(c: Mapping[str, Any], action: AgentAction, rp_domain: str | None) -> list[Reason]:
-    cat = action.category
-    if cat is None or any(
-        m.get("scheme") == cat.scheme and m.get("code") == cat.code for m in _allowed(c)
+        reasons.append(
+            Reason("payee_not_allowed", f"{payee.domain} is not a disclosed allowed merchant")
+        )
+    if (
+        c.categories is not None
+        and cat is not None
+        and not any(
+            m.get("scheme") == cat.scheme and m.get("code") == cat.code for m in c.categories
+        )
     ):
-        return []
-    return [Reason("category_not_allowed", f"{cat.scheme}:{cat.code} is not allowed")]
+        reasons.append(Reason("category_not_allowed", f"{cat.scheme}:{cat.code} is not allowed"))
+    if c.audiences is not None and (rp_domain is None or rp_domain not in c.audiences):
+        reasons.append(Reason("audience_not_allowed", f"{rp_domain!r} is not an allowed audience"))
+    return reasons
 
 
-def _audiences(c: Mapping[str, Any], action: AgentAction, rp_domain: str | None) -> list[Reason]:
-    audiences = c.get("allowed") if isinstance(c.get("allowed"), list) else []
-    if rp_domain is not None and rp_domain in (audiences or []):
-        return []
-    return [Reason("audience_not_allowed", f"{rp_domain!r} is not an allowed audience")]
+def _number(value: Any) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _constraint_reasons(
-    c: Mapping[str, Any], action: AgentAction, *, today: str, rp_domain: str | None
-) -> list[Reason]:
-    kind = c.get("type")
-    if kind not in KNOWN_CONSTRAINTS:
-        return [Reason("unknown_constraint", f"constraint type {kind!r} is not understood")]
-    if kind in ("payment.amount_range", "payment.budget"):
-        return _amount_rules(c, action.payment_amount)
-    if kind == "payment.execution_date":
-        return _dates(c, today)
-    rule = {
-        "checkout.allowed_merchants": _merchants,
-        "checkout.allowed_categories": _categories,
-        "mandate.audiences": _audiences,
-    }.get(str(kind))
-    return rule(c, action, rp_domain) if rule is not None else []  # mandate.max_uses: stateful
+def _validity(mandate: Mapping[str, Any], now: int, leeway: int) -> list[Reason]:
+    reasons = []
+    nbf, exp = _number(mandate.get("nbf")), _number(mandate.get("exp"))
+    if nbf is not None and now + leeway < nbf:
+        reasons.append(Reason("mandate_not_yet_valid", f"valid from {int(nbf)}"))
+    if exp is None:
+        reasons.append(Reason("mandate_unbounded", "the mandate has no exp"))
+    elif now >= exp + leeway:
+        reasons.append(Reason("mandate_expired", f"expired at {int(exp)}"))
+    return reasons
 
 
 def evaluate_authority(
     mandate: Mapping[str, Any],
     action: AgentAction,
     *,
+    layout: SDLayout,
     now: int,
     rp_domain: str | None = None,
     leeway: int = 0,
 ) -> list[Reason]:
-    """Every stateless rule that ``action`` breaks; an empty list means authorised."""
+    """Every stateless rule that ``action`` breaks; an empty list means authorised. A mandate
+    that cannot be evaluated (:func:`mandate_problems`) gets only the reason why."""
+    problems = mandate_problems(mandate, layout)
+    if problems:
+        return problems
+    constraints = read_constraints(mandate)
     reasons: list[Reason] = []
     authority = mandate.get("authority")
     actions = authority.get("actions") if isinstance(authority, dict) else None
@@ -220,14 +208,9 @@ def evaluate_authority(
         )
     if mandate.get("jti") != action.mandate_jti:
         reasons.append(Reason("mandate_jti_mismatch", "the action names another mandate"))
-    nbf, exp = mandate.get("nbf"), mandate.get("exp")
-    if isinstance(nbf, int | float) and now + leeway < nbf:
-        reasons.append(Reason("mandate_not_yet_valid", f"valid from {int(nbf)}"))
-    if isinstance(exp, int | float) and now >= exp + leeway:
-        reasons.append(Reason("mandate_expired", f"expired at {int(exp)}"))
-    if not isinstance(exp, int | float):
-        reasons.append(Reason("mandate_unbounded", "the mandate has no exp"))
+    reasons += _validity(mandate, now, leeway)
     today = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
-    for c in _constraints(mandate):
-        reasons.extend(_constraint_reasons(c, action, today=today, rp_domain=rp_domain))
+    reasons += _amount_rules(constraints, action.payment_amount)
+    reasons += _dates(constraints, today)
+    reasons += _allow_lists(constraints, action, rp_domain)
     return reasons

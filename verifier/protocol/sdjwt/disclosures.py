@@ -5,7 +5,9 @@ the processing algorithm of §7.1 steps 3-8 (checks 23-29): every received discl
 over its exact base64url text; embedded digests are found in ``_sd`` arrays and ``{"...": d}``
 array elements; a disclosure must have the arity of where its digest sits; reserved names and
 name collisions are refused; a digest may occur only once anywhere; every disclosure must be
-reachable from the issuer-signed payload (directly or through other sent disclosures).
+reachable from the issuer-signed payload (directly or through other sent disclosures). The
+rebuild records its :class:`~.layout.SDLayout`: where each disclosure put a value and which
+containers keep digests no sent disclosure matched.
 
 Nothing here verifies signatures; :mod:`verifier.protocol.sdjwt.vc` orders the whole check.
 """
@@ -18,6 +20,7 @@ from typing import Any, NamedTuple
 from .. import jsonutil
 from ..errors import AlgorithmError, MalformedError, SDJWTError
 from ..jose import b64url_decode, hash_b64
+from .layout import ClaimPath, SDLayout
 
 __all__ = [
     "ARRAY_DIGEST",
@@ -27,6 +30,7 @@ __all__ = [
     "Disclosure",
     "Reconstructed",
     "SDJWTParts",
+    "SDLayout",
     "decode_disclosure",
     "reconstruct",
     "serialize",
@@ -117,12 +121,13 @@ class Reconstructed(NamedTuple):
     disclosures: tuple[Disclosure, ...]
     top_level_disclosed: frozenset[str]
     sd_alg: str
+    layout: SDLayout
 
 
 class _Rebuilder:
     """One reconstruction run; mutates the freshly parsed payload in place (we own it)."""
 
-    __slots__ = ("by_digest", "max_nesting", "seen", "top_level", "used")
+    __slots__ = ("by_digest", "concealed", "disclosed", "max_nesting", "seen", "top_level", "used")
 
     def __init__(self, by_digest: dict[str, str], max_nesting: int) -> None:
         self.by_digest = by_digest
@@ -130,6 +135,8 @@ class _Rebuilder:
         self.seen: set[str] = set()
         self.used: dict[str, Disclosure] = {}
         self.top_level: set[str] = set()
+        self.disclosed: set[ClaimPath] = set()  # where a disclosure put a value
+        self.concealed: set[ClaimPath] = set()  # containers left with an unmatched digest
 
     def _take(self, digest: Any) -> Disclosure | None:
         if not isinstance(digest, str):
@@ -144,14 +151,14 @@ class _Rebuilder:
         self.used[digest] = disclosure
         return disclosure
 
-    def value(self, node: Any, depth: int) -> Any:
+    def value(self, node: Any, depth: int, path: ClaimPath) -> Any:
         if isinstance(node, dict):
-            return self.obj(node, depth)
+            return self.obj(node, depth, path)
         if isinstance(node, list):
-            return self.array(node, depth)
+            return self.array(node, depth, path)
         return node
 
-    def obj(self, node: dict[str, Any], depth: int) -> dict[str, Any]:
+    def obj(self, node: dict[str, Any], depth: int, path: ClaimPath) -> dict[str, Any]:
         if depth > self.max_nesting:
             raise MalformedError("json_too_deep", f"SD-JWT nests deeper than {self.max_nesting}")
         if depth and SD_ALG in node:
@@ -161,20 +168,24 @@ class _Rebuilder:
         digests = node.pop(SD_DIGESTS, None)
         for key, child in node.items():
             if isinstance(child, dict):
-                node[key] = self.obj(child, depth + 1)
+                node[key] = self.obj(child, depth + 1, (*path, key))
             elif isinstance(child, list):
-                node[key] = self.array(child, depth + 1)
+                node[key] = self.array(child, depth + 1, (*path, key))
         if digests is None:
             return node
         if not isinstance(digests, list):
             raise SDJWTError("sd_malformed", "'_sd' is not an array")
         for digest in digests:
             disclosure = self._take(digest)
-            if disclosure is not None:
-                self._insert(node, disclosure, depth)
+            if disclosure is None:
+                self.concealed.add(path)
+            else:
+                self._insert(node, disclosure, depth, path)
         return node
 
-    def _insert(self, node: dict[str, Any], disclosure: Disclosure, depth: int) -> None:
+    def _insert(
+        self, node: dict[str, Any], disclosure: Disclosure, depth: int, path: ClaimPath
+    ) -> None:
         """Step 5 for an object property: arity 3, no reserved name, no collision."""
         name = disclosure.name
         if name is None:
@@ -188,11 +199,12 @@ class _Rebuilder:
             raise SDJWTError(
                 "disclosure_name_collision", f"claim {name!r} already exists at this level"
             )
-        node[name] = self.value(disclosure.value, depth + 1)
+        node[name] = self.value(disclosure.value, depth + 1, (*path, name))
+        self.disclosed.add((*path, name))
         if depth == 0:
             self.top_level.add(name)
 
-    def array(self, node: list[Any], depth: int) -> list[Any]:
+    def array(self, node: list[Any], depth: int, path: ClaimPath) -> list[Any]:
         if depth > self.max_nesting:
             raise MalformedError("json_too_deep", f"SD-JWT nests deeper than {self.max_nesting}")
         out: list[Any] = []
@@ -204,17 +216,20 @@ class _Rebuilder:
                     )
                 disclosure = self._take(element[ARRAY_DIGEST])
                 if disclosure is None:
+                    self.concealed.add(path)
                     continue  # undisclosed element or decoy: it vanishes
                 if disclosure.name is not None:
                     raise SDJWTError(
                         "disclosure_wrong_arity",
                         f"disclosure {disclosure.digest} is an array element but has a claim name",
                     )
-                out.append(self.value(disclosure.value, depth + 1))
+                where = (*path, len(out))
+                self.disclosed.add(where)
+                out.append(self.value(disclosure.value, depth + 1, where))
             elif isinstance(element, dict):
-                out.append(self.obj(element, depth + 1))
+                out.append(self.obj(element, depth + 1, (*path, len(out))))
             elif isinstance(element, list):
-                out.append(self.array(element, depth + 1))
+                out.append(self.array(element, depth + 1, (*path, len(out))))
             else:
                 out.append(element)
         return out
@@ -241,7 +256,7 @@ def reconstruct(
             raise SDJWTError("duplicate_disclosure", f"disclosure {digest} is sent twice")
         by_digest[digest] = encoded
     rebuilder = _Rebuilder(by_digest, max_nesting)
-    claims = rebuilder.obj(payload, 0)
+    claims = rebuilder.obj(payload, 0, ())
     if len(rebuilder.used) != len(by_digest):
         stray = next(d for d in by_digest if d not in rebuilder.used)
         raise SDJWTError(
@@ -249,4 +264,5 @@ def reconstruct(
             f"disclosure {stray} is not referenced by the payload or by another sent disclosure",
         )
     ordered = tuple(rebuilder.used[digest] for digest in by_digest)
-    return Reconstructed(claims, ordered, frozenset(rebuilder.top_level), sd_alg)
+    layout = SDLayout(frozenset(rebuilder.disclosed), frozenset(rebuilder.concealed))
+    return Reconstructed(claims, ordered, frozenset(rebuilder.top_level), sd_alg, layout)

@@ -25,6 +25,7 @@ from ..errors import (
 from ..jose import PublicKey, check_alg, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
 from .disclosures import SUPPORTED_SD_ALGS, Disclosure, reconstruct, split_sd_jwt
 from .kb_jwt import KeyBindingClaims, verify_kb_jwt
+from .layout import NOTHING_SELECTIVE, SDLayout
 
 __all__ = [
     "FORMAT",
@@ -135,6 +136,9 @@ class VerifiedCredential:
     status: StatusReference | None
     raw: str = ""  # the presentation exactly as received (for hashes in receipts)
     delegated: tuple[Any, ...] = ()  # delegate items its KB-SD-JWT signed (OpenID4VP delegate)
+    # Which claims came from disclosures and where undisclosed digests remain (the default
+    # says "nothing was selectively disclosable": only for credentials built in code).
+    layout: SDLayout = NOTHING_SELECTIVE
 
     @property
     def holder_jkt(self) -> str | None:
@@ -292,4 +296,5 @@ def verify_presentation(
         holder_jwk=dict(holder_key.jwk) if holder_key is not None else None,
         status=status,
         raw=presentation,
+        layout=rebuilt.layout,
     )
