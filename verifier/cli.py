@@ -19,19 +19,22 @@ import httpx
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from verifier.agents.audit import verify_chain
 from verifier.agents.receipts import ReceiptError, verify_receipt
 from verifier.app import build_service
 from verifier.demo import run_demo
 from verifier.ops.logs import logging_config
-from verifier.settings import Settings
+from verifier.settings import public_url_problem
 from verifier.setup.config_docs import render as render_config_docs
-from verifier.setup.data_dir import init_data_dir
+from verifier.setup.data_dir import init_data_dir, next_steps
+from verifier.setup.startup import bind_address, check_port_free, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
-err = Console(stderr=True)
+# soft_wrap: a command printed for copying is never broken across lines (stdout may be a pipe).
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path, typer.Option("--data-dir", envvar="AGENTVP_DATA_DIR", help="Keys, PKI, trust, store.")
@@ -42,37 +45,37 @@ DataDir = Annotated[
 def init(
     data_dir: DataDir = Path(".agentvp"),
     public_url: Annotated[
-        str, typer.Option(help="Where wallets reach this verifier.")
+        str,
+        typer.Option(envvar="AGENTVP_PUBLIC_URL", help="Where wallets reach this verifier."),
     ] = "http://localhost:8080",
     force: Annotated[bool, typer.Option(help="Replace an existing data dir.")] = False,
 ) -> None:
     """Write a working development setup: keys, dev CA, demo issuers, trust and presets."""
+    problem = public_url_problem(public_url)
+    if problem is not None:
+        err.print(f"[red]error:[/] --public-url: {escape(problem)}")
+        raise typer.Exit(1)
+    public_url = public_url.rstrip("/")
     try:
         summary = init_data_dir(data_dir, public_url=public_url, force=force)
-    except FileExistsError as exc:
-        err.print(f"[red]error:[/] {exc}")
+    except (FileExistsError, OSError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     console.print(f"[green]initialised[/] {data_dir}")
     console.print(f"  API key (in {data_dir / 'config.yaml'}): {summary['api_key']}")
     console.print("next steps:")
-    console.print(f"  agentvp serve --data-dir {data_dir}")
-    issuers = data_dir / "demo" / "issuers"
-    console.print(
-        f"  wallet-sim init --issuers {issuers} --trust-verifier {summary['client_root']}"
-    )
-    console.print("  wallet-sim issue identity && wallet-sim issue mandate")
-    console.print(
-        f"  curl -H 'Authorization: Bearer {summary['api_key']}' "
-        "-H 'Content-Type: application/json' "
-        f'-d \'{{"profile": "identity"}}\' {public_url}/v1/presentations'
-    )
+    for line in next_steps(data_dir, public_url, summary):
+        console.print(f"  {line}", markup=False, highlight=False)
 
 
 @app.command()
 def serve(
     data_dir: DataDir = Path(".agentvp"),
     host: Annotated[str | None, typer.Option(help="Interface to bind (AGENTVP_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (AGENTVP_PORT).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port (AGENTVP_PORT; default: the public URL's port when it is local)."),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the verifier with uvicorn."""
@@ -82,18 +85,21 @@ def serve(
     if port is not None:
         os.environ["AGENTVP_PORT"] = str(port)
     try:
-        settings = Settings()
+        settings = load_settings({"port": "--port", "host": "--host"})
+        bind_host, bind_port = bind_address(settings)
         build_service(settings)  # fail fast, with the file at fault, before forking workers
-    except (FileNotFoundError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+        check_port_free(bind_host, bind_port)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    bind = f"{settings.host}:{settings.port}"
+    os.environ["AGENTVP_HOST"], os.environ["AGENTVP_PORT"] = bind_host, str(bind_port)
+    bind = f"{bind_host}:{bind_port}"
     console.print(f"agentvp on {settings.public_url} (bind {bind}, store {settings.store_url})")
     uvicorn.run(
         "verifier.app:app_from_env",
         factory=True,
-        host=settings.host,
-        port=settings.port,
+        host=bind_host,
+        port=bind_port,
         workers=workers,
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
@@ -112,8 +118,8 @@ def demo(
     """Run a complete cross-device flow: QR code, wallet simulator, verified claims."""
     try:
         code = run_demo(data_dir=data_dir, port=port, once=once)
-    except RuntimeError as exc:
-        err.print(f"[red]error:[/] {exc}")
+    except (RuntimeError, OSError, ValueError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     raise typer.Exit(code)
 

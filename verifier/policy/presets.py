@@ -14,13 +14,12 @@ under ``resources:``; see :mod:`verifier.policy.resources`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from verifier.config_files import load_document
 from verifier.policy.resources import ResourcePolicy
 from verifier.policy.rules import AgentPolicy
 from verifier.protocol import AgentVPError, DCQLQuery
@@ -57,8 +56,7 @@ def load_policy_file(path: Path | None) -> PolicyFile:
         return PolicyFile()
     if not path.exists():
         raise FileNotFoundError(f"policy file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    data = load_document(path)
     try:
         return PolicyFile.model_validate(data or {})
     except ValidationError as exc:
