@@ -42,7 +42,17 @@ from verifier.policy.trust import TrustResolver, load_trust_file
 from verifier.presentations.service import PresentationService, ServiceConfig
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import VerificationPolicy
-from verifier.routes import agent_api, oauth, openapi, ops, rp_api, wallet_api, web, web_agent
+from verifier.routes import (
+    agent_api,
+    docs,
+    oauth,
+    openapi,
+    ops,
+    rp_api,
+    wallet_api,
+    web,
+    web_agent,
+)
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
 from verifier.store import open_store
@@ -235,6 +245,8 @@ def create_app(
         version=__version__,
         summary="OpenID4VP verifier for agent mandates and verified identity",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by routes.docs (no CDN), under the CSP
+        redoc_url=None,
     )
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.state.settings = settings
@@ -285,6 +297,7 @@ def create_app(
     app.include_router(wallet_api.router)
     app.include_router(web.router)
     app.include_router(web_agent.router)
+    app.include_router(docs.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)
     if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)

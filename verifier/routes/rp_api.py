@@ -15,7 +15,8 @@ from verifier.presentations.create import CreatePresentation
 from verifier.presentations.qr import qr_png, qr_svg
 from verifier.presentations.service import PresentationService
 from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
-from verifier.routes.openapi import content, errors, json_request
+from verifier.routes.openapi import answers, content, errors, json_request
+from verifier.routes.schemas import PresentationView
 from verifier.settings import Settings
 from verifier.store.base import Transaction
 
@@ -59,7 +60,7 @@ def presentation_view(
 @router.post(
     "/presentations",
     status_code=201,
-    responses=errors(400, 413, 415),
+    responses={**answers(PresentationView, 201, "Created."), **errors(400, 413, 415)},
     openapi_extra=json_request(CreatePresentation),
 )
 async def create_presentation(request: Request) -> JSONResponse:
@@ -70,7 +71,7 @@ async def create_presentation(request: Request) -> JSONResponse:
     return JSONResponse(presentation_view(service, tx, with_result=False), 201, headers=NO_STORE)
 
 
-@router.get("/presentations/{tx_id}", responses=errors(400, 404))
+@router.get("/presentations/{tx_id}", responses={**answers(PresentationView), **errors(400, 404)})
 async def get_presentation(
     request: Request, tx_id: str, response_code: str | None = None
 ) -> JSONResponse:
