@@ -37,7 +37,7 @@ class Preset(BaseModel):
     @classmethod
     def _valid_query(cls, value: dict[str, Any]) -> dict[str, Any]:
         try:
-            DCQLQuery.parse(value)
+            DCQLQuery.parse(value, strict=True)  # the RP's own query: no unknown members
         except AgentVPError as exc:
             raise ValueError(exc.reason) from None
         return value
