@@ -120,6 +120,7 @@ def build_service(
         max_vp_token_entries=settings.max_vp_token_entries,
         receipt_key=keys.signing_key,
         callbacks=bool(settings.webhook_secret),
+        outbound_allow_hosts=tuple(settings.outbound_allow_list),
     )
     service = PresentationService(
         config=config,

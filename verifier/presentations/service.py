@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.errors import ServiceError
+from verifier.ops.callbacks import callback_refusal
 from verifier.ops.logs import current_tx
 from verifier.presentations.create import CreatePresentation
 from verifier.presentations.results import credential_result
@@ -94,6 +95,7 @@ class ServiceConfig:
     max_vp_token_entries: int = 16
     receipt_key: SigningKey | None = None  # signs agent decision receipts
     callbacks: bool = False  # webhooks configured: `callback_url` accepted
+    outbound_allow_hosts: tuple[str, ...] = ()  # where webhooks may go beyond public https
 
 
 class PresentationService:
@@ -143,8 +145,8 @@ class PresentationService:
         purpose: str = "presentation",
         parent_id: str | None = None,
     ) -> Transaction:
-        if spec.callback_url is not None and not self.config.callbacks:
-            raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
+        if spec.callback_url is not None:
+            self.check_callback(spec.callback_url)
         query, td = spec.resolve(self.presets)
         request_id = _token()
         response_uri = f"{self.config.public_url}/wallet/response/{request_id}"
@@ -179,6 +181,14 @@ class PresentationService:
         log.info("presentation created", extra={"tx": tx.id, "flow": tx.flow})
         await self._notify("created", tx)
         return tx
+
+    def check_callback(self, url: str) -> None:
+        """400 unless webhooks are configured and the outbound policy lets them reach ``url``."""
+        if not self.config.callbacks:
+            raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
+        refusal = callback_refusal(url, self.config.outbound_allow_hosts)
+        if refusal is not None:
+            raise ServiceError(400, "invalid_request", refusal)
 
     def request_uri(self, tx: Transaction) -> str:
         return f"{self.config.public_url}/wallet/request/{tx.request_id}"

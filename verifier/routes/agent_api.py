@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.agents.verifications import AgentVerifications
-from verifier.errors import ServiceError
 from verifier.protocol.mandates.authority import AgentAction
 from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
 from verifier.routes.openapi import answers, errors, json_request
@@ -83,10 +82,7 @@ async def create_agent_verification(request: Request) -> JSONResponse:
     """Ask an agent to prove it may do `action` under `policy` (and the human, on step-up)."""
     body = parse_body(CreateAgentVerification, await json_body(request))
     if body.callback_url is not None:
-        if not service_of(request).config.callbacks:
-            raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
-        if not body.callback_url.startswith(("https://", "http://")):
-            raise ServiceError(400, "invalid_request", "callback_url must be an http(s) URL")
+        service_of(request).check_callback(body.callback_url)
     av = await agents_of(request).create(body.policy, body.action, callback_url=body.callback_url)
     return JSONResponse(await agent_view(request, av), 201, headers=NO_STORE)
 
