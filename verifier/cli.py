@@ -13,16 +13,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import httpx
 import typer
 import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
 from verifier.agents.audit import verify_chain
-from verifier.agents.receipts import ReceiptError, verify_receipt
+from verifier.agents.receipt_keys import check_receipt, keys_for_receipt
+from verifier.agents.receipts import ReceiptError
 from verifier.app import build_service
 from verifier.demo import run_demo
 from verifier.ops.logs import logging_config
@@ -147,7 +147,10 @@ app.add_typer(receipt_app, name="receipt")
 app.add_typer(audit_app, name="audit")
 JwksOption = Annotated[
     str | None,
-    typer.Option(help="JWKS file or URL (default: the verifier key in --data-dir)."),
+    typer.Option(
+        help="JWKS file or URL (default: the verifier key in --data-dir, else the keys the "
+        "receipt's issuer publishes)."
+    ),
 ]
 
 
@@ -161,18 +164,12 @@ def _text_arg(value: str) -> str:
     return path.read_text(encoding="utf-8").strip() if is_file else value.strip()
 
 
-def _jwks(source: str | None, data_dir: Path) -> dict[str, object]:
-    if source is None:
-        key = json.loads((data_dir / "verifier" / "signing_key.json").read_text(encoding="utf-8"))
-        public = {k: v for k, v in key.items() if k != "d"}
-        return {"keys": [public]}
-    if source.startswith(("https://", "http://")):
-        answer = httpx.get(source, timeout=10, follow_redirects=False)
-        answer.raise_for_status()
-        data: dict[str, object] = answer.json()
-        return data
-    loaded: dict[str, object] = json.loads(Path(source).read_text(encoding="utf-8"))
-    return loaded
+def _checked_receipt(receipt: str, jwks: str | None, data_dir: Path) -> tuple[dict[str, Any], str]:
+    """The receipt's claims and the keys that checked it (``ReceiptError`` otherwise)."""
+    token = _text_arg(receipt)
+    allow = load_settings().outbound_allow_list if jwks is None else []
+    keys = keys_for_receipt(token, jwks=jwks, data_dir=data_dir, allow_hosts=allow)
+    return check_receipt(token, keys), keys.source
 
 
 @receipt_app.command("verify")
@@ -181,15 +178,16 @@ def receipt_verify(
     jwks: JwksOption = None,
     data_dir: DataDir = Path(".agentvp"),
 ) -> None:
-    """Check a receipt's signature against the verifier's JWKS; print its claims."""
+    """Check a receipt's signature; print its claims and which keys checked it."""
     try:
-        claims = verify_receipt(_text_arg(receipt), _jwks(jwks, data_dir))
-    except (ReceiptError, OSError, ValueError, httpx.HTTPError) as exc:
-        err.print(f"[red]invalid receipt:[/] {exc}")
+        claims, source = _checked_receipt(receipt, jwks, data_dir)
+    except (ReceiptError, OSError, ValueError) as exc:
+        err.print(f"[red]invalid receipt:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     console.print_json(json.dumps(claims))
     console.print(
-        f"[green]valid[/] receipt: decision {claims.get('decision')} for {claims.get('sub')}"
+        f"[green]valid[/] receipt: decision {claims.get('decision')} for {claims.get('sub')}, "
+        f"signed by {escape(source)}"
     )
 
 
@@ -210,10 +208,10 @@ def audit_verify(
         listed = data["events"] if isinstance(data, dict) else data
         head = length = None
         if receipt is not None:
-            claims = verify_receipt(_text_arg(receipt), _jwks(jwks, data_dir))
+            claims, _ = _checked_receipt(receipt, jwks, data_dir)
             head, length = claims.get("audit_head"), claims.get("audit_len")
-    except (ReceiptError, OSError, ValueError, KeyError, httpx.HTTPError) as exc:
-        err.print(f"[red]cannot check:[/] {exc}")
+    except (ReceiptError, OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]cannot check:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     problems = verify_chain(listed, head=head, length=length)
     if problems:

@@ -22,10 +22,10 @@ SECRET = "integrator-webhook-secret-0123456789"
 @pytest.mark.parametrize(
     ("url", "fragment"),
     [
-        ("http://rp.example/hook", "https only; allow rp.example over http with "),
+        ("http://rp.example/hook", "only https is allowed; allow rp.example over http with "),
         ("https://127.0.0.1:9000/hook", "AGENTVP_OUTBOUND_ALLOW_HOSTS=127.0.0.1:9000"),
-        ("https://localhost/hook", "loopback or private address (localhost)"),
-        ("https://10.1.2.3/hook", "loopback or private address (10.1.2.3)"),
+        ("https://localhost/hook", "localhost is a loopback or private address"),
+        ("https://10.1.2.3/hook", "10.1.2.3 is a loopback or private address"),
         ("ftp://rp.example/hook", "must be an http(s) URL"),
     ],
 )

@@ -17,7 +17,7 @@ import ipaddress
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
-__all__ = ["callback_refusal"]
+__all__ = ["callback_refusal", "outbound_refusal"]
 
 SETTING = "AGENTVP_OUTBOUND_ALLOW_HOSTS"
 
@@ -34,24 +34,25 @@ def _non_public(host: str) -> bool:
     return not address.is_global or address.is_multicast
 
 
-def _shape(url: str) -> tuple[str, str, str | None]:
+def _shape(url: str, what: str) -> tuple[str, str, str | None]:
     """``(scheme, host, host[:port])`` of a usable URL, or ``("", "", problem)``."""
     try:
         parts = urlsplit(url)
         port = parts.port  # "Port out of range" or not a number: ValueError
     except ValueError:
-        return "", "", "callback_url is not a URL"
+        return "", "", f"{what} is not a URL"
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not host:
-        return "", "", "callback_url must be an http(s) URL"
+        return "", "", f"{what} must be an http(s) URL"
     if parts.username or parts.password:
-        return "", "", "callback_url must not carry credentials"
+        return "", "", f"{what} must not carry credentials"
     return parts.scheme, host, f"{host}:{port}" if port is not None else host
 
 
-def callback_refusal(url: str, allow_hosts: Collection[str]) -> str | None:
-    """Why webhooks to ``url`` would be refused (one line, naming the setting), or None."""
-    scheme, host, target = _shape(url)
+def outbound_refusal(url: str, allow_hosts: Collection[str], *, what: str) -> str | None:
+    """Why the outbound policy refuses ``url`` (one line naming ``what`` and the setting that
+    would allow it), or None."""
+    scheme, host, target = _shape(url, what)
     if not scheme:
         return target
     assert target is not None
@@ -60,12 +61,17 @@ def callback_refusal(url: str, allow_hosts: Collection[str]) -> str | None:
         return None
     if scheme == "http":
         return (
-            f"callback_url: webhooks are sent over https only; allow {target} over http with "
+            f"{what}: only https is allowed; allow {target} over http with "
             f"{SETTING}={target} (development only)"
         )
     if _non_public(host):
         return (
-            f"callback_url: webhooks never go to a loopback or private address ({host}); "
-            f"allow it with {SETTING}={target} (development only)"
+            f"{what}: {host} is a loopback or private address; allow it with "
+            f"{SETTING}={target} (development only)"
         )
     return None
+
+
+def callback_refusal(url: str, allow_hosts: Collection[str]) -> str | None:
+    """Why webhooks to ``url`` would be refused (one line, naming the setting), or None."""
+    return outbound_refusal(url, allow_hosts, what="callback_url")

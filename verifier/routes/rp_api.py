@@ -75,9 +75,13 @@ async def create_presentation(request: Request) -> JSONResponse:
 async def get_presentation(
     request: Request, tx_id: str, response_code: str | None = None
 ) -> JSONResponse:
-    """Status, and once final the result or error. Same-device needs `response_code`."""
+    """Status, and once final the result or error. Same-device: the status alone without
+    `response_code`; the result (or error) only with it, once."""
     service = service_of(request)
-    tx = await service.redeem_response_code(await service.get(tx_id), response_code)
+    tx = await service.get(tx_id)
+    if tx.flow == "same_device" and response_code is None:
+        return JSONResponse(presentation_view(service, tx, with_result=False), headers=NO_STORE)
+    tx = await service.redeem_response_code(tx, response_code)
     return JSONResponse(presentation_view(service, tx, with_result=True), headers=NO_STORE)
 
 

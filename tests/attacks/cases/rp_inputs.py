@@ -13,14 +13,15 @@ from tests.attacks.harness import ACTION, POLICY, Case, Refused
 
 SSRF = "DESIGN webhooks; SSRF (digest §4.4 retrieval rules)"
 ALLOW = "AGENTVP_OUTBOUND_ALLOW_HOSTS"
+PRIVATE = "is a loopback or private address"
 CALLBACKS = [
-    ("callback_plain_http", "http://rp.example/hook", "https only"),
-    ("callback_loopback", "https://127.0.0.1/hook", "loopback or private"),
-    ("callback_loopback_v6", "https://[::1]:8443/hook", "loopback or private"),
-    ("callback_localhost", "https://localhost/hook", "loopback or private"),
-    ("callback_private_10", "https://10.0.0.5/hook", "loopback or private"),
+    ("callback_plain_http", "http://rp.example/hook", "only https is allowed"),
+    ("callback_loopback", "https://127.0.0.1/hook", PRIVATE),
+    ("callback_loopback_v6", "https://[::1]:8443/hook", PRIVATE),
+    ("callback_localhost", "https://localhost/hook", PRIVATE),
+    ("callback_private_10", "https://10.0.0.5/hook", PRIVATE),
     ("callback_link_local_metadata", "https://169.254.169.254/latest/meta-data", "private"),
-    ("callback_v4_mapped_loopback", "https://[::ffff:127.0.0.1]/hook", "loopback or private"),
+    ("callback_v4_mapped_loopback", "https://[::ffff:127.0.0.1]/hook", PRIVATE),
     ("callback_credentials", "https://user:pw@rp.example/hook", "credentials"),
 ]
 
