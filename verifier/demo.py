@@ -15,7 +15,7 @@ scripted flow (exit 0 only if both succeeded) and prints no page URLs: nothing s
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -239,7 +239,12 @@ def _show_result(view: dict[str, Any]) -> None:
 
 def _check_wallet_packages() -> None:
     """The demo runs the wallet simulator: it needs ``agentvp[wallet]``."""
-    missing = [name for name in WALLET_MODULES if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in WALLET_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     if missing:
         raise RuntimeError(
             f"agentvp demo runs the wallet simulator, which needs {', '.join(missing)}: "
