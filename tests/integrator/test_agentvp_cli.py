@@ -65,7 +65,8 @@ def test_serve_refuses_a_port_other_than_the_public_urls(tmp_path: Path) -> None
     done = run("agentvp", "serve", "--data-dir", "d", "--port", str(other), cwd=tmp_path)
     assert done.returncode == 1
     line = one_line(done)
-    assert f"--port {other} does not match the public URL http://127.0.0.1:{port}" in line
+    assert f"port {other} (--port / AGENTVP_PORT) does not match the public URL" in line
+    assert f"http://127.0.0.1:{port} (port {port})" in line
     assert "AGENTVP_PUBLIC_URL" in line
 
 

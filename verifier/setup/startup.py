@@ -63,7 +63,7 @@ def _public_port(url: str) -> int:
     return parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
 
 
-def bind_address(settings: Settings, *, port_option: str = "--port") -> tuple[str, int]:
+def bind_address(settings: Settings) -> tuple[str, int]:
     """The interface and port to listen on; ``ValueError`` (one line) for a mismatch."""
     host, port = settings.host, settings.port
     url = settings.public_url
@@ -76,8 +76,8 @@ def bind_address(settings: Settings, *, port_option: str = "--port") -> tuple[st
         return host, wanted
     if port != wanted:
         raise ValueError(
-            f"{port_option} {port} does not match the public URL {url} (port {wanted}): "
-            f"wallets would reach a port nobody listens on; drop {port_option}, or change "
+            f"port {port} (--port / AGENTVP_PORT) does not match the public URL {url} (port "
+            f"{wanted}): wallets would reach a port nobody listens on; drop the port, or change "
             "AGENTVP_PUBLIC_URL (public_url in config.yaml)"
         )
     return host, port
