@@ -71,7 +71,7 @@ class Verifier:
     def url(self) -> str:
         return f"http://localhost:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> Verifier:
+    def start(self, timeout: float = 60.0) -> Verifier:
         env = {
             **os.environ,
             "AGENTVP_DATA_DIR": str(self.data_dir),
@@ -87,7 +87,12 @@ class Verifier:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_ready(self.proc, f"{self.url}/.well-known/jwks.json", "verifier", self.log, timeout)
+        try:  # a generous bound: the shared 2-core machine is often busy
+            ready = f"{self.url}/.well-known/jwks.json"
+            wait_ready(self.proc, ready, "verifier", self.log, timeout)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
         return self
 
     def log(self) -> str:
