@@ -46,6 +46,7 @@ from verifier.protocol import VerificationPolicy
 from verifier.routes import (
     agent_api,
     ap2_api,
+    docs,
     oauth,
     openapi,
     ops,
@@ -123,6 +124,7 @@ def build_service(
         receipt_key=keys.signing_key,
         callbacks=bool(settings.webhook_secret),
         dc_api_origins=tuple(settings.dc_api_origin_list),
+        outbound_allow_hosts=tuple(settings.outbound_allow_list),
     )
     service = PresentationService(
         config=config,
@@ -216,7 +218,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 # The HTTP APIs, in the order they are matched.
-ROUTERS = (ops, rp_api, agent_api, ap2_api, oauth, wallet_api, web, web_agent, web_dc_api)
+ROUTERS = (ops, rp_api, agent_api, ap2_api, oauth, wallet_api, web, web_agent, web_dc_api, docs)
 
 
 def create_app(
@@ -252,6 +254,8 @@ def create_app(
         version=__version__,
         summary="OpenID4VP verifier for agent mandates and verified identity",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by routes.docs (no CDN), under the CSP
+        redoc_url=None,
     )
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.state.settings = settings

@@ -13,25 +13,28 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import httpx
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from verifier.agents.audit import verify_chain
-from verifier.agents.receipts import ReceiptError, verify_receipt
+from verifier.agents.receipt_keys import check_receipt, keys_for_receipt
+from verifier.agents.receipts import ReceiptError
 from verifier.app import build_service
 from verifier.demo import run_demo
 from verifier.ops.logs import logging_config
-from verifier.settings import Settings
+from verifier.settings import public_url_problem
 from verifier.setup.config_docs import render as render_config_docs
-from verifier.setup.data_dir import init_data_dir
+from verifier.setup.data_dir import init_data_dir, next_steps
+from verifier.setup.startup import bind_address, check_port_free, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
-err = Console(stderr=True)
+# soft_wrap: a command printed for copying is never broken across lines (stdout may be a pipe).
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path, typer.Option("--data-dir", envvar="AGENTVP_DATA_DIR", help="Keys, PKI, trust, store.")
@@ -42,37 +45,37 @@ DataDir = Annotated[
 def init(
     data_dir: DataDir = Path(".agentvp"),
     public_url: Annotated[
-        str, typer.Option(help="Where wallets reach this verifier.")
+        str,
+        typer.Option(envvar="AGENTVP_PUBLIC_URL", help="Where wallets reach this verifier."),
     ] = "http://localhost:8080",
     force: Annotated[bool, typer.Option(help="Replace an existing data dir.")] = False,
 ) -> None:
     """Write a working development setup: keys, dev CA, demo issuers, trust and presets."""
+    problem = public_url_problem(public_url)
+    if problem is not None:
+        err.print(f"[red]error:[/] --public-url: {escape(problem)}")
+        raise typer.Exit(1)
+    public_url = public_url.rstrip("/")
     try:
         summary = init_data_dir(data_dir, public_url=public_url, force=force)
-    except FileExistsError as exc:
-        err.print(f"[red]error:[/] {exc}")
+    except (FileExistsError, OSError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     console.print(f"[green]initialised[/] {data_dir}")
     console.print(f"  API key (in {data_dir / 'config.yaml'}): {summary['api_key']}")
     console.print("next steps:")
-    console.print(f"  agentvp serve --data-dir {data_dir}")
-    issuers = data_dir / "demo" / "issuers"
-    console.print(
-        f"  wallet-sim init --issuers {issuers} --trust-verifier {summary['client_root']}"
-    )
-    console.print("  wallet-sim issue identity && wallet-sim issue mandate")
-    console.print(
-        f"  curl -H 'Authorization: Bearer {summary['api_key']}' "
-        "-H 'Content-Type: application/json' "
-        f'-d \'{{"profile": "identity"}}\' {public_url}/v1/presentations'
-    )
+    for line in next_steps(data_dir, public_url, summary):
+        console.print(f"  {line}", markup=False, highlight=False)
 
 
 @app.command()
 def serve(
     data_dir: DataDir = Path(".agentvp"),
     host: Annotated[str | None, typer.Option(help="Interface to bind (AGENTVP_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (AGENTVP_PORT).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port (AGENTVP_PORT; default: the public URL's port when it is local)."),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the verifier with uvicorn."""
@@ -82,18 +85,21 @@ def serve(
     if port is not None:
         os.environ["AGENTVP_PORT"] = str(port)
     try:
-        settings = Settings()
+        settings = load_settings({"port": "--port", "host": "--host"})
+        bind_host, bind_port = bind_address(settings)
         build_service(settings)  # fail fast, with the file at fault, before forking workers
-    except (FileNotFoundError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+        check_port_free(bind_host, bind_port)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    bind = f"{settings.host}:{settings.port}"
+    os.environ["AGENTVP_HOST"], os.environ["AGENTVP_PORT"] = bind_host, str(bind_port)
+    bind = f"{bind_host}:{bind_port}"
     console.print(f"agentvp on {settings.public_url} (bind {bind}, store {settings.store_url})")
     uvicorn.run(
         "verifier.app:app_from_env",
         factory=True,
-        host=settings.host,
-        port=settings.port,
+        host=bind_host,
+        port=bind_port,
         workers=workers,
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
@@ -112,8 +118,8 @@ def demo(
     """Run a complete cross-device flow: QR code, wallet simulator, verified claims."""
     try:
         code = run_demo(data_dir=data_dir, port=port, once=once)
-    except RuntimeError as exc:
-        err.print(f"[red]error:[/] {exc}")
+    except (RuntimeError, OSError, ValueError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     raise typer.Exit(code)
 
@@ -141,7 +147,10 @@ app.add_typer(receipt_app, name="receipt")
 app.add_typer(audit_app, name="audit")
 JwksOption = Annotated[
     str | None,
-    typer.Option(help="JWKS file or URL (default: the verifier key in --data-dir)."),
+    typer.Option(
+        help="JWKS file or URL (default: the verifier key in --data-dir, else the keys the "
+        "receipt's issuer publishes)."
+    ),
 ]
 
 
@@ -155,18 +164,12 @@ def _text_arg(value: str) -> str:
     return path.read_text(encoding="utf-8").strip() if is_file else value.strip()
 
 
-def _jwks(source: str | None, data_dir: Path) -> dict[str, object]:
-    if source is None:
-        key = json.loads((data_dir / "verifier" / "signing_key.json").read_text(encoding="utf-8"))
-        public = {k: v for k, v in key.items() if k != "d"}
-        return {"keys": [public]}
-    if source.startswith(("https://", "http://")):
-        answer = httpx.get(source, timeout=10, follow_redirects=False)
-        answer.raise_for_status()
-        data: dict[str, object] = answer.json()
-        return data
-    loaded: dict[str, object] = json.loads(Path(source).read_text(encoding="utf-8"))
-    return loaded
+def _checked_receipt(receipt: str, jwks: str | None, data_dir: Path) -> tuple[dict[str, Any], str]:
+    """The receipt's claims and the keys that checked it (``ReceiptError`` otherwise)."""
+    token = _text_arg(receipt)
+    allow = load_settings().outbound_allow_list if jwks is None else []
+    keys = keys_for_receipt(token, jwks=jwks, data_dir=data_dir, allow_hosts=allow)
+    return check_receipt(token, keys), keys.source
 
 
 @receipt_app.command("verify")
@@ -175,15 +178,16 @@ def receipt_verify(
     jwks: JwksOption = None,
     data_dir: DataDir = Path(".agentvp"),
 ) -> None:
-    """Check a receipt's signature against the verifier's JWKS; print its claims."""
+    """Check a receipt's signature; print its claims and which keys checked it."""
     try:
-        claims = verify_receipt(_text_arg(receipt), _jwks(jwks, data_dir))
-    except (ReceiptError, OSError, ValueError, httpx.HTTPError) as exc:
-        err.print(f"[red]invalid receipt:[/] {exc}")
+        claims, source = _checked_receipt(receipt, jwks, data_dir)
+    except (ReceiptError, OSError, ValueError) as exc:
+        err.print(f"[red]invalid receipt:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     console.print_json(json.dumps(claims))
     console.print(
-        f"[green]valid[/] receipt: decision {claims.get('decision')} for {claims.get('sub')}"
+        f"[green]valid[/] receipt: decision {claims.get('decision')} for {claims.get('sub')}, "
+        f"signed by {escape(source)}"
     )
 
 
@@ -204,10 +208,10 @@ def audit_verify(
         listed = data["events"] if isinstance(data, dict) else data
         head = length = None
         if receipt is not None:
-            claims = verify_receipt(_text_arg(receipt), _jwks(jwks, data_dir))
+            claims, _ = _checked_receipt(receipt, jwks, data_dir)
             head, length = claims.get("audit_head"), claims.get("audit_len")
-    except (ReceiptError, OSError, ValueError, KeyError, httpx.HTTPError) as exc:
-        err.print(f"[red]cannot check:[/] {exc}")
+    except (ReceiptError, OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]cannot check:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     problems = verify_chain(listed, head=head, length=length)
     if problems:

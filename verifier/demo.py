@@ -1,20 +1,23 @@
 """``agentvp demo``: the whole cross-device flow on this machine, over real HTTP.
 
 Initialises a data dir if needed, starts the verifier (embedded SQLite store, demo mode on, so
-``/`` is the relying-party demo page) in this process, prepares the wallet simulator (a separate
-program: ``wallet-sim``, run as a subprocess - the wallet is another party) and starts its web
-page (``wallet-sim serve`` on a free port), creates a presentation through the RP API, renders
-its QR code to a PNG, lets the wallet scan and answer it, prints the verified claims and the
-URLs of both pages. Then an agent checkout: a fresh mandate for the agent (``wallet-sim mandate
-grant``), an agent verification under the ``shop-checkout`` policy, the agent's answer
-(``wallet-sim agent answer``), the person's step-up on a first checkout, the decision and its
-receipt. Then an AP2 human-not-present purchase (:mod:`verifier.demo_ap2`): open mandate
-signed through the wallet, one payment accepted, one over budget rejected. ``--once`` stops
-everything after the scripted flow (exit 0 only if both succeeded).
+``/`` is the relying-party demo page) in this process, where its public URL points
+(:mod:`verifier.setup.startup`), prepares the wallet simulator (a separate program:
+``wallet-sim``, run as a subprocess - the wallet is another party; its directory is
+``<data dir>/demo/wallet``) and starts its web page (``wallet-sim serve`` on a free port),
+creates a presentation through the RP API, renders its QR code to a PNG, lets the wallet scan
+and answer it, prints the verified claims and the URLs of both pages. Then an agent checkout: a
+fresh mandate for the agent (``wallet-sim mandate grant``), an agent verification under the
+``shop-checkout`` policy, the agent's answer (``wallet-sim agent answer``), the person's step-up
+on a first checkout, the decision and its receipt. Then an AP2 human-not-present purchase
+(:mod:`verifier.demo_ap2`): open mandate signed through the wallet, one payment accepted, one over
+budget rejected. ``--once`` stops everything after the scripted flows (exit 0 only if all
+succeeded) and prints no page URLs: nothing serves them.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -38,19 +41,22 @@ from verifier.app import create_app
 from verifier.demo_ap2 import ap2_purchase, prepare_ap2_trust
 from verifier.settings import Settings
 from verifier.setup.data_dir import init_data_dir
+from verifier.setup.startup import bind_address, check_port_free, load_settings
 
 __all__ = ["run_demo"]
 
 console = Console(soft_wrap=True)
+# What the wallet simulator needs beyond the verifier (the `wallet` extra).
+WALLET_MODULES = ("zxingcpp", "sd_jwt")
 
 
 class _Server(threading.Thread):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, host: str, port: int) -> None:
         super().__init__(daemon=True)
         config = uvicorn.Config(
             create_app(settings),
-            host=settings.host,
-            port=settings.port,
+            host=host,
+            port=port,
             log_level="warning",
             proxy_headers=False,  # the app decides (AGENTVP_TRUSTED_PROXIES)
         )
@@ -234,7 +240,23 @@ def _show_result(view: dict[str, Any]) -> None:
     console.print("[bold green]verified[/]")
 
 
+def _check_wallet_packages() -> None:
+    """The demo runs the wallet simulator: it needs ``agentvp[wallet]``."""
+    missing = []
+    for name in WALLET_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise RuntimeError(
+            f"agentvp demo runs the wallet simulator, which needs {', '.join(missing)}: "
+            "pip install 'agentvp[wallet]'"
+        )
+
+
 def run_demo(*, data_dir: Path, port: int | None, once: bool) -> int:
+    _check_wallet_packages()
     os.environ["AGENTVP_DATA_DIR"] = str(data_dir)
     if port is not None:
         os.environ["AGENTVP_PORT"] = str(port)
@@ -244,17 +266,22 @@ def run_demo(*, data_dir: Path, port: int | None, once: bool) -> int:
         _step(f"initialising {data_dir} (dev CA, verifier certificate, demo issuers, presets)")
         init_data_dir(data_dir, public_url=public_url)
     prepare_ap2_trust(data_dir)  # a demo merchant whose checkout JWTs are trusted
-    settings = Settings(data_dir=data_dir, demo_mode=True)
-    server = _Server(settings)
+    settings = load_settings({"port": "--port"}, data_dir=data_dir, demo_mode=True)
+    host, bind_port = bind_address(settings)
+    check_port_free(host, bind_port)
+    server = _Server(settings, host, bind_port)
     server.start()
     server.wait_started()
     base = settings.public_url
     _step(f"verifier running at {base} (store: {settings.store_url})")
     wallet = _prepare_wallet(data_dir)
+    _step(f"the demo wallet is {wallet} (e.g. `wallet-sim list --dir {wallet}`)")
+    if once:  # nothing serves on after the flow: no wallet page to start
+        return _flow(settings, data_dir, wallet, server, None)
     wallet_page = _WalletPage(wallet)
     try:
         wallet_page.wait_started()
-        return _flow(settings, data_dir, wallet, server, wallet_page, once=once)
+        return _flow(settings, data_dir, wallet, server, wallet_page)
     finally:
         wallet_page.stop()
 
@@ -264,11 +291,10 @@ def _flow(
     data_dir: Path,
     wallet: Path,
     server: _Server,
-    wallet_page: _WalletPage,
-    *,
-    once: bool,
+    wallet_page: _WalletPage | None,
 ) -> int:
-    """The scripted presentation and agent checkout, then the pages' URLs (and serving)."""
+    """The scripted presentation and agent checkout, then the pages' URLs and serving on - or,
+    without a wallet page (``--once``), the exit code (0: every flow succeeded)."""
     base = settings.public_url
     headers = {"Authorization": f"Bearer {settings.api_key_list[0]}"}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
@@ -291,18 +317,19 @@ def _flow(
         checkout = _agent_checkout(client, wallet)
         allowed = _show_decision(checkout)
     ap2_done = ap2_purchase(base, settings.api_key_list[0], data_dir, wallet)
-    console.print(
-        f"API docs: {base}/docs    QR of the last request: {data_dir / 'demo' / 'qr.png'}"
-    )
+    console.print(f"QR of the last request: {data_dir / 'demo' / 'qr.png'}")
+    console.print(f"demo wallet: {wallet} (wallet-sim … --dir {wallet})")
+    if wallet_page is None:
+        console.print("--once: the verifier has stopped; run `agentvp demo` to use the pages")
+        server.server.should_exit = True
+        server.join(timeout=10)
+        return 0 if view["status"] == "verified" and allowed and ap2_done else 1
+    console.print(f"API docs:                {base}/docs")
     console.print(f"relying-party demo page: {base}/")
     jti = checkout["action"]["mandate_jti"] if checkout else _mandate_jti(wallet)
     if jti:
         console.print(f"agent checkout page:     {base}/agent#mandate_jti={quote(jti, safe=':')}")
     console.print(f"wallet simulator page:   {wallet_page.url}")
-    if once:
-        server.server.should_exit = True
-        server.join(timeout=10)
-        return 0 if view["status"] == "verified" and allowed and ap2_done else 1
     console.print("serving; press Ctrl-C to stop")
     signal.signal(signal.SIGTERM, _interrupt)  # stop the wallet page on `kill` too
     try:

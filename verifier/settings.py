@@ -9,13 +9,11 @@ Every field carries its documentation; ``docs/CONFIGURATION.md`` is generated fr
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -23,10 +21,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from verifier.config_files import load_document
 from verifier.protocol import AgentVPError
 from verifier.protocol.oid4vp.dc_api import check_origin
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "public_url_problem"]
 
 
 class _ConfigFileSource(PydanticBaseSettingsSource):
@@ -41,8 +40,7 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
             path = str(default) if default.exists() else None
         self._data: dict[str, Any] = {}
         if path:
-            text = Path(path).read_text(encoding="utf-8")
-            loaded = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+            loaded = load_document(Path(path))
             if not isinstance(loaded, dict):
                 raise ValueError(f"config file {path} must hold a mapping of setting names")
             self._data = loaded
@@ -52,6 +50,20 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return dict(self._data)
+
+
+def public_url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be the public URL (``http(s)://host[:port][/path]``), or None."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # "Port out of range" or not a number: ValueError
+    except ValueError as exc:
+        return f"public URL {value!r} is malformed: {exc}"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return f"public URL {value!r} must be http(s)://host[:port], e.g. http://localhost:8080"
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return f"public URL {value!r} must carry no credentials, query or fragment"
+    return None
 
 
 class Settings(BaseSettings):
@@ -65,7 +77,13 @@ class Settings(BaseSettings):
         "response_uri, QR codes). Behind a reverse proxy: the external https URL.",
     )
     host: str = Field("127.0.0.1", description="Interface `agentvp serve` binds to.")
-    port: int = Field(8080, description="Port `agentvp serve` listens on.")
+    port: int = Field(
+        8080,
+        ge=1,
+        le=65535,
+        description="Port `agentvp serve` listens on. Unset, with a public URL on this machine "
+        "(localhost or a loopback address): the public URL's port.",
+    )
     data_dir: Path = Field(
         Path(".agentvp"),
         description="Directory with the verifier key, the dev PKI, trust and policy files "
@@ -261,8 +279,9 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("public_url must be an http(s) URL")
+        problem = public_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value.rstrip("/")
 
     @field_validator("trusted_proxies")

@@ -13,13 +13,19 @@ Before anything is signed it checks, on the *full* mandate it holds:
 It then presents only the mandate (the agent's own key), with a KB-JWT over the action. If the
 relying party needs the human (step-up), it hands over the human's link; the human answers from
 their own wallet.
+
+Which mandate: the one the action names (``mandate_jti``); else the only one whose limits allow
+the action (:meth:`AgentHolder.choose`) - never silently the first of several.
+When it refuses, the agent says why in the ``error_description`` it sends (``access_denied``:
+"action outside the mandate: payee_not_allowed: …"), so the relying party can show the agent's
+stated reason.
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -31,7 +37,7 @@ from verifier.protocol.sdjwt.disclosures import Reconstructed
 from .store import StoredCredential, Wallet
 from .wallet import WalletError, WalletSimulator
 
-__all__ = ["AgentHolder", "full_mandate"]
+__all__ = ["AgentHolder", "full_mandate", "mandate_summary"]
 
 FINAL = ("allow", "deny")
 
@@ -41,9 +47,41 @@ def _rebuilt(credential: StoredCredential) -> Reconstructed:
     return reconstruct(copy.deepcopy(held.payload), [d.encoded for d in held.disclosures])
 
 
+def _oauth_text(text: str, limit: int = 500) -> str:
+    """``text`` as an OAuth ``error_description`` may carry it (RFC 6749 §5.2: printable ASCII
+    without ``"`` and ``\\``), at most ``limit`` characters."""
+    kept = "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "'" for c in text)
+    return kept[:limit]
+
+
 def full_mandate(credential: StoredCredential) -> dict[str, Any]:
     """The mandate's claims with every disclosure applied (what the agent itself knows)."""
     return _rebuilt(credential).claims
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{minor / 100:.2f} {currency}"
+
+
+def mandate_summary(claims: Mapping[str, Any]) -> str:
+    """One line telling mandates apart: limits, payees, expiry (from the full mandate)."""
+    authority = claims.get("authority")
+    constraints = authority.get("constraints") if isinstance(authority, dict) else None
+    parts: list[str] = []
+    for c in constraints if isinstance(constraints, list) else ():
+        kind, currency = c.get("type"), str(c.get("currency", ""))
+        if kind == "payment.amount_range" and isinstance(c.get("max"), int):
+            parts.append(f"max {_money(c['max'], currency)}/order")
+        elif kind == "payment.budget" and isinstance(c.get("max"), int):
+            parts.append(f"budget {_money(c['max'], currency)}")
+        elif kind == "mandate.max_uses" and isinstance(c.get("max"), int):
+            parts.append(f"{c['max']} uses")
+        elif kind == "checkout.allowed_merchants" and isinstance(c.get("allowed"), list):
+            names = [str(m.get("name") or m.get("id")) for m in c["allowed"] if isinstance(m, dict)]
+            parts.append("payees " + ", ".join(names))
+    if isinstance(claims.get("exp"), int):
+        parts.append("until " + time.strftime("%Y-%m-%d", time.gmtime(claims["exp"])))
+    return "; ".join(parts) or "no limits"
 
 
 class AgentHolder:
@@ -85,6 +123,30 @@ class AgentHolder:
 
     def mandate(self, jti: str | None = None) -> StoredCredential:
         return self._mandates(jti)[-1]
+
+    def choose(self, raw: Mapping[str, Any]) -> AgentAction:
+        """The action bound to a mandate: the one ``mandate_jti`` names, else the only mandate
+        whose limits allow it. Several that allow it: ``several_mandates`` (pass one); none,
+        among several: ``access_denied`` with each one's reasons. With a single mandate the
+        action is bound to it; :meth:`check` then says why it is refused, if it is."""
+        if raw.get("mandate_jti"):
+            return AgentAction.model_validate(raw)
+        options = []
+        for credential in self._mandates(None):
+            jti = full_mandate(credential).get("jti")
+            if isinstance(jti, str):
+                action = AgentAction.model_validate({**raw, "mandate_jti": jti})
+                options.append((action, self.check(action)))
+        fitting = [action for action, refusals in options if not refusals]
+        if len(fitting) == 1 or len(options) == 1:
+            return (fitting or [options[0][0]])[0]
+        if fitting:
+            jtis = ", ".join(a.mandate_jti for a in fitting)
+            raise WalletError(
+                "several_mandates", f"several mandates match: pass --mandate (one of {jtis})"
+            )
+        refusals = "; ".join(f"{a.mandate_jti}: {', '.join(r)}" for a, r in options)
+        raise WalletError("access_denied", f"no mandate allows this action ({refusals})")
 
     def check(self, action: AgentAction, *, rp_domain: str | None = None) -> list[str]:
         """Reasons the agent must refuse ``action`` (empty: inside its mandate).
@@ -136,10 +198,9 @@ class AgentHolder:
                 raise WalletError("access_denied", "the request binds another action than ours")
             refusals = self.check(action)
             if refusals:
-                simulator.decline(request, "access_denied", "action outside the mandate")
-                raise WalletError(
-                    "access_denied", "action outside the mandate: " + "; ".join(refusals)
-                )
+                why = "action outside the mandate: " + "; ".join(refusals)
+                simulator.decline(request, "access_denied", _oauth_text(why))
+                raise WalletError("access_denied", why)
             simulator.only = {self.mandate(action.mandate_jti).id}
             return simulator.submit(simulator.propose(request))
         finally:

@@ -12,7 +12,7 @@
     wallet-sim issuer-rotate ISSUER               a new issuer signing key
     wallet-sim mandate grant [--max-amount N --budget N --max-uses N --merchant id:name:domain
                               --audience domain]
-    wallet-sim agent act --rp URL --api-key K --action JSON   ask an RP, prove the mandate
+    wallet-sim agent act --rp URL --api-key K --action JSON [--mandate JTI]   ask an RP, prove
     wallet-sim agent answer "openid4vp://..." [--action JSON]  answer a request an RP handed over
     wallet-sim agent mcp-call --server URL --tool T [--args JSON]
     wallet-sim ap2 checkout|challenge|delegate|pay|present ...   AP2 v0.2 (see `ap2 --help`)
@@ -28,20 +28,22 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import httpx
 import qrcode
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from verifier.protocol.errors import first_error
 from verifier.protocol.jose import SigningKey
 from verifier.protocol.mandates.authority import AgentAction
 
-from .agent import AgentHolder, full_mandate
+from .agent import AgentHolder, full_mandate, mandate_summary
 from .ap2_cli import app as ap2_app
 from .client import WalletHTTPError
 from .dc_api import DCAPIWallet, request_of
@@ -49,7 +51,7 @@ from .issuer import MandateGrant
 from .issuer_web import issuer_app
 from .issuing import issue_credential, rotate_issuer_key, serve_issuers_at, set_credential_status
 from .scan import QRDecodeError, decode_qr
-from .store import Wallet, default_dir
+from .store import Wallet, own_dir
 from .wallet import WalletError, WalletSimulator
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -93,7 +95,7 @@ def init(
     ] = None,
 ) -> None:
     """Create a wallet directory: holder keys, simulated issuers, trusted verifiers."""
-    path = dir or default_dir()
+    path = dir or own_dir()
     wallet = Wallet.create(path)
     if issuers is not None:
         for file in sorted(issuers.glob("*.json")):
@@ -268,23 +270,62 @@ def mandate_grant(
     )
 
 
+def _json_option(value: str, option: str) -> Any:
+    """The JSON of an option (a literal or ``@file``); one line naming the option if bad."""
+    try:
+        text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    except OSError as exc:
+        raise _fail(f"{option}: cannot read {value[1:]}: {exc.strerror or exc}", 1) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise _fail(f"{option} is not valid JSON: {exc.msg} ({where})", 1) from None
+
+
+def _action(raw: Any, option: str = "--action") -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise _fail(f"{option} must be a JSON object (the agent action)", 1)
+    try:
+        AgentAction.model_validate({"mandate_jti": "x", **raw})
+    except ValidationError as exc:
+        raise _fail(f"{option}: {first_error(exc)}", 1) from None
+    return raw
+
+
+def _unreachable(rp: str, exc: httpx.HTTPError) -> typer.Exit:
+    if isinstance(exc, httpx.HTTPStatusError):
+        answer = exc.response
+        return _fail(
+            f"the relying party at {rp} answered {answer.status_code}: {answer.text[:200]}"
+        )
+    return _fail(f"cannot reach the relying party at {rp}: {type(exc).__name__}")
+
+
 @agent_app.command("act")
 def agent_act(
     rp: Annotated[str, typer.Option(help="The verifier (agentvp) base URL.")],
     api_key: Annotated[str, typer.Option(envvar="AGENTVP_API_KEY", help="RP API key.")],
     action: Annotated[str, typer.Option(help="The action as JSON (or @file).")],
     policy: Annotated[str, typer.Option(help="The RP's policy name.")] = "shop-checkout",
+    mandate: Annotated[
+        str | None,
+        typer.Option(help="The mandate's jti (default: the only mandate whose limits fit)."),
+    ] = None,
     dir: DirOption = None,
     wait: Annotated[int, typer.Option(help="Seconds to wait for the human on step-up.")] = 300,
 ) -> None:
     """Ask the RP to accept an action, prove the mandate; print the decision and receipt."""
-    text = Path(action[1:]).read_text(encoding="utf-8") if action.startswith("@") else action
+    raw = _action(_json_option(action, "--action"))
+    if mandate is not None:
+        if raw.get("mandate_jti") not in (None, mandate):
+            raise _fail("--mandate and the action's mandate_jti differ", 1)
+        raw = {**raw, "mandate_jti": mandate}
     holder = AgentHolder(_wallet(dir))
     try:
-        raw = json.loads(text)
-        if "mandate_jti" not in raw:
-            raw["mandate_jti"] = full_mandate(holder.mandate()).get("jti")
-        intended = AgentAction.model_validate(raw)
+        intended = holder.choose(raw)
+        claims = full_mandate(holder.mandate(intended.mandate_jti))
+        console.print(f"mandate: {intended.mandate_jti} ({mandate_summary(claims)})", markup=False)
         refusals = holder.check(intended)
         if refusals:
             raise _fail("refusing, the action is outside the mandate: " + "; ".join(refusals), 3)
@@ -299,10 +340,13 @@ def agent_act(
             qr.print_ascii(out=sys.stdout)
             console.print(link)
         view = holder.wait(rp, api_key, view["id"], timeout=wait)
-    except (WalletError, WalletHTTPError) as exc:
+    except WalletError as exc:
+        codes = {"several_mandates": 1, "access_denied": 3}
+        raise _fail(str(exc), codes.get(exc.error, 2)) from None
+    except WalletHTTPError as exc:
         raise _fail(str(exc)) from None
-    except (ValueError, httpx.HTTPError) as exc:
-        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+    except httpx.HTTPError as exc:
+        raise _unreachable(rp, exc) from None
     finally:
         holder.close()
     console.print(
@@ -325,20 +369,26 @@ def agent_answer(
     ] = None,
     dir: DirOption = None,
 ) -> None:
-    """Answer an agent request an RP gave the agent: refuse unless its action is in the mandate."""
+    """Answer an agent request an RP gave the agent: refuse unless its action is in the mandate.
+
+    Exit 3 when the agent refuses (the action is not its own, or outside its mandate), 2 when
+    the request itself is bad or the verifier errs, as `wallet-sim present`."""
+    intended = None
+    if action is not None:
+        raw = _action(_json_option(action, "--action"))
+        try:
+            intended = AgentAction.model_validate(raw)
+        except ValidationError as exc:
+            raise _fail(f"--action: {first_error(exc)}", 1) from None
     holder = AgentHolder(_wallet(dir))
     try:
-        intended = None
-        if action is not None:
-            text = (
-                Path(action[1:]).read_text(encoding="utf-8") if action.startswith("@") else action
-            )
-            intended = AgentAction.model_validate(json.loads(text))
         outcome = holder.answer(uri, intended)
-    except (WalletError, WalletHTTPError) as exc:
-        raise _fail(str(exc), 3) from None
-    except (ValueError, OSError) as exc:
-        raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
+    except WalletError as exc:
+        raise _fail(str(exc), 3 if exc.error == "access_denied" else 2) from None
+    except WalletHTTPError as exc:
+        raise _fail(str(exc)) from None
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach the verifier: {type(exc).__name__}") from None
     finally:
         holder.close()
     redirect = outcome.get("redirect_uri")
@@ -360,7 +410,12 @@ def agent_mcp_call(
 ) -> None:
     """Call an agentvp-protected MCP tool: 401, authorize with DPoP, present the mandate,
     (step-up: show the human's link), token, call again with DPoP; print the tool's result."""
-    from .mcp_agent import McpAgent  # noqa: PLC0415 - the MCP SDK only loads for this command
+    try:
+        from .mcp_agent import McpAgent  # noqa: PLC0415 - the MCP SDK loads for this command only
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "mcp":
+            raise
+        raise _fail("agent mcp-call needs the MCP SDK: pip install 'agentvp[mcp]'", 1) from None
 
     def show_human(link: str) -> None:
         console.print("the authorization server needs the human; scan or open with their wallet:")
@@ -370,12 +425,11 @@ def agent_mcp_call(
         console.print(link)
         sys.stdout.flush()
 
-    text = Path(args[1:]).read_text(encoding="utf-8") if args.startswith("@") else args
+    arguments = _json_option(args, "--args")
+    if not isinstance(arguments, dict):
+        raise _fail("--args must be a JSON object", 1)
     holder = AgentHolder(_wallet(dir), agent=agent)
     try:
-        arguments = json.loads(text)
-        if not isinstance(arguments, dict):
-            raise _fail("--args must be a JSON object", 1)
         result = McpAgent(holder, say=console.print).run(
             server, tool, arguments, on_human=show_human, timeout=wait
         )
@@ -383,7 +437,9 @@ def agent_mcp_call(
         raise _fail(f"{exc.error}: {exc}", 3 if exc.error == "access_denied" else 2) from None
     except WalletHTTPError as exc:
         raise _fail(str(exc)) from None
-    except (ValueError, httpx.HTTPError) as exc:
+    except httpx.HTTPError as exc:
+        raise _fail(f"cannot reach {server}: {type(exc).__name__}") from None
+    except ValueError as exc:
         raise _fail(f"{type(exc).__name__}: {exc}", 1) from None
     finally:
         holder.http.close()

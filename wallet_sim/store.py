@@ -9,7 +9,10 @@ Layout (plain JSON and PEM files, so tests and people can look inside)::
     <dir>/trust/verifiers/*.pem     CA certificates of verifiers we accept requests from
     <dir>/status/<issuer>.json      the issuer's Token Status List (see :mod:`wallet_sim.status`)
 
-The default directory is ``$WALLET_SIM_DIR`` or ``./.wallet-sim``.
+The default directory is ``$WALLET_SIM_DIR``; else ``./.wallet-sim`` when it holds a wallet; else
+the wallet ``agentvp demo`` made (``<$AGENTVP_DATA_DIR or .agentvp>/demo/wallet``) when there is
+one, so that ``wallet-sim list`` works as shown from where the demo ran; else ``./.wallet-sim``.
+``wallet-sim init`` creates ``$WALLET_SIM_DIR`` or ``./.wallet-sim`` (never the demo's).
 """
 
 from __future__ import annotations
@@ -30,13 +33,30 @@ from verifier.protocol.x509.chain import load_pem_certificates
 
 from .issuer import Issuer
 
-__all__ = ["StoredCredential", "Wallet", "default_dir"]
+__all__ = ["StoredCredential", "Wallet", "default_dir", "demo_dir", "own_dir"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-def default_dir() -> Path:
+def own_dir() -> Path:
+    """Where ``wallet-sim init`` creates a wallet: ``$WALLET_SIM_DIR`` or ``./.wallet-sim``."""
     return Path(os.environ.get("WALLET_SIM_DIR", ".wallet-sim"))
+
+
+def demo_dir() -> Path:
+    """The wallet ``agentvp demo`` prepares: ``<$AGENTVP_DATA_DIR or .agentvp>/demo/wallet``."""
+    return Path(os.environ.get("AGENTVP_DATA_DIR") or ".agentvp") / "demo" / "wallet"
+
+
+def _is_wallet(path: Path) -> bool:
+    return (path / "keys").is_dir()
+
+
+def default_dir() -> Path:
+    """The wallet the commands use without ``--dir`` (see the module docstring)."""
+    if os.environ.get("WALLET_SIM_DIR") or _is_wallet(own_dir()):
+        return own_dir()
+    return demo_dir() if _is_wallet(demo_dir()) else own_dir()
 
 
 def _check_name(name: str) -> str:
@@ -76,9 +96,10 @@ class Wallet:
     @classmethod
     def open(cls, path: Path | None = None) -> Wallet:
         wallet = cls(path or default_dir())
-        if not (wallet.path / "keys").is_dir():
+        if not _is_wallet(wallet.path):
             raise FileNotFoundError(
-                f"{wallet.path} is not a wallet directory - run `wallet-sim init`"
+                f"{wallet.path} is not a wallet directory - run `wallet-sim init`, or pass "
+                f"--dir (`agentvp demo` keeps its wallet in {demo_dir()})"
             )
         return wallet
 

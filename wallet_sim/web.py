@@ -38,10 +38,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier.protocol.oid4vp.wallet_request import RequestObject
 
+from .agent import full_mandate, mandate_summary
 from .client import WalletHTTP, WalletHTTPError
 from .consent import consent_view, optional_in, without_optional
 from .scan import QRDecodeError, decode_qr
-from .store import Wallet
+from .store import StoredCredential, Wallet
 from .wallet import Proposal, WalletError, WalletSimulator
 
 __all__ = ["SECURITY_HEADERS", "WEB_DIR", "PendingRequests", "create_app"]
@@ -251,6 +252,23 @@ def _error(exc: _HTTPError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status)
 
 
+def _credential_view(credential: StoredCredential) -> dict[str, Any]:
+    """What the page lists; a mandate also shows its ``jti`` and limits (to tell them apart)."""
+    view: dict[str, Any] = {
+        "id": credential.id,
+        "kind": credential.kind,
+        "vct": credential.vct,
+        "iss": credential.iss,
+        "holder": credential.holder,
+        "issued_at": credential.issued_at,
+    }
+    if credential.kind == "mandate":
+        claims = full_mandate(credential)
+        view["jti"] = claims.get("jti")
+        view["summary"] = mandate_summary(claims)
+    return view
+
+
 def create_app(wallet: Wallet, *, transport: httpx.BaseTransport | None = None) -> ASGIApp:
     """The ASGI app for ``wallet-sim serve``."""
     web = WalletWeb(wallet, transport=transport)
@@ -267,10 +285,7 @@ def create_app(wallet: Wallet, *, transport: httpx.BaseTransport | None = None) 
         return FileResponse(path, media_type=media)
 
     async def summary(request: Request) -> Response:
-        credentials = [
-            {"id": c.id, "kind": c.kind, "vct": c.vct, "iss": c.iss, "holder": c.holder}
-            for c in web.wallet.credentials()
-        ]
+        credentials = [_credential_view(c) for c in web.wallet.credentials()]
         anchors = [cert.subject.rfc4514_string() for cert in web.wallet.verifier_anchors()]
         return JSONResponse({"credentials": credentials, "trusted_verifiers": anchors})
 

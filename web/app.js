@@ -213,6 +213,7 @@
     $("result").hidden = true;
     $("session").hidden = false;
     $("session").classList.remove("done");
+    $("qr-frame").hidden = false;
     $("qr-overlay").hidden = true;
     $("qr-caption").hidden = false;
     $("same-device").hidden = false;
@@ -395,8 +396,12 @@
         li.textContent = text.charAt(0).toUpperCase() + text.slice(1);
       }
     });
+    // The mark covers the QR code it answers; without one (a same-device return in a fresh
+    // page) there is no frame to show, and the status line says it all.
+    const hasQr = Boolean($("qr").querySelector("svg"));
+    $("qr-frame").hidden = !hasQr;
     const overlay = $("qr-overlay");
-    overlay.hidden = false;
+    overlay.hidden = !hasQr;
     overlay.dataset.state = state;
     overlay.textContent = state === "verified" ? "✓" : state === "expired" ? "" : "✕";
     $("same-device").hidden = true;
@@ -463,6 +468,7 @@
     $("result").hidden = true;
     $("session").hidden = false;
     $("qr-caption").hidden = true;
+    if (!session) $("qr-frame").hidden = true; // a fresh page: no QR code to frame
     if (!pending || !pending.id) {
       setStatus("error", "error: this browser started no same-device request");
       return;

@@ -107,4 +107,18 @@ def test_the_agent_refuses_an_action_outside_its_mandate(page: Page, demo: Demo)
     assert "outside the mandate" in done.stdout + done.stderr
     expect(page.locator("#status")).to_have_text("denied")
     expect(page.locator("#reasons li").first).to_have_attribute("data-code", "agent_declined")
+    # The agent's own stated reason, marked as its word (issue 15 point 11).
+    expect(page.locator("#reasons li").first).to_contain_text(
+        'the agent says: "action outside the mandate: amount_exceeds_mandate'
+    )
     expect(page.locator("#step-up")).to_be_hidden()
+
+
+def test_no_blank_gap_under_the_agents_request(page: Page, demo: Demo) -> None:
+    _start(page, demo, amount="10.00", payee="Shop A")
+    title = page.locator("#session .block-title").first.bounding_box()
+    note = page.locator("#session .session-note").bounding_box()
+    command = page.locator("#agent-command").bounding_box()
+    assert title is not None and note is not None and command is not None
+    assert note["y"] - (title["y"] + title["height"]) <= 16  # the grid gap, no margins on top
+    assert command["y"] - (note["y"] + note["height"]) <= 16

@@ -76,6 +76,18 @@ def test_same_device_returns_with_a_response_code(page: Page, demo: Demo, arriva
     expect(page.locator("#result")).to_contain_text("Mustermann")
     expect(page.locator("#result")).to_contain_text("same-device flow")
     assert "response_code" not in page.url  # removed from the address bar
+    if arrival == "new-load":  # no QR code on this page: no empty frame, no mark over the steps
+        expect(page.locator("#qr-frame")).to_be_hidden()
+        expect(page.locator("#qr-overlay")).to_be_hidden()
+    else:  # the mark covers the QR code it answers, not the steps below it
+        expect(page.locator("#qr-overlay")).to_be_visible()
+        overlay, steps = (
+            page.locator("#qr-overlay").bounding_box(),
+            page.locator("#steps").bounding_box(),
+        )
+        assert overlay is not None and steps is not None
+        assert overlay["y"] + overlay["height"] <= steps["y"]
+    expect(page.locator("#steps")).to_be_visible()
     shot(page, f"rp-same-device-verified-{arrival}")
     if arrival == "new-load":
         page.goto(redirect)  # the code is single-use: no second look at the result

@@ -87,7 +87,7 @@ class Verifier:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        try:
+        try:  # a generous bound: the shared 2-core machine is often busy
             ready = f"{self.url}/.well-known/jwks.json"
             wait_ready(self.proc, ready, "verifier", self.log, timeout)
         except BaseException:

@@ -52,6 +52,8 @@ def test_agent_checkout_walkthrough(tmp_path: Path) -> None:
         )
         assert granted.returncode == 0, granted.stderr
         assert "granted mandate" in granted.stdout and "budget 50000" in granted.stdout
+        # make_wallet already gave the agent a mandate that fits too: name the granted one.
+        jti = granted.stdout.split("(jti ")[1].split(")")[0]
         action = {
             "action": "payment.initiate",
             "transaction_id": "ord-77",
@@ -73,6 +75,8 @@ def test_agent_checkout_walkthrough(tmp_path: Path) -> None:
                 "shop-checkout",
                 "--action",
                 json.dumps(action),
+                "--mandate",
+                jti,
                 "--wait",
                 "60",
             ),

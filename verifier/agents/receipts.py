@@ -44,7 +44,7 @@ def verify_receipt(token: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
         if jws.header.get("typ") != RECEIPT_TYP:
             raise ReceiptError(f"typ is {jws.header.get('typ')!r}, not {RECEIPT_TYP}")
         if not any(k.verify(jws.alg, jws.signing_input, jws.signature) for k in candidates):
-            raise ReceiptError("signature does not verify with the verifier's published keys")
+            raise ReceiptError("the signature does not verify")
         return jws.payload_json(what="receipt")
     except AgentVPError as exc:
         raise ReceiptError(exc.reason) from None

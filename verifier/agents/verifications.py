@@ -314,7 +314,11 @@ class AgentVerifications:
             )
         if error.get("source") == "wallet":
             name = "agent_declined" if role == "agent" else "step_up_declined"
-            return Reason(name, f"the {'agent' if role == 'agent' else 'wallet'} answered {code}")
+            who = "agent" if role == "agent" else "wallet"
+            said = str(error.get("detail") or "").strip()
+            # The holder's own words (its error_description), quoted and marked as such.
+            words = f'; the {who} says: "{said}"' if said else ""
+            return Reason(name, f"the {who} answered {code}{words}")
         return Reason(_RENAMED[role].get(code, code), str(error.get("detail", "")))
 
     async def _decide(self, av: Transaction, verdict: _Verdict) -> Transaction:

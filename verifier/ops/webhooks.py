@@ -118,7 +118,8 @@ class Webhooks:
         self._wake.set()
 
     async def deliver(self, item: QueueItem) -> bool:
-        """One attempt; True when the receiver answered 2xx."""
+        """One attempt; True when the receiver answered 2xx. A failure is logged with its
+        reason in the message itself, so every log format (text and JSON) shows it."""
         body = json.dumps(item.payload["body"], separators=(",", ":")).encode()
         timestamp = int(self.clock())
         headers = {
@@ -131,12 +132,24 @@ class Webhooks:
         try:
             await self.fetcher.check_target(url)
             response = await self._client.post(url, content=body, headers=headers)
-        except (FetchError, httpx.HTTPError) as exc:
-            log.info(
-                "webhook attempt failed", extra={"webhook": item.item_id, "reason": str(exc)[:200]}
-            )
-            return False
-        return 200 <= response.status_code < 300
+        except FetchError as exc:
+            return self._failed(item, exc.reason)
+        except httpx.HTTPError as exc:
+            return self._failed(item, f"{url} is unreachable: {type(exc).__name__}")
+        if not 200 <= response.status_code < 300:
+            return self._failed(item, f"{url} answered {response.status_code}")
+        return True
+
+    def _failed(self, item: QueueItem, reason: str) -> bool:
+        reason = reason[:300]
+        log.warning(
+            "webhook %s attempt %d failed: %s",
+            item.item_id,
+            item.attempts,
+            reason,
+            extra={"webhook": item.item_id, "attempt": item.attempts, "reason": reason},
+        )
+        return False
 
     async def run_once(self, *, limit: int = 32) -> int:
         """Deliver what is due now; the number of items handled."""
@@ -152,7 +165,10 @@ class Webhooks:
             elif item.attempts >= self.max_attempts:
                 self.failed += 1
                 log.warning(
-                    "webhook given up", extra={"webhook": item.item_id, "attempts": item.attempts}
+                    "webhook %s given up after %d attempts",
+                    item.item_id,
+                    item.attempts,
+                    extra={"webhook": item.item_id, "attempts": item.attempts},
                 )
                 await self.store.ack(QUEUE, item.item_id)
             else:

@@ -14,13 +14,12 @@ under ``resources:``; see :mod:`verifier.policy.resources`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from verifier.config_files import load_document
 from verifier.policy.ap2 import AP2Policy
 from verifier.policy.resources import ResourcePolicy
 from verifier.policy.rules import AgentPolicy
@@ -39,7 +38,7 @@ class Preset(BaseModel):
     @classmethod
     def _valid_query(cls, value: dict[str, Any]) -> dict[str, Any]:
         try:
-            DCQLQuery.parse(value)
+            DCQLQuery.parse(value, strict=True)  # the RP's own query: no unknown members
         except AgentVPError as exc:
             raise ValueError(exc.reason) from None
         return value
@@ -59,8 +58,7 @@ def load_policy_file(path: Path | None) -> PolicyFile:
         return PolicyFile()
     if not path.exists():
         raise FileNotFoundError(f"policy file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    data = load_document(path)
     try:
         return PolicyFile.model_validate(data or {})
     except ValidationError as exc:

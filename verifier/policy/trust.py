@@ -20,17 +20,16 @@ Unknown issuers fail with ``issuer_untrusted`` naming the issuer.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from verifier.config_files import load_document
 from verifier.policy.ap2 import AgentProvider, provider_keys
 from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.protocol import AgentVPError, PublicKey, TrustError, public_key_from_jwk
@@ -82,8 +81,7 @@ def load_trust_file(path: Path) -> TrustConfig:
     """Parse and validate; errors name the file and the bad field."""
     if not path.exists():
         raise FileNotFoundError(f"trust file {path} does not exist - run `agentvp init`")
-    text = path.read_text(encoding="utf-8")
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    data = load_document(path)
     try:
         return TrustConfig.model_validate(data or {})
     except ValidationError as exc:

@@ -100,8 +100,8 @@ class CreatePresentation(BaseModel):
             raw = dict(preset["dcql_query"])
         else:
             raw = dict(self.dcql_query or {})
-        try:
-            query = DCQLQuery.parse(raw)
+        try:  # strict: the RP's own query; a typo must not silently change what is asked
+            query = DCQLQuery.parse(raw, strict=True)
         except AgentVPError as exc:
             raise ServiceError(400, "invalid_request", exc.reason) from None
         if self.flow == "same_device" and (

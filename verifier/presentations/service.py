@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.errors import ServiceError
+from verifier.ops.callbacks import callback_refusal
 from verifier.ops.logs import current_tx
 from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
@@ -100,6 +101,7 @@ class ServiceConfig:
     receipt_key: SigningKey | None = None  # signs agent decision receipts
     callbacks: bool = False  # webhooks configured: `callback_url` accepted
     dc_api_origins: tuple[str, ...] = ()  # pages that may use the Digital Credentials API
+    outbound_allow_hosts: tuple[str, ...] = ()  # where webhooks may go beyond public https
 
 
 class PresentationService:
@@ -149,8 +151,8 @@ class PresentationService:
         purpose: str = "presentation",
         parent_id: str | None = None,
     ) -> Transaction:
-        if spec.callback_url is not None and not self.config.callbacks:
-            raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
+        if spec.callback_url is not None:
+            self.check_callback(spec.callback_url)
         query, td = spec.resolve(self.presets)
         meta: dict[str, Any] = {}
         mode = spec.response_mode or self.config.default_response_mode
@@ -208,6 +210,14 @@ class PresentationService:
                 400, "invalid_request", "ap2_challenge_id needs a signed request (x509 client_id)"
             )
         return challenge.nonce
+
+    def check_callback(self, url: str) -> None:
+        """400 unless webhooks are configured and the outbound policy lets them reach ``url``."""
+        if not self.config.callbacks:
+            raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
+        refusal = callback_refusal(url, self.config.outbound_allow_hosts)
+        if refusal is not None:
+            raise ServiceError(400, "invalid_request", refusal)
 
     def request_uri(self, tx: Transaction) -> str:
         return f"{self.config.public_url}/wallet/request/{tx.request_id}"

@@ -12,8 +12,9 @@ from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.protocol.mandates.authority import AgentAction
 from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
-from verifier.routes.openapi import errors, json_request
+from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.rp_api import presentation_view
+from verifier.routes.schemas import AgentVerificationView, AuditLog
 from verifier.store.base import Transaction, TxStatus
 
 __all__ = ["agent_view", "decision_view", "router"]
@@ -87,17 +88,14 @@ async def agent_view(request: Request, av: Transaction) -> dict[str, Any]:
 @router.post(
     "/agent-verifications",
     status_code=201,
-    responses=errors(400, 413, 415),
+    responses={**answers(AgentVerificationView, 201, "Created."), **errors(400, 413, 415)},
     openapi_extra=json_request(CreateAgentVerification),
 )
 async def create_agent_verification(request: Request) -> JSONResponse:
     """Ask an agent to prove it may do `action` under `policy` (and the human, on step-up)."""
     body = parse_body(CreateAgentVerification, await json_body(request))
     if body.callback_url is not None:
-        if not service_of(request).config.callbacks:
-            raise ServiceError(400, "invalid_request", "callback_url needs AGENTVP_WEBHOOK_SECRET")
-        if not body.callback_url.startswith(("https://", "http://")):
-            raise ServiceError(400, "invalid_request", "callback_url must be an http(s) URL")
+        service_of(request).check_callback(body.callback_url)
     human_flow = None
     if body.human_flow == "dc_api":
         human_flow = {"expected_origins": body.expected_origins}
@@ -109,14 +107,17 @@ async def create_agent_verification(request: Request) -> JSONResponse:
     return JSONResponse(await agent_view(request, av), 201, headers=NO_STORE)
 
 
-@router.get("/agent-verifications/{av_id}", responses=errors(404))
+@router.get(
+    "/agent-verifications/{av_id}",
+    responses={**answers(AgentVerificationView), **errors(404)},
+)
 async def get_agent_verification(request: Request, av_id: str) -> JSONResponse:
     """The decision (`pending`, `allow`, `deny`), its reasons and, once final, the receipt."""
     av = await agents_of(request).get(av_id)
     return JSONResponse(await agent_view(request, av), headers=NO_STORE)
 
 
-@router.get("/agent-verifications/{av_id}/events", responses=errors(404))
+@router.get("/agent-verifications/{av_id}/events", responses={**answers(AuditLog), **errors(404)})
 async def get_agent_verification_events(request: Request, av_id: str) -> JSONResponse:
     """The hash-chained audit log (ids, codes and hashes; never claim values)."""
     events = await agents_of(request).audit(av_id)

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.ap2.service import AP2Verifications, VerificationRequest
 from verifier.routes.deps import json_body, parse_body, require_api_key
-from verifier.routes.openapi import errors, json_request
+from verifier.routes.openapi import answers, errors, json_request
+from verifier.routes.schemas import AP2Challenge, AP2Verification, AuditLog
 
 __all__ = ["router"]
 
@@ -62,7 +63,7 @@ def ap2_of(request: Request) -> AP2Verifications:
 @router.post(
     "/challenges",
     status_code=201,
-    responses=errors(400, 413, 415),
+    responses={**answers(AP2Challenge, 201), **errors(400, 413, 415)},
     openapi_extra=json_request(CreateChallenge),
 )
 async def create_challenge(request: Request) -> JSONResponse:
@@ -80,7 +81,7 @@ async def create_challenge(request: Request) -> JSONResponse:
 
 @router.post(
     "/verifications",
-    responses=errors(400, 413, 415),
+    responses={**answers(AP2Verification), **errors(400, 413, 415)},
     openapi_extra=json_request(CreateVerification),
 )
 async def create_verification(request: Request) -> JSONResponse:
@@ -98,7 +99,7 @@ async def create_verification(request: Request) -> JSONResponse:
     return JSONResponse(result, headers=NO_STORE)
 
 
-@router.get("/verifications/{vid}/events", responses=errors(404))
+@router.get("/verifications/{vid}/events", responses={**answers(AuditLog), **errors(404)})
 async def get_verification_events(request: Request, vid: str) -> JSONResponse:
     """The hash-chained audit log (ids, codes and counters; never claim values)."""
     return JSONResponse({"events": await ap2_of(request).audit(vid)}, headers=NO_STORE)

@@ -30,7 +30,14 @@ from verifier.policy.presets import load_policy_file
 from verifier.protocol.oauth.access_token import GRANT_TYPE
 from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE
 from verifier.routes.deps import rate_limited, require_api_key
-from verifier.routes.openapi import errors, form_request
+from verifier.routes.openapi import answers, errors, form_request
+from verifier.routes.schemas import (
+    JWKS,
+    AgentAuthorization,
+    AuthorizationServerMetadata,
+    Introspection,
+    TokenAnswer,
+)
 from verifier.settings import Settings
 
 __all__ = ["build_agent_access", "router"]
@@ -100,13 +107,16 @@ async def _answer(call: Callable[[], Awaitable[dict[str, Any]]]) -> JSONResponse
 DPOP = {"DPoP": "A DPoP proof (RFC 9449) for this request."}
 
 
-@router.get("/.well-known/oauth-authorization-server", responses=errors(404))
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    responses={**answers(AuthorizationServerMetadata), **errors(404)},
+)
 async def metadata(request: Request) -> JSONResponse:
     """RFC 8414 authorization server metadata."""
     return JSONResponse(access_of(request).metadata(), headers={"Cache-Control": "max-age=300"})
 
 
-@router.get("/oauth/jwks.json", responses=errors(404))
+@router.get("/oauth/jwks.json", responses={**answers(JWKS), **errors(404)})
 async def jwks(request: Request) -> JSONResponse:
     """The access-token signing key."""
     return JSONResponse(access_of(request).jwks(), headers={"Cache-Control": "max-age=300"})
@@ -115,7 +125,7 @@ async def jwks(request: Request) -> JSONResponse:
 @router.post(
     "/oauth/agent-authorize",
     dependencies=[Depends(rate_limited)],
-    responses=errors(400, 404, 413, 429, 503),
+    responses={**answers(AgentAuthorization), **errors(400, 404, 413, 429, 503)},
     openapi_extra=form_request(
         {
             "resource": "A protected resource (RFC 8707); repeatable.",
@@ -143,7 +153,7 @@ async def agent_authorize(request: Request) -> JSONResponse:
 
 @router.post(
     "/oauth/token",
-    responses=errors(400, 404, 413, 503),
+    responses={**answers(TokenAnswer), **errors(400, 404, 413, 503)},
     openapi_extra=form_request(
         {
             "grant_type": f"`{GRANT_TYPE}`.",
@@ -166,7 +176,7 @@ async def token(request: Request) -> JSONResponse:
 @router.post(
     "/oauth/introspect",
     dependencies=[Depends(require_api_key)],
-    responses=errors(400, 401, 404, 413, 503),
+    responses={**answers(Introspection), **errors(400, 401, 404, 413, 503)},
     openapi_extra=form_request({"token": "An access token."}, required=["token"]),
 )
 async def introspect(request: Request) -> JSONResponse:

@@ -3,7 +3,8 @@
 The routes read their bodies themselves (strict JSON, strict forms: see :mod:`.deps`), so FastAPI
 cannot see them; each route declares its body with :func:`json_request` or :func:`form_request`
 (``openapi_extra``) and its error answers with :func:`errors` (``responses=``), every one in the
-``{"error", "error_description"}`` shape of :class:`ErrorResponse`. :func:`document` builds the
+``{"error", "error_description"}`` shape of :class:`ErrorResponse`, and its JSON success answer
+with :func:`answers` (the models of :mod:`.schemas`). :func:`document` builds the
 document: the declared body models join ``components``, and FastAPI's automatic ``422`` goes,
 because this service answers every validation error with ``400 invalid_request`` (``app.py``).
 """
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "ErrorResponse",
+    "answers",
     "content",
     "document",
     "errors",
@@ -49,6 +51,14 @@ class ErrorResponse(BaseModel):
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries for these error statuses."""
     return {s: {"model": ErrorResponse, "description": _DESCRIPTIONS[s]} for s in statuses}
+
+
+def answers(
+    model: type[BaseModel], status: int = 200, description: str = "Success."
+) -> dict[int | str, dict[str, Any]]:
+    """A ``responses=`` entry for a JSON success body shaped like ``model``
+    (:mod:`verifier.routes.schemas`)."""
+    return {status: {"model": model, "description": description}}
 
 
 def content(media_type: str, *, binary: bool = False, description: str = "") -> dict[str, Any]:

@@ -12,19 +12,20 @@ from fastapi.responses import JSONResponse, Response
 
 from verifier.ops.metrics import Metrics
 from verifier.routes.deps import service_of
-from verifier.routes.openapi import content, errors
+from verifier.routes.openapi import answers, content, errors
+from verifier.routes.schemas import Health
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=answers(Health))
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/readyz", responses=errors(503))
+@router.get("/readyz", responses={**answers(Health), **errors(503)})
 async def readyz(request: Request) -> JSONResponse:
     if await service_of(request).store.ping():
         return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})

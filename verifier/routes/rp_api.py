@@ -18,7 +18,8 @@ from verifier.presentations.dc_api import DCAPIAnswer, dc_api_request, receive_d
 from verifier.presentations.qr import qr_png, qr_svg
 from verifier.presentations.service import PresentationService
 from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
-from verifier.routes.openapi import content, errors, json_request
+from verifier.routes.openapi import answers, content, errors, json_request
+from verifier.routes.schemas import PresentationView
 from verifier.settings import Settings
 from verifier.store.base import Transaction
 
@@ -67,7 +68,7 @@ def presentation_view(
 @router.post(
     "/presentations",
     status_code=201,
-    responses=errors(400, 413, 415),
+    responses={**answers(PresentationView, 201, "Created."), **errors(400, 413, 415)},
     openapi_extra=json_request(CreatePresentation),
 )
 async def create_presentation(request: Request) -> JSONResponse:
@@ -80,7 +81,7 @@ async def create_presentation(request: Request) -> JSONResponse:
 
 @router.post(
     "/presentations/{tx_id}/dc-response",
-    responses=errors(400, 404, 413, 415),
+    responses={**answers(PresentationView), **errors(400, 404, 413, 415)},
     openapi_extra=json_request(DCAPIAnswer),
 )
 async def dc_api_response(request: Request, tx_id: str) -> JSONResponse:
@@ -93,13 +94,17 @@ async def dc_api_response(request: Request, tx_id: str) -> JSONResponse:
     return JSONResponse(presentation_view(service, tx, with_result=True), headers=NO_STORE)
 
 
-@router.get("/presentations/{tx_id}", responses=errors(400, 404))
+@router.get("/presentations/{tx_id}", responses={**answers(PresentationView), **errors(400, 404)})
 async def get_presentation(
     request: Request, tx_id: str, response_code: str | None = None
 ) -> JSONResponse:
-    """Status, and once final the result or error. Same-device needs `response_code`."""
+    """Status, and once final the result or error. Same-device: the status alone without
+    `response_code`; the result (or error) only with it, once."""
     service = service_of(request)
-    tx = await service.redeem_response_code(await service.get(tx_id), response_code)
+    tx = await service.get(tx_id)
+    if tx.flow == "same_device" and response_code is None:
+        return JSONResponse(presentation_view(service, tx, with_result=False), headers=NO_STORE)
+    tx = await service.redeem_response_code(tx, response_code)
     return JSONResponse(presentation_view(service, tx, with_result=True), headers=NO_STORE)
 
 

@@ -15,7 +15,8 @@ from verifier.errors import ServiceError
 from verifier.protocol import AgentVPError
 from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE, parse_form
 from verifier.routes.deps import rate_limited, service_of
-from verifier.routes.openapi import content, errors, form_request
+from verifier.routes.openapi import answers, content, errors, form_request
+from verifier.routes.schemas import JWKS, WalletResponseAnswer
 
 __all__ = ["router"]
 
@@ -82,7 +83,7 @@ async def post_request_object(request: Request, request_id: str) -> Response:
 @router.post(
     "/wallet/response/{request_id}",
     dependencies=LIMITED,
-    responses=errors(400, 404, 413, 415, 429, 503),
+    responses={**answers(WalletResponseAnswer), **errors(400, 404, 413, 415, 429, 503)},
     openapi_extra=form_request(RESPONSE_FIELDS),
 )
 async def post_response(request: Request, request_id: str) -> JSONResponse:
@@ -95,7 +96,7 @@ async def post_response(request: Request, request_id: str) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", responses=answers(JWKS))
 async def jwks(request: Request) -> JSONResponse:
     """The verifier's public signing key (request objects; receipts)."""
     key = service_of(request).config.signing_key

@@ -5,7 +5,8 @@ used it, with its AP2 receipt).
 
 The page plays the shop: an agent offers to pay (amount, payee, its mandate's ``jti``); the page
 asks agentvp for an agent verification under a policy of the policy file, hands the agent its
-request (a link, and the ``wallet-sim agent answer`` command that answers it), shows the
+request (a link, and the ``wallet-sim agent answer`` command that answers it - with ``--dir``
+of the wallet ``agentvp demo`` prepared, when there is one), shows the
 human's step-up QR code when the policy wants the person, and then the decision with its
 reasons and the signed receipt.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -39,6 +41,7 @@ from verifier.routes.web import (
     require_demo_mode,
     require_same_origin,
 )
+from verifier.settings import Settings
 from verifier.store.base import Transaction
 
 __all__ = ["router"]
@@ -78,6 +81,14 @@ async def _demo_checkout(request: Request, av_id: str) -> Transaction:
     return av
 
 
+def _demo_wallet(request: Request) -> Path | None:
+    """The wallet ``agentvp demo`` prepared in this data dir (absolute, so the copied command
+    works from any directory), if there is one."""
+    settings: Settings = request.app.state.settings
+    wallet = (settings.data_dir / "demo" / "wallet").resolve()
+    return wallet if (wallet / "keys").is_dir() else None
+
+
 async def _view(request: Request, av: Transaction) -> dict[str, Any]:
     """The RP API's decision view, with the requests as the page needs them (links, the command)."""
     service = service_of(request)
@@ -85,10 +96,12 @@ async def _view(request: Request, av: Transaction) -> dict[str, Any]:
     agent = await service.get(av.meta["agent_tx"])
     uri = service.authorization_request_uri(agent)
     action = json.dumps(av.meta["action"], separators=(",", ":"))
+    command = f"wallet-sim agent answer {shlex.quote(uri)} --action {shlex.quote(action)}"
+    wallet = _demo_wallet(request)
     view["agent_request"] = {
         "authorization_request_uri": uri,
         "status": agent.status,
-        "command": f"wallet-sim agent answer {shlex.quote(uri)} --action {shlex.quote(action)}",
+        "command": command + (f" --dir {shlex.quote(str(wallet))}" if wallet else ""),
     }
     if av.meta.get("human_tx"):
         human = await service.get(av.meta["human_tx"])

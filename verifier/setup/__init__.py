@@ -2,6 +2,9 @@
 
 :mod:`.data_dir` writes a working development data dir (keys, dev CA, trust, policies,
 presets); :mod:`.keys` loads the verifier's signing key, certificate chain and client_id from
-it; :mod:`.config_docs` renders ``docs/CONFIGURATION.md`` from the settings model. May import
-:mod:`verifier.protocol` and :mod:`verifier.settings`; never the HTTP layer.
+it; :mod:`.config_docs` renders ``docs/CONFIGURATION.md`` from the settings model;
+:mod:`.startup` checks what ``agentvp serve`` and ``agentvp demo`` need before they listen
+(settings, where to listen, a free port), each failure one line. May import
+:mod:`verifier.protocol`, :mod:`verifier.settings` and :mod:`verifier.config_files`; never the
+HTTP layer.
 """

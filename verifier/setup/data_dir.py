@@ -30,7 +30,14 @@ from verifier.protocol.jose import SigningKey
 from verifier.protocol.x509.chain import cert_to_pem
 from verifier.protocol.x509.devpki import DevPKI
 
-__all__ = ["DEMO_ISSUERS", "IDENTITY_VCT", "MANDATE_VCT", "default_presets", "init_data_dir"]
+__all__ = [
+    "DEMO_ISSUERS",
+    "IDENTITY_VCT",
+    "MANDATE_VCT",
+    "default_presets",
+    "init_data_dir",
+    "next_steps",
+]
 
 IDENTITY_VCT = "https://agentvp.example/vct/verified_person/1"
 MANDATE_VCT = "https://agentvp.example/vct/agent_mandate/1"
@@ -170,3 +177,16 @@ def init_data_dir(data_dir: Path, *, public_url: str, force: bool = False) -> di
     }
     _write(data_dir / "config.yaml", yaml.safe_dump(config), private=True)
     return {"api_key": api_key, "client_root": str(data_dir / "pki" / "root.pem"), "host": host}
+
+
+def next_steps(data_dir: Path, public_url: str, summary: dict[str, str]) -> list[str]:
+    """The commands ``agentvp init`` suggests next, each one whole (to be copied as is)."""
+    issuers = data_dir / "demo" / "issuers"
+    body = '{"profile": "identity"}'
+    return [
+        f"agentvp serve --data-dir {data_dir}    # listens on the public URL's port",
+        f"wallet-sim init --issuers {issuers} --trust-verifier {summary['client_root']}",
+        "wallet-sim issue identity && wallet-sim issue mandate",
+        f"curl -H 'Authorization: Bearer {summary['api_key']}' "
+        f"-H 'Content-Type: application/json' -d '{body}' {public_url}/v1/presentations",
+    ]

@@ -13,13 +13,14 @@ SHA-256 of the leaf DER, ``x509_san_dns:`` + the leaf's first dNSName SAN, or
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
 
+from verifier.config_files import load_document
+from verifier.protocol import AgentVPError
 from verifier.protocol.jose import SigningKey
 from verifier.protocol.x509.chain import dns_sans, load_pem_certificates, x5c_header, x509_hash
 
@@ -70,8 +71,14 @@ def load_verifier_keys(data_dir: Path, *, prefix: str, public_url: str) -> Verif
     for path in (key_path, chain_path):
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing - run `agentvp init` first")
-    key = SigningKey.from_jwk(json.loads(key_path.read_text(encoding="utf-8")))
-    chain = tuple(load_pem_certificates(chain_path.read_text(encoding="utf-8")))
+    try:
+        key = SigningKey.from_jwk(load_document(key_path, json_only=True))
+    except (AgentVPError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{key_path}: not a private signing JWK ({exc})") from None
+    try:
+        chain = tuple(load_pem_certificates(chain_path.read_text(encoding="utf-8")))
+    except (AgentVPError, ValueError) as exc:
+        raise ValueError(f"{chain_path}: not PEM certificates ({exc})") from None
     if not chain:
         raise ValueError(f"{chain_path} holds no certificate")
     return VerifierKeys(

@@ -227,7 +227,12 @@
     creds.replaceChildren();
     res.body.credentials.forEach((c) => {
       const li = el("li");
+      li.dataset.kind = c.kind;
       li.append(el("strong", null, KINDS[c.kind] || c.kind), el("span", "muted small", ` from ${c.iss} · held by ${c.holder}`));
+      if (c.kind === "mandate") {
+        // Several mandates: their jti and limits tell them apart (`--mandate` takes the jti).
+        li.append(el("span", "small mandate-limits", c.summary || ""), el("code", "small mandate-jti", c.jti || ""));
+      }
       creds.append(li);
     });
     if (!res.body.credentials.length) creds.append(el("li", "muted", "none (wallet-sim issue identity)"));

@@ -168,13 +168,6 @@ def array_audience(world: World) -> Attack:
 # -------------------------------------------------------------- same-device result release
 
 
-def without_code(world: World) -> Attack:
-    live, response = _answered(world, **SAME_DEVICE)
-    attack = _rp(world, live.tx)
-    attack.after = _still_releases(world, live.tx, _code(response))
-    return attack
-
-
 def wrong_code(world: World) -> Attack:
     live, response = _answered(world, **SAME_DEVICE)
     attack = _rp(world, live.tx, response_code=secrets.token_urlsafe(32))
@@ -325,13 +318,6 @@ CASES = [
         "digest §10 #37",
         kb_claims(aud="origin:https://rp.example"),
         Rejected("kb_aud_mismatch"),
-    ),
-    _c(
-        "same_device_result_without_response_code",
-        "digest §10 #15",
-        without_code,
-        BAD,
-        "response_code is required",
     ),
     _c(
         "same_device_result_wrong_response_code",

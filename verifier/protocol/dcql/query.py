@@ -5,7 +5,10 @@ Three parts:
 - **Models** (:class:`DCQLQuery` and friends): parse and validate a query strictly (ids and their
   charset, uniqueness, ``claim_sets`` only with ``claims`` and naming existing claim ids,
   ``credential_sets`` naming existing queries, ``meta.vct_values`` for ``dc+sd-jwt``, typed
-  ``values``). Unknown members are ignored, as §6 requires.
+  ``values``). Unknown members are ignored, as §6 requires of a wallet; a verifier parsing the
+  query its relying party wrote asks for ``strict=True`` (:func:`unknown_member`), so that a
+  typo (``claim`` for ``claims``, ``value`` for ``values``) is an error naming its path instead
+  of a query that silently means something else.
 - **Verifier side** (:func:`check_credential`, :func:`check_credential_sets`): does a verified
   credential satisfy its query (format, ``vct``, holder binding, the requested claims with
   ``values`` re-checked here - a verifier must not rely on the wallet's filtering), and do the
@@ -42,6 +45,7 @@ __all__ = [
     "TrustedAuthoritiesQuery",
     "check_credential",
     "check_credential_sets",
+    "unknown_member",
 ]
 
 _ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -161,8 +165,13 @@ class DCQLQuery(_Model):
         return self
 
     @classmethod
-    def parse(cls, data: Any, *, supported_formats: Collection[str] = (FORMAT,)) -> DCQLQuery:
-        """Validate a query; raise ``dcql_invalid`` naming the first bad field."""
+    def parse(
+        cls, data: Any, *, supported_formats: Collection[str] = (FORMAT,), strict: bool = False
+    ) -> DCQLQuery:
+        """Validate a query; raise ``dcql_invalid`` naming the first bad field. ``strict``: an
+        unknown member anywhere is one too (the relying party's own queries)."""
+        if strict and (unknown := unknown_member(data)) is not None:
+            raise DCQLError("dcql_invalid", unknown)
         try:
             query = cls.model_validate(data)
         except ValidationError as exc:
@@ -185,6 +194,58 @@ class DCQLQuery(_Model):
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+
+
+# What each DCQL object may hold (strict parsing), and the objects nested in its members.
+_MEMBERS: dict[type[_Model], dict[str, type[_Model] | None]] = {
+    DCQLQuery: {"credentials": CredentialQuery, "credential_sets": CredentialSetQuery},
+    CredentialQuery: {
+        "id": None,
+        "format": None,
+        "multiple": None,
+        "meta": None,
+        "trusted_authorities": TrustedAuthoritiesQuery,
+        "require_cryptographic_holder_binding": None,
+        "claims": ClaimsQuery,
+        "claim_sets": None,
+    },
+    ClaimsQuery: {"id": None, "path": None, "values": None},
+    TrustedAuthoritiesQuery: {"type": None, "values": None},
+    CredentialSetQuery: {"options": None, "required": None},
+}
+_META_MEMBERS = {FORMAT: ("vct_values",)}  # format -> what its `meta` may hold
+
+
+def _unknown(path: str, name: str, known: Collection[str]) -> str:
+    return f"{path}: unknown member {name!r} (known here: {', '.join(sorted(known))})"
+
+
+def _unknown_in(data: Any, model: type[_Model], where: str) -> str | None:
+    if not isinstance(data, dict):
+        return None  # a wrong type is the model's error to report
+    members = _MEMBERS[model]
+    for name, value in data.items():
+        path = f"{where}.{name}" if where else str(name)
+        if name not in members:
+            return _unknown(path, name, members)
+        nested = members[name]
+        if nested is None or not isinstance(value, list):
+            continue
+        for index, item in enumerate(value):
+            if (found := _unknown_in(item, nested, f"{path}.{index}")) is not None:
+                return found
+    meta, allowed = data.get("meta"), _META_MEMBERS.get(str(data.get("format")), ())
+    if model is CredentialQuery and isinstance(meta, dict) and allowed:
+        for name in meta:
+            if name not in allowed:
+                return _unknown(f"{where}.meta.{name}", name, allowed)
+    return None
+
+
+def unknown_member(data: Any) -> str | None:
+    """``path: unknown member …`` for the first member of a DCQL query that DCQL does not
+    define (strict parsing of the relying party's own queries); None when there is none."""
+    return _unknown_in(data, DCQLQuery, "")
 
 
 def _claim_error(credential: VerifiedCredential, claim: ClaimsQuery) -> DCQLError | None:
