@@ -52,13 +52,14 @@ _WS = " \t\n\r"
 
 
 def _parse(text: str) -> Any:
-    start = 0
-    if text[:1] in _WS and text:
-        start = len(text) - len(text.lstrip(_WS))
     try:
-        value, end = _SCAN(text, start)
-    except StopIteration:
-        raise ValueError("no JSON value") from None
+        value, end = _SCAN(text, 0)
+    except StopIteration:  # leading whitespace (the scanner does not skip it) or no value
+        start = len(text) - len(text.lstrip(_WS))
+        try:
+            value, end = _SCAN(text, start)
+        except StopIteration:
+            raise ValueError("no JSON value") from None
     if end != len(text) and text[end:].strip(_WS):
         raise ValueError(f"extra data at offset {end}")
     return value
