@@ -84,6 +84,15 @@ class Settings(BaseSettings):
         description="Port `agentvp serve` listens on. Unset, with a public URL on this machine "
         "(localhost or a loopback address): the public URL's port.",
     )
+    keep_alive_timeout: int = Field(
+        5,
+        ge=1,
+        le=3600,
+        description="Seconds `agentvp serve` keeps an idle HTTP keep-alive connection open "
+        "before closing it. Behind a reverse proxy or load balancer that reuses upstream "
+        "connections, set it above the proxy's idle timeout: a request the proxy writes onto a "
+        "connection the verifier is just closing is lost (the proxy sees a reset).",
+    )
     data_dir: Path = Field(
         Path(".agentvp"),
         description="Directory with the verifier key, the dev PKI, trust and policy files "
