@@ -268,6 +268,8 @@ def create_app(
         load_policy_file(settings.policy_file).policies,
         signing_key=svc.config.receipt_key,
         issuer=settings.public_url,
+        lease_seconds=settings.decision_lease,
+        pause=settings.test_decision_pause,
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
     app.state.ap2 = build_ap2(settings, svc)

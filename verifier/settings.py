@@ -230,6 +230,23 @@ class Settings(BaseSettings):
         0.25, gt=0, le=5, description="How often the event stream looks for changes (seconds)."
     )
 
+    decision_lease: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="Seconds an instance may take to finish an agent verification's decision "
+        "once it has claimed it. If it has not recorded the decision by then (it crashed, was "
+        "killed or hangs), the next instance that reads the verification takes the decision "
+        "over; the mandate's uses and budget are still consumed only once.",
+    )
+    test_decision_pause: float = Field(
+        0.0,
+        ge=0,
+        le=600,
+        description="Test only (fault injection; keep 0 in production): seconds every agent "
+        "decision waits after consuming the mandate's counters and before recording its "
+        "result, so a test can kill the instance mid-decision.",
+    )
     agent_token_lifetime: int = Field(
         300,
         ge=1,

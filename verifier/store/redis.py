@@ -6,7 +6,8 @@ Key layout (``P`` is the prefix, default ``agentvp:``):
   JSON (:meth:`Transaction.to_fields`; ``version`` is a JSON number string such as ``"3"``);
 - ``P req:<kind>:<request_id>`` - string, ``<kind>:<id>`` (wallet-facing index);
 - ``P claim:<key>`` - string ``1``, written by ``SET NX EX`` (single-use markers);
-- ``P ctr:<key>`` - hash, counter name -> integer;
+- ``P ctr:<key>`` - hash, counter name -> integer; ``P ctrop:<key>`` - hash, the name of each
+  ``once`` add applied to it -> the group's values after it (JSON);
 - ``P ev:<stream>`` - list of event JSON, in append order;
 - ``P q:<queue>`` - sorted set of item ids scored by ``due_at``, with ``P qp:<queue>`` (id ->
   payload JSON) and ``P qa:<queue>`` (id -> attempts) hashes; enqueue and lease are scripts, so
@@ -48,7 +49,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
-from .memory import CompareAndSet, encode, require_ttl
+from .memory import CompareAndSet, encode, require_once, require_ttl
 
 __all__ = ["RedisStore"]
 
@@ -96,12 +97,17 @@ return redis.call('HGETALL', key)
 _ADD_WITHIN = """
 local key = KEYS[1]
 local ttl = tonumber(ARGV[1])
+local once = ARGV[2]
+if once ~= '' then
+  local applied = redis.call('HGET', KEYS[2], once)
+  if applied then return cjson.decode(applied) end
+end
 local values = {}
 local function current(name)
   if values[name] == nil then values[name] = tonumber(redis.call('HGET', key, name) or '0') end
   return values[name]
 end
-local i = 2
+local i = 3
 local n = tonumber(ARGV[i]); i = i + 1
 local touched = {}
 for _ = 1, n do
@@ -118,7 +124,12 @@ for _, name in ipairs(touched) do
   redis.call('HSET', key, name, string.format('%d', values[name]))
 end
 if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
-return redis.call('HGETALL', key)
+local after = redis.call('HGETALL', key)
+if once ~= '' then
+  redis.call('HSET', KEYS[2], once, cjson.encode(after))
+  if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+return after
 """
 
 # The wallet-facing lookup in one round trip: KEYS[1] is the req: index, ARGV[1] the tx: key
@@ -294,12 +305,20 @@ class RedisStore:
         return bool(won)
 
     async def add_within(
-        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+        self,
+        key: str,
+        increments: Mapping[str, int],
+        limits: Mapping[str, int],
+        *,
+        ttl: int,
+        once: str | None = None,
     ) -> dict[str, int] | None:
         require_ttl(ttl)
-        args = [ttl * 1000, *_pairs(increments), *_pairs(limits)]
+        require_once(once)
+        args = [ttl * 1000, once or "", *_pairs(increments), *_pairs(limits)]
+        keys = [self._key("ctr", key), self._key("ctrop", key)]
         async with self._reachable():
-            reply = await self._add_within(keys=[self._key("ctr", key)], args=args)
+            reply = await self._add_within(keys=keys, args=args)
         return None if reply is None else {k: int(v) for k, v in _hash(reply).items()}
 
     async def get_counters(self, key: str) -> dict[str, int]:
