@@ -158,8 +158,10 @@ class Settings(BaseSettings):
         description="Requests per minute and client address accepted on the public wallet "
         "endpoints (`/wallet/request/…` GET and POST, `/wallet/response/…`) and on "
         "`/oauth/agent-authorize`, counted together; over it: `429 temporarily_unavailable` "
-        "with `Retry-After`. An IPv6 client is counted per /64. `0` disables the limit. Each "
-        "process (and worker) counts on its own: N of them let a client make up to N times this.",
+        "with `Retry-After`. An IPv6 client is counted per /64. `0` disables the limit. With a "
+        "Redis store every instance counts a client together (in Redis, a sliding window); "
+        "otherwise each process (and worker) counts on its own: N of them let a client make up "
+        "to N times this.",
     )
     trusted_proxies: str = Field(
         "",
