@@ -97,17 +97,12 @@ return redis.call('HGETALL', key)
 _ADD_WITHIN = """
 local key = KEYS[1]
 local ttl = tonumber(ARGV[1])
-local once = ARGV[2]
-if once ~= '' then
-  local applied = redis.call('HGET', KEYS[2], once)
-  if applied then return cjson.decode(applied) end
-end
 local values = {}
 local function current(name)
   if values[name] == nil then values[name] = tonumber(redis.call('HGET', key, name) or '0') end
   return values[name]
 end
-local i = 3
+local i = 2
 local n = tonumber(ARGV[i]); i = i + 1
 local touched = {}
 for _ = 1, n do
@@ -124,10 +119,23 @@ for _, name in ipairs(touched) do
   redis.call('HSET', key, name, string.format('%d', values[name]))
 end
 if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
-local after = redis.call('HGETALL', key)
-if once ~= '' then
-  redis.call('HSET', KEYS[2], once, cjson.encode(after))
-  if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return redis.call('HGETALL', key)
+"""
+
+# ``_ADD_WITHIN`` applied at most once per name: KEYS[#KEYS] is the ``ctrop:`` hash (name -> the
+# values the add produced, JSON), ARGV[#ARGV] the name; ARGV[1] (the TTL) also keeps the hash.
+_ADD_WITHIN_NAMED = f"""
+local ops, once = KEYS[#KEYS], ARGV[#ARGV]
+local applied = redis.call('HGET', ops, once)
+if applied then return cjson.decode(applied) end
+local function body()
+{_ADD_WITHIN}
+end
+local after = body()
+if after then
+  redis.call('HSET', ops, once, cjson.encode(after))
+  local ttl = tonumber(ARGV[1])
+  if redis.call('PTTL', ops) < ttl then redis.call('PEXPIRE', ops, ttl) end
 end
 return after
 """
@@ -239,6 +247,7 @@ class RedisStore:
         self._create = self._redis.register_script(_CREATE)
         self._update_if = self._redis.register_script(_UPDATE_IF)
         self._add_within = self._redis.register_script(_ADD_WITHIN)
+        self._add_named = self._redis.register_script(_ADD_WITHIN_NAMED)
         self._append = self._redis.register_script(_APPEND)
         self._get_by_request = self._redis.register_script(_GET_BY_REQUEST)
         self._enqueue = self._redis.register_script(_ENQUEUE)
@@ -315,10 +324,13 @@ class RedisStore:
     ) -> dict[str, int] | None:
         require_ttl(ttl)
         require_once(once)
-        args = [ttl * 1000, once or "", *_pairs(increments), *_pairs(limits)]
-        keys = [self._key("ctr", key), self._key("ctrop", key)]
+        args: list[str | int] = [ttl * 1000, *_pairs(increments), *_pairs(limits)]
+        keys = [self._key("ctr", key)]
+        script = self._add_within
+        if once is not None:
+            keys, args, script = [*keys, self._key("ctrop", key)], [*args, once], self._add_named
         async with self._reachable():
-            reply = await self._add_within(keys=keys, args=args)
+            reply = await script(keys=keys, args=args)
         return None if reply is None else {k: int(v) for k, v in _hash(reply).items()}
 
     async def get_counters(self, key: str) -> dict[str, int]:
