@@ -235,6 +235,34 @@ class Settings(BaseSettings):
         description="Seconds an agent waits between token polls (`interval`); polling faster "
         "answers `slow_down` and adds 5 s.",
     )
+    oauth_token_lifetime: int = Field(
+        300,
+        ge=1,
+        le=3600,
+        description="Seconds an access token from the wallet login (authorization code or "
+        "refresh grant) lives; a resource's `token_lifetime` may shorten it.",
+    )
+    oauth_code_lifetime: int = Field(
+        60, ge=5, le=600, description="Seconds an authorization code may wait to be redeemed."
+    )
+    oauth_refresh_lifetime: int = Field(
+        86400,
+        ge=60,
+        le=90 * 86400,
+        description="Seconds a refresh-token family lives from the wallet login; rotation "
+        "never extends it. `0` is not allowed: public clients always rotate.",
+    )
+    oauth_client_lifetime: int = Field(
+        30 * 86400,
+        ge=60,
+        description="Seconds a dynamically registered client (POST /oauth/register) is kept.",
+    )
+    oauth_cimd_ttl: int = Field(
+        300,
+        ge=10,
+        le=86400,
+        description="Seconds a fetched Client ID Metadata Document is reused.",
+    )
     dc_api_origins: str = Field(
         "",
         description="Comma-separated origins of the pages that may ask for presentations over "

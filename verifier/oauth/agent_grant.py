@@ -145,7 +145,9 @@ class AgentAccess:
 
     # -------------------------------------------------------------- DPoP
 
-    async def _proof(self, headers: Sequence[str], endpoint: str) -> DPoPProof:
+    async def check_dpop(self, headers: Sequence[str], endpoint: str) -> DPoPProof:
+        """One DPoP proof for ``POST`` at ``endpoint``, checked (RFC 9449 §4.3) and its ``jti``
+        spent; :class:`OAuthError` ``invalid_dpop_proof`` otherwise."""
         if len(headers) != 1:
             raise OAuthError(400, "invalid_dpop_proof", "send exactly one DPoP header")
         try:
@@ -181,7 +183,7 @@ class AgentAccess:
         self, *, dpop: Sequence[str], resources: Sequence[str], authorization_details: str | None
     ) -> dict[str, Any]:
         """Start an agent verification for the action at ``resources`` (CIBA §7.3 style)."""
-        proof = await self._proof(dpop, "authorize")
+        proof = await self.check_dpop(dpop, "authorize")
         policy = self._policy_for(resources)
         try:
             details = loads(
@@ -248,7 +250,7 @@ class AgentAccess:
         ids = list(form.get("auth_req_id", []))
         if len(ids) != 1 or not ids[0]:
             raise OAuthError(400, "invalid_request", "auth_req_id is required (once)")
-        proof = await self._proof(dpop, "token")
+        proof = await self.check_dpop(dpop, "token")
         record = await self.store.get(ids[0], kind=KIND)
         if record is None or record.parent_id is None:
             raise _grant("unknown auth_req_id")
@@ -342,7 +344,11 @@ class AgentAccess:
             "mandate_jti": mandate_jti,
             "verification_id": av.id,
         }
-        return self.key.sign_jws({"typ": ACCESS_TOKEN_TYP, "kid": self.kid}, claims), claims
+        return self.sign(claims), claims
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        """An ``at+jwt`` access token (RFC 9068 §2.1) signed with the key at ``jwks_uri``."""
+        return self.key.sign_jws({"typ": ACCESS_TOKEN_TYP, "kid": self.kid}, dict(claims))
 
     # -------------------------------------------------------------- introspection
 

@@ -7,7 +7,9 @@
   agent authenticates with its mandate presentation; rate limited per client like the wallet
   endpoints (``AGENTVP_WALLET_RATE_LIMIT``);
 - ``POST /oauth/token`` - form: ``grant_type``, ``auth_req_id``, optional ``resource``; header
-  ``DPoP``. Errors as RFC 6749 §5.2 JSON (400), the pending ones with ``interval``;
+  ``DPoP``. Errors as RFC 6749 §5.2 JSON (400), the pending ones with ``interval``. The
+  ``authorization_code`` and ``refresh_token`` grants of the wallet login go to
+  :class:`verifier.oauth.code_grant.CodeGrants` (routes in :mod:`.oauth_login`);
 - ``POST /oauth/introspect`` - RFC 7662, form ``token``; for relying parties (API key).
 
 Forms are ``application/x-www-form-urlencoded``, UTF-8, bounded; only ``resource`` may repeat.
@@ -26,6 +28,7 @@ from fastapi.responses import JSONResponse
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import AccessSettings, AgentAccess, OAuthError
+from verifier.oauth.server import LoginServer, authorization_server_metadata
 from verifier.policy.presets import load_policy_file
 from verifier.protocol.oauth.access_token import GRANT_TYPE
 from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE
@@ -113,7 +116,11 @@ DPOP = {"DPoP": "A DPoP proof (RFC 9449) for this request."}
 )
 async def metadata(request: Request) -> JSONResponse:
     """RFC 8414 authorization server metadata."""
-    return JSONResponse(access_of(request).metadata(), headers={"Cache-Control": "max-age=300"})
+    access = access_of(request)
+    login = getattr(request.app.state, "login_server", None)
+    resources = login.login.resources if login is not None else {}
+    document = authorization_server_metadata(access, resources, login=login is not None)
+    return JSONResponse(document, headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/oauth/jwks.json", responses={**answers(JWKS), **errors(404)})
@@ -168,7 +175,14 @@ async def token(request: Request) -> JSONResponse:
     access = access_of(request)
 
     async def call() -> dict[str, Any]:
-        return await access.token(dpop=dpop_of(request), form=await form_of(request))
+        form = await form_of(request)
+        grant_type = form.get("grant_type", [])
+        login: LoginServer | None = getattr(request.app.state, "login_server", None)
+        if login is not None and grant_type == ["authorization_code"]:
+            return await login.grants.authorization_code(dpop=dpop_of(request), form=form)
+        if login is not None and grant_type == ["refresh_token"]:
+            return await login.grants.refresh_token(dpop=dpop_of(request), form=form)
+        return await access.token(dpop=dpop_of(request), form=form)
 
     return await _answer(call)
 
