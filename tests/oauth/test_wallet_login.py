@@ -5,7 +5,6 @@ DPoP-bound tokens at examples/mcp_shop, refresh rotation and reuse detection."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -13,8 +12,6 @@ import pytest
 
 from tests.mcp.conftest import ACCEPT, claims_of, rpc, tool_call
 from tests.oauth.conftest import World
-from verifier.protocol import SigningKey
-from verifier.protocol.oauth.dpop import create_proof
 
 pytestmark = pytest.mark.e2e
 ORDER = {"order_id": "ord-w1", "amount": 12990, "currency": "EUR"}
