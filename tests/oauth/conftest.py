@@ -32,6 +32,7 @@ from wallet_sim.store import Wallet
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLBACK = "/callback"
+DPOP_ONLY = "https://dpop-only.example/mcp"  # listed, not served: token endpoint checks only
 WALLET_SIM = str(Path(sys.executable).parent / "wallet-sim")  # the installed console script
 
 
@@ -108,8 +109,8 @@ class World:
         }
         page = httpx.get(f"{self.url}/oauth/authorize", params=params, timeout=10)
         assert page.status_code == 200, page.text
-        link = _attr(page.text, 'id="wallet-link"', "href")
-        login_id = _attr(page.text, 'id="main"', "data-login")
+        link = attr(page.text, 'id="wallet-link"', "href")
+        login_id = attr(page.text, 'id="main"', "data-login")
         done = wallet_sim("present", link, "--yes", wallet=self.wallet_dir)
         assert done.returncode == 0, done.stdout + done.stderr
         view = self.poll(login_id)
@@ -134,7 +135,7 @@ class World:
         return httpx.post(f"{self.url}/oauth/token", data=form, headers=headers, timeout=10)
 
 
-def _attr(html: str, marker: str, name: str) -> str:
+def attr(html: str, marker: str, name: str) -> str:
     tag = re.search(r"<[^>]*" + re.escape(marker) + r"[^>]*>", html)
     assert tag is not None, f"no element with {marker}"
     value = re.search(name + r'="([^"]*)"', tag.group(0))
@@ -158,6 +159,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "default_scopes": ["mcp"],
             "token_lifetime": 3,
         },
+        DPOP_ONLY: {"policy": "shop-checkout", "dpop_required": True},
     }
     (data / "policy.yaml").write_text(yaml.safe_dump(policy))
     verifier = start_verifier(data, port=vport, wallet_rate_limit="0")
