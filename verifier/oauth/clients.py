@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from verifier.oauth.agent_grant import OAuthError
+from verifier.protocol.jsonutil import loads
 from verifier.store.base import RecordKind, Transaction, TransactionStore
 
 __all__ = ["Client", "ClientRegistry", "check_redirect_uri", "redirect_matches"]
@@ -42,7 +42,7 @@ KIND = RecordKind.OAUTH_CLIENT
 MAX_REDIRECT_URIS = 5
 MAX_URI = 512
 MAX_NAME = 100
-MAX_CIMD_BYTES = 5 * 1024
+MAX_CIMD_BYTES = 16 * 1024
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 
@@ -218,7 +218,10 @@ class ClientRegistry:
         if self.fetch is None:
             raise OAuthError(400, "invalid_client", "client metadata documents are not enabled")
         try:
-            document = json.loads(await self.fetch(url))
+            body = await self.fetch(url)
+            document = loads(
+                body, what="client metadata document", max_depth=8, max_bytes=MAX_CIMD_BYTES
+            )
         except OAuthError:
             raise
         except Exception as exc:  # any fetch or parse failure: the client is unknown

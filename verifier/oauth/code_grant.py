@@ -105,12 +105,13 @@ class CodeGrants:
         if asked and asked != [granted]:
             raise OAuthError(400, "invalid_target", "resource is not the one that was authorized")
 
+    def _lifetime(self, resource: str) -> int:
+        own = self.resources[resource].token_lifetime or self.settings.token_lifetime
+        return min(own, self.settings.token_lifetime)
+
     def _issue(self, grant: Mapping[str, Any], scopes: list[str], jkt: str | None) -> str:
         now = self.now()
-        rule = self.resources[grant["resource"]]
-        lifetime = min(
-            rule.token_lifetime or self.settings.token_lifetime, self.settings.token_lifetime
-        )
+        lifetime = self._lifetime(grant["resource"])
         claims: dict[str, Any] = {
             "iss": self.access.settings.issuer,
             "sub": grant["sub"],
@@ -148,14 +149,10 @@ class CodeGrants:
         self, family: Transaction, scopes: list[str], jkt: str | None, refresh: str
     ) -> dict[str, Any]:
         token = self._issue({**family.meta, "client_id": family.client_id}, scopes, jkt)
-        rule = self.resources[family.meta["resource"]]
-        lifetime = min(
-            rule.token_lifetime or self.settings.token_lifetime, self.settings.token_lifetime
-        )
         return {
             "access_token": token,
             "token_type": "DPoP" if jkt else "Bearer",
-            "expires_in": lifetime,
+            "expires_in": self._lifetime(family.meta["resource"]),
             "scope": " ".join(scopes),
             "refresh_token": refresh,
         }

@@ -51,6 +51,7 @@ from verifier.policy.queries import identity_query
 from verifier.policy.resources import ResourcePolicy
 from verifier.presentations.create import CreatePresentation
 from verifier.protocol.jose.base64url import b64url_encode
+from verifier.protocol.mandates.reasons import Reason
 from verifier.store.base import RecordKind, Transaction, TxStatus
 
 __all__ = ["LoginError", "LoginPage", "WalletLogin", "code_key", "pairwise_sub"]
@@ -272,6 +273,8 @@ class WalletLogin:
         policy = self.agents.policies[self.resources[login.meta["resource"]].policy]
         identity = tx.result["credentials"]["identity"][0]
         reasons = evaluate_identity(identity, None, policy, now=self.presentations.now())
+        if not identity.get("holder_jkt"):  # the pairwise sub needs the holder's key
+            reasons.append(Reason("holder_key_missing", "the credential names no holder key"))
         if reasons:
             text = "the presented identity does not meet the policy: " + ", ".join(
                 r.code for r in reasons
