@@ -163,15 +163,22 @@ async def agent_authorize(request: Request) -> JSONResponse:
     responses={**answers(TokenAnswer), **errors(400, 404, 413, 503)},
     openapi_extra=form_request(
         {
-            "grant_type": f"`{GRANT_TYPE}`.",
-            "auth_req_id": "From /oauth/agent-authorize.",
+            "grant_type": f"`{GRANT_TYPE}`, `authorization_code` or `refresh_token`.",
+            "auth_req_id": "Agent grant: from /oauth/agent-authorize.",
             "resource": "The resource the token is for (RFC 8707).",
+            "code": "authorization_code: the code from the wallet login.",
+            "redirect_uri": "authorization_code: the redirect URI of the authorization request.",
+            "code_verifier": "authorization_code: the PKCE verifier (RFC 7636).",
+            "client_id": "authorization_code, refresh_token: the public client.",
+            "refresh_token": "refresh_token: the current refresh token (rotated).",
+            "scope": "refresh_token: a narrower scope (optional).",
         },
         headers=DPOP,
     ),
 )
 async def token(request: Request) -> JSONResponse:
-    """Poll for the access token (CIBA-style errors until the decision)."""
+    """The token endpoint: the agent grant (CIBA-style polling), or the wallet login's
+    authorization code and refresh token grants."""
     access = access_of(request)
 
     async def call() -> dict[str, Any]:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import AgentAccess, OAuthError
@@ -36,6 +37,7 @@ from verifier.presentations.qr import qr_svg
 from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
 from verifier.routes.deps import rate_limited
+from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.web import WEB_DIR, SecureRoute
 from verifier.settings import Settings
 
@@ -53,6 +55,31 @@ ERROR_PAGE = """<!doctype html>
 <p id="error"><code>{error}</code>: {description}</p>
 <p class="muted">Go back to the application and try again.</p></main></body></html>
 """
+
+
+class ClientRegistration(BaseModel):
+    """RFC 7591 §2 client metadata of a public client (other members are ignored)."""
+
+    model_config = ConfigDict(extra="allow")
+    redirect_uris: list[str] = Field(
+        min_length=1, max_length=5, description="https, or http at a loopback address."
+    )
+    client_name: str | None = Field(None, max_length=100)
+    token_endpoint_auth_method: str = Field("none", description="Only `none`.")
+    grant_types: list[str] = Field(default_factory=lambda: ["authorization_code"])
+    response_types: list[str] = Field(default_factory=lambda: ["code"])
+
+
+class ClientInformation(BaseModel):
+    """RFC 7591 §3.2.1 client information response."""
+
+    client_id: str
+    client_id_issued_at: int
+    redirect_uris: list[str]
+    client_name: str
+    grant_types: list[str]
+    response_types: list[str]
+    token_endpoint_auth_method: str
 
 
 def build_login_server(
@@ -166,7 +193,11 @@ async def login_status(request: Request, login_id: str) -> JSONResponse:
     "/oauth/register",
     status_code=201,
     dependencies=[Depends(rate_limited)],
-    responses={201: {"description": "The registered client (RFC 7591 §3.2.1)."}},
+    responses={
+        **answers(ClientInformation, 201, "The registered client (RFC 7591 §3.2.1)."),
+        **errors(400, 404, 413, 429),
+    },
+    openapi_extra=json_request(ClientRegistration),
 )
 async def register(request: Request) -> JSONResponse:
     """RFC 7591 dynamic client registration (public clients, loopback or https redirects)."""
