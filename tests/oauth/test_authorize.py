@@ -56,9 +56,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return path, api_key
 
 
-def _app(data_dir: tuple[Path, str]) -> FastAPI:
+def _app(data_dir: tuple[Path, str], **settings: Any) -> FastAPI:
     values = Settings(
-        data_dir=data_dir[0], api_keys=data_dir[1], store_url="memory://", public_url=PUBLIC
+        data_dir=data_dir[0],
+        api_keys=data_dir[1],
+        store_url="memory://",
+        public_url=PUBLIC,
+        **settings,
     )
     clock = 1_800_000_000.0
     service = build_service(values, store=MemoryStore(clock=lambda: clock), clock=lambda: clock)
@@ -245,6 +249,19 @@ async def test_repeated_parameters_and_long_state_are_refused(http: httpx.AsyncC
     long = await http.get("/oauth/authorize", params=params(client, state="s" * 600))
     assert long.status_code == 302 and "state=" not in long.headers["location"]
     assert await created(http) == 0
+
+
+async def test_the_page_is_rate_limited_before_it_opens_a_presentation(
+    data_dir: tuple[Path, str],
+) -> None:
+    app = _app(data_dir, wallet_rate_limit=3)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
+        client = await client_id(http)  # registration counts too
+        pages = [await http.get("/oauth/authorize", params=params(client)) for _ in range(3)]
+        assert [p.status_code for p in pages] == [200, 200, 429]
+        assert pages[2].json()["error"] == "temporarily_unavailable"
+        assert await created(http) == 2
 
 
 async def test_login_status_of_an_unknown_login_is_404(http: httpx.AsyncClient) -> None:

@@ -6,7 +6,9 @@
   ``<a id="wallet-link" href="openid4vp://…">``; ``web/login.js`` polls and then navigates to
   the client. An error about the client or its redirect URI: 400 HTML, never a redirect; any
   other error: 302 to the redirect URI with ``error``, ``error_description``, ``state`` and
-  ``iss`` (RFC 9207).
+  ``iss`` (RFC 9207). Each page opens a presentation, so the endpoint shares the per-client
+  rate limit of the wallet endpoints (``AGENTVP_WALLET_RATE_LIMIT``, 429 before anything is
+  created).
 - ``GET /oauth/login/{login_id}`` - what the page polls: ``{"status": "pending"}`` or
   ``{"status": "verified"|"rejected", "redirect": …}`` (``no-store``).
 - ``POST /oauth/register`` - RFC 7591 dynamic registration of a public client: JSON body (at
@@ -157,7 +159,7 @@ def _error_page(error: str, description: str) -> HTMLResponse:
     return HTMLResponse(body, 400, headers=NO_STORE)
 
 
-@pages.get("/oauth/authorize")
+@pages.get("/oauth/authorize", dependencies=[Depends(rate_limited)])
 async def authorize(request: Request) -> Response:
     """The authorization request: the wallet login page, or an error."""
     server = login_server_of(request)
