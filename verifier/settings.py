@@ -148,7 +148,8 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Requests per minute and client address accepted on the public wallet "
         "endpoints (`/wallet/request/…` GET and POST, `/wallet/response/…`) and on "
-        "`/oauth/agent-authorize`, `/oauth/authorize` and `/oauth/register`, counted together; over it: `429 temporarily_unavailable` "
+        "`/oauth/agent-authorize`, `/oauth/authorize` and `/oauth/register`, counted "
+        "together; over it: `429 temporarily_unavailable` "
         "with `Retry-After`. An IPv6 client is counted per /64. `0` disables the limit. Each "
         "process (and worker) counts on its own: N of them let a client make up to N times this.",
     )
