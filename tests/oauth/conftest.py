@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import hashlib
 import html as html_lib
 import re
@@ -92,6 +93,7 @@ class World:
         *,
         scope: str | None = None,
         redirect_uri: str | None = None,
+        expect: str = "verified",
     ) -> tuple[dict[str, str], str]:
         """Authorize without a browser: fetch the page, present with `wallet-sim`, poll like
         the page does. Returns the callback parameters and the PKCE verifier."""
@@ -112,9 +114,8 @@ class World:
         link = attr(page.text, 'id="wallet-link"', "href")
         login_id = attr(page.text, 'id="main"', "data-login")
         done = wallet_sim("present", link, "--yes", wallet=self.wallet_dir)
-        assert done.returncode == 0, done.stdout + done.stderr
         view = self.poll(login_id)
-        assert view["status"] == "verified", (view, done.stdout)
+        assert view["status"] == expect, (view, done.stdout)
         answer = {k: v[0] for k, v in parse_qs(urlsplit(view["redirect"]).query).items()}
         assert answer["state"] == params["state"]
         return answer, verifier
@@ -151,12 +152,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     make_data_dir(data, f"http://localhost:{vport}")
     wallet = make_wallet(root / "wallet", data)
     policy = yaml.safe_load((data / "policy.yaml").read_text())
+    strict = copy.deepcopy(policy["policies"]["shop-checkout"])  # refunds: more of the person
+    strict["identity"]["required_claims"].append("nationalities")
+    strict["identity"]["trust_frameworks"] = {
+        "eidas": {"levels": ["substantial", "high"], "min": "high"}
+    }
+    impossible = copy.deepcopy(strict)
+    impossible["identity"]["trust_frameworks"] = {"other_framework": {}}
+    policy["policies"].update({"strict": strict, "impossible": impossible})
     policy["resources"] = {
         f"http://127.0.0.1:{port1}/mcp": {"policy": "shop-checkout"},
         f"http://127.0.0.1:{port2}/mcp": {
             "policy": "shop-checkout",
-            "scopes": ["mcp", "mcp:refund"],
+            "scopes": ["mcp", "mcp:refund", "mcp:admin"],
             "default_scopes": ["mcp"],
+            "scope_policies": {"mcp:refund": "strict", "mcp:admin": "impossible"},
             "token_lifetime": 3,
         },
         DPOP_ONLY: {"policy": "shop-checkout", "dpop_required": True},

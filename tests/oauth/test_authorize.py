@@ -6,6 +6,7 @@ an SSRF target refused by the outbound policy)."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -23,7 +24,7 @@ from verifier.app import build_service, create_app
 from verifier.oauth.agent_grant import OAuthError
 from verifier.oauth.clients import ClientRegistry, redirect_matches
 from verifier.ops.fetch import SafeFetcher
-from verifier.protocol.jose import b64url_encode
+from verifier.protocol.jose import b64url_decode, b64url_encode
 from verifier.settings import Settings
 from verifier.setup.data_dir import init_data_dir
 from verifier.store.memory import MemoryStore
@@ -44,11 +45,18 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     agents = dict(policy["policies"]["shop-checkout"])
     agents.pop("identity")
     policy["policies"]["agents"] = agents
+    strict = copy.deepcopy(policy["policies"]["shop-checkout"])
+    strict["identity"]["required_claims"].append("nationalities")
+    strict["identity"]["trust_frameworks"] = {
+        "eidas": {"levels": ["substantial", "high"], "min": "high"}
+    }
+    policy["policies"]["strict"] = strict
     policy["resources"] = {
         SHOP: {
             "policy": "shop-checkout",
-            "scopes": ["mcp", "mcp:refund"],
+            "scopes": ["mcp", "mcp:refund", "mcp:agents"],
             "default_scopes": ["mcp"],
+            "scope_policies": {"mcp:refund": "strict", "mcp:agents": "agents"},
         },
         AGENTS_ONLY: {"policy": "agents"},
     }
@@ -119,7 +127,7 @@ async def test_metadata_is_the_contract(http: httpx.AsyncClient) -> None:
     assert "ES256" in meta["dpop_signing_alg_values_supported"]
     assert meta["token_endpoint_auth_methods_supported"] == ["none"]
     assert {"authorization_code", "refresh_token"} <= set(meta["grant_types_supported"])
-    assert meta["scopes_supported"] == ["mcp", "mcp:refund"]
+    assert meta["scopes_supported"] == ["mcp", "mcp:agents", "mcp:refund"]
 
 
 async def test_registration_of_a_public_loopback_client(http: httpx.AsyncClient) -> None:
@@ -184,6 +192,27 @@ async def test_the_page_without_scope_shows_the_default_scopes(http: httpx.Async
     assert await created(http) == 1
 
 
+async def requested_claims(http: httpx.AsyncClient, page: str) -> list[list[Any]]:
+    """The claim paths of the presentation request behind the page's wallet link."""
+    link = re.search(r'id="wallet-link"[^>]*href="([^"]+)"', page)
+    assert link is not None
+    request_uri = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)["request_uri"][0]
+    jwt = (await http.post(request_uri.removeprefix(PUBLIC), data={})).text
+    payload = json.loads(b64url_decode(jwt.split(".")[1]))
+    return [c["path"] for c in payload["dcql_query"]["credentials"][0]["claims"]]
+
+
+async def test_a_step_up_scope_asks_for_what_its_policy_needs(http: httpx.AsyncClient) -> None:
+    client = await client_id(http)
+    base = await http.get("/oauth/authorize", params=params(client))
+    stepped = await http.get("/oauth/authorize", params=params(client, scope="mcp mcp:refund"))
+    assert base.status_code == stepped.status_code == 200
+    nationalities = ["verified_claims", "claims", "nationalities"]
+    assert nationalities not in await requested_claims(http, base.text)
+    assert nationalities in await requested_claims(http, stepped.text)
+    assert "<code>mcp:refund</code>" in stepped.text
+
+
 async def test_a_loopback_redirect_may_use_another_port(http: httpx.AsyncClient) -> None:
     client = await client_id(http)
     other = params(client, redirect_uri="http://127.0.0.1:6123/callback")
@@ -225,6 +254,7 @@ async def test_client_errors_are_shown_never_redirected(
         ({"resource": "https://unknown.example/mcp"}, "invalid_target", "not a protected"),
         ({"resource": AGENTS_ONLY}, "invalid_target", "no identity rules"),
         ({"scope": "mcp admin"}, "invalid_scope", "unknown scope"),
+        ({"scope": "mcp mcp:agents"}, "invalid_scope", "no identity rules"),
     ],
 )
 async def test_request_errors_go_back_with_state_and_iss(

@@ -162,3 +162,14 @@ def test_a_declined_presentation_goes_back_as_access_denied(world: World) -> Non
     answer = {k: v[0] for k, v in parse_qs(urlsplit(view["redirect"]).query).items()}
     assert answer["error"] == "access_denied" and answer["state"] == "st-declined"
     assert answer["iss"] == world.url and "code" not in answer
+
+
+def test_a_step_up_scope_needs_its_own_identity_rules(world: World) -> None:
+    shop = world.shops["stepup"]
+    client = world.register()
+    answer, verifier = world.login(client, shop.resource, scope="mcp mcp:refund")
+    body = exchange(world, client, answer, verifier, shop.resource).json()
+    assert body["scope"] == "mcp mcp:refund"  # the strict rules (nationality, level high) held
+    denied, _ = world.login(client, shop.resource, scope="mcp mcp:admin", expect="rejected")
+    assert denied["error"] == "access_denied" and "code" not in denied
+    assert "framework_not_accepted" in denied["error_description"]

@@ -49,6 +49,7 @@ from verifier.oauth.clients import Client, ClientRegistry, redirect_matches
 from verifier.policy.identity import evaluate_identity
 from verifier.policy.queries import identity_query
 from verifier.policy.resources import ResourcePolicy
+from verifier.policy.rules import AgentPolicy
 from verifier.presentations.create import CreatePresentation
 from verifier.protocol.jose.base64url import b64url_encode
 from verifier.protocol.mandates.reasons import Reason
@@ -192,11 +193,23 @@ class WalletLogin:
             raise refuse("invalid_scope", f"unknown scope {unknown[0][:64]!r}")
         return state, challenge, resource, list(dict.fromkeys(scopes))
 
+    def policies(self, resource: str, scopes: Sequence[str]) -> list[AgentPolicy]:
+        """The resource's policy and the step-up policy of each asked scope (all must hold)."""
+        rule = self.resources[resource]
+        names = [rule.policy, *(rule.scope_policies[s] for s in scopes if s in rule.scope_policies)]
+        return [self.agents.policies[name] for name in dict.fromkeys(names)]
+
     async def start(self, params: Mapping[str, Sequence[str]]) -> LoginPage:
         client, redirect = await self._client(params)
         state, challenge, resource, scopes = self._request(params, redirect)
-        policy = self.agents.policies[self.resources[resource].policy]
-        spec = CreatePresentation(dcql_query=identity_query(policy), flow="cross_device")
+        policies = self.policies(resource, scopes)
+        try:
+            if any(p.identity is None for p in policies):
+                raise ValueError("a scope's policy has no identity rules")
+            query = login_query(policies)
+        except ValueError as exc:
+            raise LoginError("invalid_scope", str(exc), redirect=redirect, state=state) from None
+        spec = CreatePresentation(dcql_query=query, flow="cross_device")
         try:
             tx = await self.presentations.create(spec, purpose=PURPOSE)
         except ServiceError as exc:
@@ -270,9 +283,13 @@ class WalletLogin:
             return TxStatus.REJECTED, self._answer(
                 login, {"error": "access_denied", "error_description": text}
             )
-        policy = self.agents.policies[self.resources[login.meta["resource"]].policy]
         identity = tx.result["credentials"]["identity"][0]
-        reasons = evaluate_identity(identity, None, policy, now=self.presentations.now())
+        now = self.presentations.now()
+        reasons = [
+            reason
+            for policy in self.policies(login.meta["resource"], login.meta["scopes"])
+            for reason in evaluate_identity(identity, None, policy, now=now)
+        ]
         if not identity.get("holder_jkt"):  # the pairwise sub needs the holder's key
             reasons.append(Reason("holder_key_missing", "the credential names no holder key"))
         if reasons:
@@ -312,6 +329,24 @@ class WalletLogin:
             },
         )
         await self.store.create(record, retain_until=record.expires_at + self.code_lifetime)
+
+
+def login_query(policies: Sequence[AgentPolicy]) -> dict[str, Any]:
+    """One identity query asking for every claim any of ``policies`` needs, of a type all of
+    them accept (each policy's rules are then evaluated on the one presentation);
+    ``ValueError`` when they accept no common type."""
+    wanted = [identity_query(p)["credentials"][0] for p in policies]
+    vcts = [
+        vct
+        for vct in wanted[0]["meta"]["vct_values"]
+        if all(vct in other["meta"]["vct_values"] for other in wanted)
+    ]
+    if not vcts:
+        raise ValueError("the policies of these scopes accept no common credential type")
+    claims: list[Any] = []
+    for query in wanted:
+        claims += [claim for claim in query["claims"] if claim not in claims]
+    return {"credentials": [{**wanted[0], "meta": {"vct_values": vcts}, "claims": claims}]}
 
 
 def _verification(identity: Mapping[str, Any]) -> dict[str, Any]:

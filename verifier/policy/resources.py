@@ -7,6 +7,7 @@
         scopes: [mcp, mcp:refund]          # optional: OAuth scopes it knows (default [mcp])
         default_scopes: [mcp]              # optional: granted when a client asks for none
         dpop_required: false               # optional: wallet-login tokens must be DPoP-bound
+        scope_policies: {mcp:refund: strict}  # optional: a scope's own identity rules (step-up)
 
 An agent asks ``POST /oauth/agent-authorize`` for access to one or more ``resource`` values;
 each must be listed here, and all of them must name the same policy (one verification decides
@@ -47,6 +48,11 @@ class ResourcePolicy(BaseModel):
     dpop_required: bool = Field(
         False, description="Wallet-login tokens for this resource must be DPoP-bound (RFC 9449)."
     )
+    scope_policies: dict[str, str] = Field(
+        default_factory=dict,
+        description="Scope -> a policy whose identity rules a login asking for it must also "
+        "meet (step-up: e.g. a higher assurance level, more claims).",
+    )
 
     @model_validator(mode="after")
     def _scopes(self) -> ResourcePolicy:
@@ -56,6 +62,9 @@ class ResourcePolicy(BaseModel):
         unknown = set(self.default_scopes or []) - set(self.scopes)
         if unknown:
             raise ValueError(f"default_scopes: {sorted(unknown)} are not among scopes")
+        unknown = set(self.scope_policies) - set(self.scopes)
+        if unknown:
+            raise ValueError(f"scope_policies: {sorted(unknown)} are not among scopes")
         return self
 
     @property
@@ -74,6 +83,11 @@ def check_resources(resources: Mapping[str, ResourcePolicy], policies: Collectio
     for uri, rule in resources.items():
         if not valid_resource(uri):
             raise ValueError(f"resources.{uri}: not an absolute http(s) URI without fragment")
+        known = ", ".join(sorted(policies)) or "none"
         if rule.policy not in policies:
-            known = ", ".join(sorted(policies)) or "none"
             raise ValueError(f"resources.{uri}.policy: unknown policy {rule.policy!r} ({known})")
+        for scope, name in rule.scope_policies.items():
+            if name not in policies:
+                raise ValueError(
+                    f"resources.{uri}.scope_policies.{scope}: unknown policy {name!r} ({known})"
+                )
