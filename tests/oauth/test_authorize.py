@@ -374,3 +374,23 @@ async def test_a_client_metadata_url_at_a_private_address_is_never_fetched() -> 
             await clients.get(url)
         assert caught.value.error == "invalid_client" and "refusing" in caught.value.description
     await fetcher.close()
+
+
+def test_resource_settings_are_checked() -> None:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from verifier.policy.resources import ResourcePolicy, check_resources  # noqa: PLC0415
+
+    rule = ResourcePolicy.model_validate({"policy": "p", "scope_policies": {"mcp": "nope"}})
+    with pytest.raises(ValueError, match="scope_policies.mcp: unknown policy 'nope'"):
+        check_resources({SHOP: rule}, ["p"])
+    bad = [
+        {"policy": "p", "scope_policies": {"other": "p"}},
+        {"policy": "p", "default_scopes": ["other"]},
+        {"policy": "p", "scopes": ["has space"]},
+        {"policy": "p", "scopes": []},
+    ]
+    for value in bad:
+        with pytest.raises(ValidationError):
+            ResourcePolicy.model_validate(value)
+    assert ResourcePolicy.model_validate({"policy": "p"}).granted_by_default == ["mcp"]
