@@ -382,7 +382,7 @@ def test_resource_settings_are_checked() -> None:
     from verifier.policy.resources import ResourcePolicy, check_resources  # noqa: PLC0415
 
     rule = ResourcePolicy.model_validate({"policy": "p", "scope_policies": {"mcp": "nope"}})
-    with pytest.raises(ValueError, match="scope_policies.mcp: unknown policy 'nope'"):
+    with pytest.raises(ValueError, match=r"scope_policies\.mcp: unknown policy 'nope'"):
         check_resources({SHOP: rule}, ["p"])
     bad = [
         {"policy": "p", "scope_policies": {"other": "p"}},
