@@ -169,7 +169,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "scope_policies": {"mcp:refund": "strict", "mcp:admin": "impossible"},
             "token_lifetime": 3,
         },
-        DPOP_ONLY: {"policy": "shop-checkout", "dpop_required": True},
+        DPOP_ONLY: {"policy": "shop-checkout", "dpop_required": True, "dpop_nonce": True},
     }
     (data / "policy.yaml").write_text(yaml.safe_dump(policy))
     verifier = start_verifier(data, port=vport, wallet_rate_limit="0")

@@ -105,10 +105,21 @@ def test_a_resource_that_requires_dpop_refuses_a_bearer_exchange(world: World) -
     answer, verifier = world.login(client, DPOP_ONLY)
     bearer = exchange(world, client, answer, verifier, DPOP_ONLY)
     assert bearer.status_code == 400 and bearer.json()["error"] == "invalid_dpop_proof"
+    # this resource also wants a server nonce in the proof (RFC 9449 §8)
     key = SigningKey.generate()
-    proof = create_proof(key, htm="POST", htu=f"{world.url}/oauth/token", now=int(time.time()))
+    url = f"{world.url}/oauth/token"
+    first = exchange(
+        world, client, answer, verifier, DPOP_ONLY,
+        dpop=create_proof(key, htm="POST", htu=url, now=int(time.time())),
+    )  # fmt: skip
+    assert first.status_code == 400 and first.json()["error"] == "use_dpop_nonce"
+    nonce = first.headers["dpop-nonce"]
+    wrong = create_proof(key, htm="POST", htu=url, now=int(time.time()), nonce="made-up")
+    assert exchange(world, client, answer, verifier, DPOP_ONLY, dpop=wrong).status_code == 400
+    proof = create_proof(key, htm="POST", htu=url, now=int(time.time()), nonce=nonce)
     bound = exchange(world, client, answer, verifier, DPOP_ONLY, dpop=proof)  # code unspent
-    assert bound.status_code == 200 and bound.json()["token_type"] == "DPoP"
+    assert bound.status_code == 200, bound.text
+    assert bound.json()["token_type"] == "DPoP"
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family(world: World) -> None:

@@ -67,11 +67,20 @@ SLOW_DOWN_STEP = 5  # seconds added to the interval on slow_down (CIBA §11, RFC
 class OAuthError(Exception):
     """An OAuth error response (RFC 6749 §5.2 and the CIBA/DPoP/RAR/8707 codes)."""
 
-    def __init__(self, status: int, error: str, description: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        description: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.status = status
         self.error = error
         self.description = description
+        self.headers = dict(headers or {})  # e.g. DPoP-Nonce with use_dpop_nonce (RFC 9449 §8)
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
@@ -145,9 +154,13 @@ class AgentAccess:
 
     # -------------------------------------------------------------- DPoP
 
-    async def check_dpop(self, headers: Sequence[str], endpoint: str) -> DPoPProof:
+    async def check_dpop(
+        self, headers: Sequence[str], endpoint: str, *, nonces: Sequence[str] = ()
+    ) -> DPoPProof:
         """One DPoP proof for ``POST`` at ``endpoint``, checked (RFC 9449 §4.3) and its ``jti``
-        spent; :class:`OAuthError` ``invalid_dpop_proof`` otherwise."""
+        spent; :class:`OAuthError` ``invalid_dpop_proof`` otherwise. With ``nonces``, the proof
+        must carry one of them, else ``use_dpop_nonce`` with the first in ``DPoP-Nonce`` (§8),
+        before anything is spent."""
         if len(headers) != 1:
             raise OAuthError(400, "invalid_dpop_proof", "send exactly one DPoP header")
         try:
@@ -161,6 +174,13 @@ class AgentAccess:
             )
         except DPoPError as exc:
             raise OAuthError(400, exc.error, f"{exc.code}: {exc.reason}") from None
+        if nonces and proof.nonce not in nonces:
+            raise OAuthError(
+                400,
+                "use_dpop_nonce",
+                "dpop_nonce_missing: send the DPoP-Nonce value in the proof",
+                headers={"DPoP-Nonce": nonces[0]},
+            )
         ttl = self.settings.dpop_max_age + self.settings.leeway
         if not await self.store.claim(f"dpop:{proof.replay_key}", ttl=ttl):
             raise OAuthError(400, "invalid_dpop_proof", "dpop_replayed: jti already used")

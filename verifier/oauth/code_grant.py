@@ -22,12 +22,17 @@ the presented identity). Without a ``DPoP`` header the token is ``token_type: Be
 the proof is checked (RFC 9449 §4.3, ``jti`` single-use) and the token carries ``cnf.jkt`` and is
 ``token_type: DPoP``; the refresh family is then bound to that key and every refresh must prove
 it (§5: refresh tokens of public clients are sender-constrained). A resource with
-``dpop_required`` refuses a request without a proof (``invalid_dpop_proof``).
+``dpop_required`` refuses a request without a proof (``invalid_dpop_proof``); one with
+``dpop_nonce`` wants a server nonce in the proof (§8): ``use_dpop_nonce`` and a ``DPoP-Nonce``
+header first - HMAC of the minute under a key derived from the signing key, so stateless and the
+same on every instance; the current and the previous minute's are accepted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -46,6 +51,7 @@ CODE = RecordKind.OAUTH_CODE
 GRANT = RecordKind.OAUTH_GRANT
 REFRESH = RecordKind.OAUTH_REFRESH
 _VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.1
+NONCE_WINDOW = 60  # seconds a server DPoP nonce is current (and one more window accepted)
 SINGLE = ("code", "redirect_uri", "client_id", "code_verifier", "refresh_token", "scope")
 
 
@@ -87,17 +93,31 @@ class CodeGrants:
         self.now = access.presentations.now
         self.resources = dict(resources)
         self.settings = settings
+        secret = json.dumps(access.key.to_jwk(), sort_keys=True).encode()
+        self._nonce_key = hashlib.sha256(b"agentvp dpop nonce\x00" + secret).digest()
 
     # -------------------------------------------------------------- shared
 
+    def nonces(self) -> list[str]:
+        """The server DPoP nonces accepted now (RFC 9449 §8): the current one first, then the
+        previous window's. Stateless - any instance with the signing key derives the same."""
+        window = self.now() // NONCE_WINDOW
+        return [self._nonce(window), self._nonce(window - 1)]
+
+    def _nonce(self, window: int) -> str:
+        mac = hmac.new(self._nonce_key, str(window).encode(), hashlib.sha256).digest()
+        return b64url_encode(mac[:18])
+
     async def _proof_jkt(self, dpop: Sequence[str], resource: str) -> str | None:
+        rule = self.resources[resource]
         if not dpop:
-            if self.resources[resource].dpop_required:
+            if rule.dpop_required:
                 raise OAuthError(
                     400, "invalid_dpop_proof", "this resource requires DPoP-bound tokens"
                 )
             return None
-        return (await self.access.check_dpop(dpop, "token")).jkt
+        nonces = self.nonces() if rule.dpop_nonce else []
+        return (await self.access.check_dpop(dpop, "token", nonces=nonces)).jkt
 
     @staticmethod
     def _resource(form: Mapping[str, Sequence[str]], granted: str) -> None:

@@ -7,6 +7,7 @@
         scopes: [mcp, mcp:refund]          # optional: OAuth scopes it knows (default [mcp])
         default_scopes: [mcp]              # optional: granted when a client asks for none
         dpop_required: false               # optional: wallet-login tokens must be DPoP-bound
+        dpop_nonce: false                  # optional: token requests need a server nonce
         scope_policies: {mcp:refund: strict}  # optional: a scope's own identity rules (step-up)
 
 An agent asks ``POST /oauth/agent-authorize`` for access to one or more ``resource`` values;
@@ -47,6 +48,11 @@ class ResourcePolicy(BaseModel):
     )
     dpop_required: bool = Field(
         False, description="Wallet-login tokens for this resource must be DPoP-bound (RFC 9449)."
+    )
+    dpop_nonce: bool = Field(
+        False,
+        description="Wallet-login token requests with DPoP must carry a server nonce "
+        "(RFC 9449 §8: `use_dpop_nonce` with a `DPoP-Nonce` header first).",
     )
     scope_policies: dict[str, str] = Field(
         default_factory=dict,

@@ -103,7 +103,7 @@ async def _answer(call: Callable[[], Awaitable[dict[str, Any]]]) -> JSONResponse
     try:
         body = await call()
     except OAuthError as exc:
-        return JSONResponse(exc.body(), exc.status, headers=NO_STORE)
+        return JSONResponse(exc.body(), exc.status, headers={**NO_STORE, **exc.headers})
     return JSONResponse(body, headers=NO_STORE)
 
 
