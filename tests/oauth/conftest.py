@@ -63,7 +63,17 @@ class World:
     root: Path
     verifier: Verifier
     wallet: Wallet
+    api_key: str
     shops: dict[str, Shop] = field(default_factory=dict)
+
+    def introspect(self, token: str) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        response = httpx.post(
+            f"{self.url}/oauth/introspect", data={"token": token}, headers=headers, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()
+        return data
 
     @property
     def url(self) -> str:
@@ -149,7 +159,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("oauth")
     vport, port1, port2 = free_port(), free_port(), free_port()
     data = root / "verifier"
-    make_data_dir(data, f"http://localhost:{vport}")
+    api_key = make_data_dir(data, f"http://localhost:{vport}")
     wallet = make_wallet(root / "wallet", data)
     policy = yaml.safe_load((data / "policy.yaml").read_text())
     strict = copy.deepcopy(policy["policies"]["shop-checkout"])  # refunds: more of the person
@@ -173,7 +183,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     (data / "policy.yaml").write_text(yaml.safe_dump(policy))
     verifier = start_verifier(data, port=vport, wallet_rate_limit="0")
-    world = World(root, verifier, wallet)
+    world = World(root, verifier, wallet, api_key)
     try:
         world.shops["shop"] = start_shop(root, "shop", verifier.url, port1)
         world.shops["stepup"] = start_shop(root, "stepup", verifier.url, port2)

@@ -134,10 +134,17 @@ def test_refresh_rotates_and_reuse_revokes_the_family(world: World) -> None:
     rotated = second.json()
     assert rotated["refresh_token"] != first["refresh_token"] and rotated["scope"] == "mcp"
     assert claims_of(rotated["access_token"])["sub"] == claims_of(first["access_token"])["sub"]
+    seen = world.introspect(rotated["access_token"])
+    assert seen["active"] is True and seen["token_type"] == "Bearer"
+    assert seen["aud"] == shop.resource and seen["scope"] == "mcp"
     replay = world.token(**form, refresh_token=first["refresh_token"])
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     revoked = world.token(**form, refresh_token=rotated["refresh_token"])
     assert revoked.status_code == 400 and "revoked" in revoked.json()["error_description"]
+    # the login is over: its access tokens are no longer active at introspection
+    assert world.introspect(rotated["access_token"]) == {"active": False}
+    assert world.introspect(first["access_token"]) == {"active": False}
+    assert world.introspect("not-a-token") == {"active": False}
 
 
 def test_sub_is_pairwise_per_person_and_client(world: World) -> None:

@@ -43,6 +43,7 @@ from verifier.oauth.agent_grant import AgentAccess, OAuthError
 from verifier.oauth.login import code_key
 from verifier.policy.resources import ResourcePolicy
 from verifier.protocol.jose.base64url import b64url_encode
+from verifier.resource.tokens import AccessError, verify_access_token
 from verifier.store.base import RecordKind, Transaction, TxStatus
 
 __all__ = ["CodeGrants", "LoginTokenSettings"]
@@ -129,7 +130,9 @@ class CodeGrants:
         own = self.resources[resource].token_lifetime or self.settings.token_lifetime
         return min(own, self.settings.token_lifetime)
 
-    def _issue(self, grant: Mapping[str, Any], scopes: list[str], jkt: str | None) -> str:
+    def _issue(
+        self, grant: Mapping[str, Any], scopes: list[str], jkt: str | None, family_id: str
+    ) -> str:
         now = self.now()
         lifetime = self._lifetime(grant["resource"])
         claims: dict[str, Any] = {
@@ -142,6 +145,7 @@ class CodeGrants:
             "exp": now + lifetime,
             "jti": secrets.token_urlsafe(16),
             "auth_time": grant["auth_time"],
+            "sid": family_id,  # the login (refresh family): introspection checks it is alive
         }
         if grant.get("acr"):
             claims["acr"] = grant["acr"]
@@ -168,7 +172,8 @@ class CodeGrants:
     def _answer(
         self, family: Transaction, scopes: list[str], jkt: str | None, refresh: str
     ) -> dict[str, Any]:
-        token = self._issue({**family.meta, "client_id": family.client_id}, scopes, jkt)
+        grant = {**family.meta, "client_id": family.client_id}
+        token = self._issue(grant, scopes, jkt, family.id)
         return {
             "access_token": token,
             "token_type": "DPoP" if jkt else "Bearer",
@@ -288,3 +293,29 @@ class CodeGrants:
             await self._revoke(family.id)
             raise _grant("the refresh token was already used; the grant is revoked")
         return self._answer(family, scopes, jkt, await self._new_refresh(family))
+
+    # -------------------------------------------------------------- introspection
+
+    async def introspect(self, token: str) -> dict[str, Any] | None:
+        """RFC 7662 §2.2 for a wallet-login token: its claims while it verifies, has not
+        expired and its login (``sid``, the refresh family) is not revoked or over; else
+        ``{"active": false}``. None for a token that is not a wallet-login token."""
+        try:
+            claims = verify_access_token(
+                token,
+                [self.access.public_jwk],
+                issuer=self.access.settings.issuer,
+                audience=None,
+                now=self.now(),
+                leeway=0,
+                require_cnf=False,
+            )
+        except AccessError:
+            return None
+        if "authorization_details" in claims or not isinstance(claims.get("sid"), str):
+            return None
+        family = await self.store.get(claims["sid"], kind=GRANT)
+        if family is None or family.status != TxStatus.PENDING or self.now() >= family.expires_at:
+            return {"active": False}
+        kind = "DPoP" if isinstance(claims.get("cnf"), dict) else "Bearer"
+        return {"active": True, "token_type": kind, **claims}

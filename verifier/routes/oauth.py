@@ -209,6 +209,8 @@ async def introspect(request: Request) -> JSONResponse:
         tokens = form.get("token", [])
         if len(tokens) != 1:
             raise OAuthError(400, "invalid_request", "token is required")
-        return await access.introspect(tokens[0])
+        login: LoginServer | None = getattr(request.app.state, "login_server", None)
+        answer = await login.grants.introspect(tokens[0]) if login is not None else None
+        return answer if answer is not None else await access.introspect(tokens[0])
 
     return await _answer(call)
