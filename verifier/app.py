@@ -48,6 +48,7 @@ from verifier.routes import (
     ap2_api,
     docs,
     oauth,
+    oauth_login,
     openapi,
     ops,
     rp_api,
@@ -219,7 +220,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 # The HTTP APIs, in the order they are matched.
-ROUTERS = (ops, rp_api, agent_api, ap2_api, oauth, wallet_api, web, web_agent, web_dc_api, docs)
+ROUTERS = (
+    ops,
+    rp_api,
+    agent_api,
+    ap2_api,
+    oauth,
+    oauth_login,
+    wallet_api,
+    web,
+    web_agent,
+    web_dc_api,
+    docs,
+)
 
 
 def create_app(
@@ -270,6 +283,9 @@ def create_app(
         issuer=settings.public_url,
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
+    app.state.login_server = oauth_login.build_login_server(
+        settings, app.state.agent_access, svc.on_close
+    )
     app.state.ap2 = build_ap2(settings, svc)
     app.state.wallet_rate_limit = (
         RateLimit(settings.wallet_rate_limit, clock=svc.clock)

@@ -148,7 +148,8 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Requests per minute and client address accepted on the public wallet "
         "endpoints (`/wallet/request/…` GET and POST, `/wallet/response/…`) and on "
-        "`/oauth/agent-authorize`, counted together; over it: `429 temporarily_unavailable` "
+        "`/oauth/agent-authorize`, `/oauth/authorize` and `/oauth/register`, counted "
+        "together; over it: `429 temporarily_unavailable` "
         "with `Retry-After`. An IPv6 client is counted per /64. `0` disables the limit. Each "
         "process (and worker) counts on its own: N of them let a client make up to N times this.",
     )
@@ -234,6 +235,34 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds an agent waits between token polls (`interval`); polling faster "
         "answers `slow_down` and adds 5 s.",
+    )
+    oauth_token_lifetime: int = Field(
+        300,
+        ge=1,
+        le=3600,
+        description="Seconds an access token from the wallet login (authorization code or "
+        "refresh grant) lives; a resource's `token_lifetime` may shorten it.",
+    )
+    oauth_code_lifetime: int = Field(
+        60, ge=5, le=600, description="Seconds an authorization code may wait to be redeemed."
+    )
+    oauth_refresh_lifetime: int = Field(
+        86400,
+        ge=60,
+        le=90 * 86400,
+        description="Seconds a refresh-token family lives from the wallet login; rotation "
+        "never extends it. `0` is not allowed: public clients always rotate.",
+    )
+    oauth_client_lifetime: int = Field(
+        30 * 86400,
+        ge=60,
+        description="Seconds a dynamically registered client (POST /oauth/register) is kept.",
+    )
+    oauth_cimd_ttl: int = Field(
+        300,
+        ge=10,
+        le=86400,
+        description="Seconds a fetched Client ID Metadata Document is reused.",
     )
     dc_api_origins: str = Field(
         "",
