@@ -1,5 +1,5 @@
 """The official MCP conformance suite (npm ``@modelcontextprotocol/conformance``, pinned in
-``tests/conformance/package.json`` with a Node >= 22 that runs it; ``.ci/run`` installs both
+``tests/conformance/package.json`` with a Node >= 22 that runs it; ``make test`` installs both
 with ``npm ci --prefix tests/conformance``).
 
 - ``authorization`` mode against agentvp: ``authorization-server-metadata-endpoint`` and
