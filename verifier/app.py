@@ -28,8 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from verifier import __version__
+from verifier.agents.grants import GrantIndex
 from verifier.agents.verifications import AgentVerifications
 from verifier.ap2.wiring import build_ap2
+from verifier.authzen.subjects import TokenKind
+from verifier.authzen.wiring import AgentAccessTokens, build_pdp
 from verifier.errors import ServiceError
 from verifier.ops.fetch import SafeFetcher
 from verifier.ops.logs import AccessLog
@@ -46,6 +49,7 @@ from verifier.protocol import VerificationPolicy
 from verifier.routes import (
     agent_api,
     ap2_api,
+    authzen_api,
     docs,
     oauth,
     openapi,
@@ -218,7 +222,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 # The HTTP APIs, in the order they are matched.
-ROUTERS = (ops, rp_api, agent_api, ap2_api, oauth, wallet_api, web, web_agent, web_dc_api, docs)
+ROUTERS = (
+    ops,
+    rp_api,
+    agent_api,
+    ap2_api,
+    authzen_api,
+    oauth,
+    wallet_api,
+    web,
+    web_agent,
+    web_dc_api,
+    docs,
+)
 
 
 def create_app(
@@ -270,6 +286,7 @@ def create_app(
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
     app.state.ap2 = build_ap2(settings, svc)
+    _authzen(app, settings)
     app.state.wallet_rate_limit = (
         RateLimit(settings.wallet_rate_limit, clock=svc.clock)
         if settings.wallet_rate_limit
@@ -312,6 +329,28 @@ def _handle_errors(app: FastAPI, metrics: Metrics) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "server_error", "unexpected error")
+
+
+def _authzen(app: FastAPI, settings: Settings) -> None:
+    """The grant index (every ``allow``, watched) and the AuthZEN PDP over it (none without a
+    signing key)."""
+    svc: PresentationService = app.state.service
+    grants = GrantIndex(
+        svc.store,
+        check_every=settings.grant_watch_interval,
+        retention=settings.result_ttl,
+        clock=svc.clock,
+    )
+    svc.listeners.append(grants.on_event)
+    access = app.state.agent_access
+    kinds: list[TokenKind] = []
+    if access is not None:
+        kinds.append(AgentAccessTokens((access.public_jwk,), settings.public_url))
+    app.state.pdp = (
+        build_pdp(app.state.agents, kinds, cache_ttl=settings.authzen_subject_cache_ttl)
+        if kinds
+        else None
+    )
 
 
 def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) -> Webhooks | None:
