@@ -55,6 +55,7 @@ from verifier.routes import (
     openapi,
     ops,
     rp_api,
+    ssf_api,
     wallet_api,
     web,
     web_agent,
@@ -62,6 +63,7 @@ from verifier.routes import (
 )
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
+from verifier.ssf.wiring import SSF, build_ssf
 from verifier.store import open_store
 from verifier.store.base import StoreUnavailableError, TransactionStore
 
@@ -228,6 +230,7 @@ ROUTERS = (
     agent_api,
     ap2_api,
     authzen_api,
+    ssf_api,
     oauth,
     wallet_api,
     web,
@@ -257,7 +260,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = asyncio.create_task(webhooks.run()) if webhooks is not None else None
+        ssf: SSF = app.state.ssf_parts
+        loops = [asyncio.create_task(ssf.watcher.run())]
+        if ssf.pusher is not None:
+            loops.append(asyncio.create_task(ssf.pusher.run()))
         yield
+        for loop in loops:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        if ssf.pusher is not None:
+            await ssf.pusher.close()
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -286,7 +299,7 @@ def create_app(
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
     app.state.ap2 = build_ap2(settings, svc)
-    _authzen(app, settings)
+    _grants(app, settings)
     app.state.wallet_rate_limit = (
         RateLimit(settings.wallet_rate_limit, clock=svc.clock)
         if settings.wallet_rate_limit
@@ -331,9 +344,9 @@ def _handle_errors(app: FastAPI, metrics: Metrics) -> None:
         return _error(500, "server_error", "unexpected error")
 
 
-def _authzen(app: FastAPI, settings: Settings) -> None:
-    """The grant index (every ``allow``, watched) and the AuthZEN PDP over it (none without a
-    signing key)."""
+def _grants(app: FastAPI, settings: Settings) -> None:
+    """The grant index (every ``allow``, watched), the AuthZEN PDP over it and the SSF
+    transmitter (neither without a signing key)."""
     svc: PresentationService = app.state.service
     grants = GrantIndex(
         svc.store,
@@ -351,6 +364,10 @@ def _authzen(app: FastAPI, settings: Settings) -> None:
         if kinds
         else None
     )
+    key = access.key if access is not None else None
+    ssf = build_ssf(settings, svc, key, access.kid if access is not None else "")
+    app.state.ssf_parts = ssf
+    app.state.ssf = ssf.transmitter
 
 
 def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) -> Webhooks | None:

@@ -133,6 +133,20 @@ class Settings(BaseSettings):
         description="At most this many grants are checked per watcher round on one instance "
         "(bounded work; the rest wait for the next round or another instance).",
     )
+    ssf_event_retention: int = Field(
+        7 * 86400,
+        ge=60,
+        description="Seconds a Security Event Token waits for a push receiver to take it or a "
+        "poll receiver to acknowledge it before it is dropped (and how long each stream "
+        "remembers which events it was sent, so none is sent twice).",
+    )
+    ssf_poll_lease: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="Seconds after a poll (RFC 8936) before an unacknowledged SET is returned "
+        "again.",
+    )
     authzen_subject_cache_ttl: int = Field(
         5,
         ge=0,

@@ -54,6 +54,7 @@ class RecordKind(StrEnum):
     AGENT_ACCESS = "agent_access"  # an agent's OAuth grant (auth_req_id)
     AP2_CHALLENGE = "ap2_challenge"  # a single-use {nonce, aud} for one AP2 verification
     AP2_VERIFICATION = "ap2_verification"  # a decided AP2 verification (its audit stream)
+    SSF_STREAM = "ssf_stream"  # a Shared Signals event stream (its configuration in ``meta``)
 
 
 def record_key(kind: str, name: str) -> str:
