@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -36,6 +37,7 @@ class PushReceiver:
         self.audience = audience
         self.jwks = httpx.get(f"{agentvp}/oauth/jwks.json", timeout=10).json()
         self.received: list[dict[str, Any]] = []
+        self.times: list[float] = []  # time.monotonic() of each accepted SET
         self.refused: list[str] = []
         self.lock = threading.Lock()
         self.port = free_port()
@@ -67,6 +69,7 @@ class PushReceiver:
             )
             with self.lock:
                 self.received.append(claims)
+                self.times.append(time.monotonic())
         except Exception as exc:  # refused: recorded for the test to see
             with self.lock:
                 self.refused.append(repr(exc))

@@ -81,9 +81,13 @@ class GrantIndex:
         until = av.expires_at + self.retention  # the last moment a token of it can be valid
         await self.store.append_event(f"grants:{key}", {"av": av.id}, ttl=_YEAR // 12)
         status = mandate.get("status") or {}
+        agent = await self.store.get(str(av.meta.get("agent_tx")), kind=RecordKind.PRESENTATION)
+        presented = (agent.result or {}).get("credentials", {}) if agent is not None else {}
+        vct = (presented.get("mandate") or [{}])[0].get("vct")  # trust is per issuer and vct
         item = {
             "key": key,
             "iss": mandate.get("iss"),
+            "vct": vct,
             "jti": mandate.get("jti"),
             "status": {"uri": status.get("uri"), "idx": status.get("idx")}
             if isinstance(status, dict) and "uri" in status

@@ -61,7 +61,7 @@ class GrantWatcher:
         if self.status is None or not isinstance(status, dict):
             return None
         credential = VerifiedCredential(
-            vct="",
+            vct=str(item.payload.get("vct")),
             iss=item.payload.get("iss"),
             claims={},
             header={},
