@@ -251,9 +251,11 @@ class PDP:
         if await uses_spent_by_later_actions(self.store, av.id, mandate):
             return Reason("uses_exhausted", "later actions used the mandate up")
         marker = f"authzen:executed:{av.id}"
-        if execute and not await self.store.claim(marker, ttl=self._ttl(mandate)):
-            return Reason("already_executed", "the granted action was executed already")
-        return None
+        done = Reason("already_executed", "the granted action was executed already")
+        if not execute:
+            return done if (await self.store.get_counters(marker)).get("n") else None
+        taken = await self.store.add_within(marker, {"n": 1}, {"n": 1}, ttl=self._ttl(mandate))
+        return None if taken is not None else done
 
     async def _new_action(
         self, grant: Grant, action: AgentAction, *, execute: bool
