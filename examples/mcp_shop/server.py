@@ -14,6 +14,10 @@ resource (``--resource``, default ``http://127.0.0.1:<port>/mcp`` - list the sam
 - ``refund(order_id, amount, currency)`` is ``payment.refund``, which a checkout grant does not
   cover.
 
+With ``--ssf-api-key`` (an agentvp API key) the server subscribes to agentvp's Shared Signals
+stream for this resource and refuses (401 ``token_revoked``) tokens whose mandate agentvp has
+since seen revoked (:class:`verifier.resource.RevocationSignals`).
+
 Every call is logged with the token's ``verification_id`` (the same at every server one agentvp
 verification granted), ``mandate_jti`` and ``sub``. Unauthenticated requests get 401 with
 ``WWW-Authenticate: DPoP ... resource_metadata=...``; the metadata (RFC 9728) names agentvp.
@@ -22,14 +26,22 @@ verification granted), ``mandate_jti`` and ``sub``. Unauthenticated requests get
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
 from typing import Any
 
 import uvicorn
 from mcp.server.fastmcp import Context, FastMCP
 
 from verifier.protocol.oauth.access_token import ToolBinding
-from verifier.resource import JWKSCache, ProtectedResource, ResourceGuard, grant_of
+from verifier.resource import (
+    JWKSCache,
+    ProtectedResource,
+    ResourceGuard,
+    RevocationSignals,
+    grant_of,
+)
 
 log = logging.getLogger("mcp_shop")
 SHOP: dict[str, str | int] = {
@@ -61,8 +73,15 @@ def _audit(tool: str, ctx: Context[Any, Any, Any], **details: Any) -> dict[str, 
     return {"verification_id": grant.verification_id, **details}
 
 
-def build(agentvp: str, resource: str, *, name: str = "mcp_shop", leeway: int = 5) -> Any:
-    """The protected ASGI app."""
+def build(
+    agentvp: str,
+    resource: str,
+    *,
+    name: str = "mcp_shop",
+    leeway: int = 5,
+    signals: RevocationSignals | None = None,
+) -> Any:
+    """The protected ASGI app (``signals``: agentvp's SSF stream, to refuse revoked grants)."""
     path = "/" + resource.split("://", 1)[1].partition("/")[2]
     mcp = FastMCP(name, stateless_http=True, json_response=True, streamable_http_path=path)
 
@@ -87,7 +106,11 @@ def build(agentvp: str, resource: str, *, name: str = "mcp_shop", leeway: int = 
         }
 
     guard = ResourceGuard(
-        resource=resource, issuer=agentvp.rstrip("/"), jwks=JWKSCache(agentvp), leeway=leeway
+        resource=resource,
+        issuer=agentvp.rstrip("/"),
+        jwks=signals.jwks if signals is not None else JWKSCache(agentvp),
+        leeway=leeway,
+        signals=signals,
     )
     return ProtectedResource(mcp.streamable_http_app(), guard, tools=BINDINGS, resource_name=name)
 
@@ -100,11 +123,30 @@ def main() -> None:
     parser.add_argument("--resource", help="This server's resource URI (default: .../mcp).")
     parser.add_argument("--name", default="mcp_shop", help="Name in logs and metadata.")
     parser.add_argument("--leeway", type=int, default=5, help="Clock skew tolerated (s).")
+    parser.add_argument(
+        "--ssf-api-key",
+        default=os.environ.get("MCP_SHOP_SSF_API_KEY"),
+        help="An agentvp API key: subscribe to agentvp's Shared Signals (a poll stream for this "
+        "resource) and refuse tokens of mandates revoked since they were issued.",
+    )
+    parser.add_argument(
+        "--signals-interval", type=float, default=5.0, help="Poll at most every N s."
+    )
     args = parser.parse_args()
     resource = args.resource or f"http://{args.host}:{args.port}/mcp"
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.name} %(message)s")
     log.info("serving %s for agentvp %s", resource, args.agentvp)
-    app = build(args.agentvp, resource, name=args.name, leeway=args.leeway)
+    signals = None
+    if args.ssf_api_key:
+        signals = RevocationSignals(
+            args.agentvp,
+            api_key=args.ssf_api_key,
+            audience=resource,
+            jwks=JWKSCache(args.agentvp),
+            interval=args.signals_interval,
+        )
+        asyncio.run(signals.refresh())  # subscribe now: events from here on are kept for us
+    app = build(args.agentvp, resource, name=args.name, leeway=args.leeway, signals=signals)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -1,6 +1,7 @@
 """One world for the AuthZEN and SSF tests, over real HTTP: `agentvp serve` (SQLite, status lists
 checked every second, grants watched every second), the simulator's issuer server and one
-`examples/mcp_shop` server, as in tests/mcp. Each test makes its own agent (fresh mandate)."""
+`examples/mcp_shop` server, as in tests/mcp, subscribed to agentvp's Shared Signals. Each test
+makes its own agent (fresh mandate)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     )
     world = World(root, verifier, RP(verifier.url, key), wallet, issuers)
     try:
-        world.shops["shop1"] = start_shop(root, "shop1", verifier.url, port1)
+        world.shops["shop1"] = start_shop(
+            root, "shop1", verifier.url, port1, "--ssf-api-key", key, "--signals-interval", "0.2"
+        )
         yield world
     finally:
         world.stop()

@@ -1,6 +1,7 @@
 """The SSF transmitter over HTTP: metadata, stream management and its errors, verification events
 by poll, and a mandate revocation end to end - the issuer revokes the mandate in its status list;
-within one watch interval the token is inactive, the PDP denies, and exactly one CAEP
+within one watch interval the token is inactive (introspection, the MCP example's guard through
+its own SSF subscription), the PDP denies, and exactly one CAEP
 credential-change and one session-revoked reach a real push receiver (signature and aud checked)
 and a poll receiver, and nothing more arrives afterwards."""
 
@@ -15,7 +16,7 @@ import pytest
 
 from tests.authzen.conftest import PEP, tool_request
 from tests.authzen.receivers import PushReceiver, verify_set
-from tests.mcp.conftest import World, claims_of
+from tests.mcp.conftest import World, claims_of, tool_call
 from wallet_sim.issuing import set_credential_status
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.e2e
 PUSH = "urn:ietf:rfc:8935"
 POLL = "urn:ietf:rfc:8936"
 CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
+ORDER = {"order_id": "ord-1", "amount": 1000, "currency": "EUR"}
 VERIFICATION = "https://schemas.openid.net/secevent/ssf/event-type/verification"
 
 
@@ -202,6 +204,14 @@ def test_a_revoked_mandate_reaches_every_receiver_exactly_once(world: World, pep
                 and event["credential_type"] == "verifiable-credential"
             )
         assert subjects == {claims_of(token)["mandate_jti"]}
+        refused = shop.post(tool_call("checkout", **ORDER), token=token, key=agent.key)
+        assert refused.status_code == 401, refused.text
+        assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+        assert "token_revoked" in refused.headers["www-authenticate"] + refused.text
+        other = world.agent("not-revoked")
+        fine, _ = other.token(shop, "checkout", ORDER)
+        accepted = shop.post(tool_call("checkout", **ORDER), token=fine, key=other.key)
+        assert accepted.status_code == 200, accepted.text
         print(
             f"\nrevocation timeline: revoked at 0 s; token inactive at {inactive:.2f} s; "
             f"SETs pushed at {push.times[0] - revoked_at:.2f} s "

@@ -45,6 +45,7 @@ from verifier.protocol.oauth.access_token import (
 from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, verify_proof
 
 from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
+from .signals import RevocationSignals
 
 __all__ = ["AccessError", "AccessGrant", "ResourceGuard", "check_tool", "verify_access_token"]
 
@@ -188,6 +189,7 @@ class ResourceGuard:
     leeway: int = 5
     dpop_max_age: int = 60
     clock: Callable[[], float] = time.time
+    signals: RevocationSignals | None = None  # agentvp's SSF stream (see .signals)
 
     async def authorize(
         self, *, method: str, url: str, authorization: Sequence[str], dpop: Sequence[str]
@@ -212,6 +214,10 @@ class ResourceGuard:
         claims = verify_access_token(
             token, keys, issuer=self.issuer, audience=self.resource, now=now, leeway=self.leeway
         )
+        if self.signals is not None:
+            await self.signals.refresh()
+            if self.signals.revoked(claims):
+                raise _invalid("token_revoked", "agentvp signalled that the mandate is revoked")
         proof_text = _one(dpop, "DPoP")
         if proof_text is None:
             raise AccessError(401, "invalid_dpop_proof", "dpop_missing", "no DPoP proof")
