@@ -101,6 +101,8 @@ def test_stream_management_and_its_errors(world: World, pep: PEP) -> None:
     ):
         answer = http.post("/ssf/subjects:add", json={"stream_id": sid, "subject": bad})
         assert answer.status_code == 400 and answer.json()["error"] == "invalid_request", bad
+    extra = http.get("/ssf/stream", params={"stream_id": sid, "x": "1"})
+    assert extra.status_code == 400 and extra.json()["error"] == "invalid_request"
     unknown = "no-such-stream"
     assert http.get("/ssf/stream", params={"stream_id": unknown}).status_code == 404
     assert http.patch("/ssf/stream", json={"stream_id": unknown}).status_code == 404

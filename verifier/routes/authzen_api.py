@@ -19,7 +19,14 @@ from verifier.authzen.requests import RequestError, parse_batch, parse_evaluatio
 from verifier.authzen.wiring import metadata
 from verifier.errors import ServiceError
 from verifier.routes.deps import json_body, require_api_key
-from verifier.routes.openapi import errors
+from verifier.routes.openapi import answers, errors, json_request
+from verifier.routes.signal_schemas import (
+    AuthZENConfiguration,
+    EvaluationAnswer,
+    EvaluationRequest,
+    EvaluationsAnswer,
+    EvaluationsRequest,
+)
 
 __all__ = ["router"]
 
@@ -63,7 +70,7 @@ def _bad(request: Request, exc: RequestError) -> ServiceError:
     return ServiceError(400, "invalid_request", str(exc), headers=_headers(request))
 
 
-@router.get("/.well-known/authzen-configuration")
+@router.get("/.well-known/authzen-configuration", responses=answers(AuthZENConfiguration))
 async def authzen_configuration(request: Request) -> JSONResponse:
     """The PDP's metadata (AuthZEN 1.0 §13)."""
     return JSONResponse(metadata(request.app.state.settings.public_url))
@@ -72,7 +79,8 @@ async def authzen_configuration(request: Request) -> JSONResponse:
 @router.post(
     "/access/v1/evaluation",
     dependencies=[Depends(_pep)],
-    responses=errors(400, 401, 413, 415),
+    responses={**answers(EvaluationAnswer), **errors(400, 401, 413, 415)},
+    openapi_extra=json_request(EvaluationRequest),
 )
 async def evaluation(request: Request) -> JSONResponse:
     """One access evaluation: `{subject, action, resource, context?}` → `{decision, context?}`."""
@@ -89,7 +97,8 @@ async def evaluation(request: Request) -> JSONResponse:
 @router.post(
     "/access/v1/evaluations",
     dependencies=[Depends(_pep)],
-    responses=errors(400, 401, 413, 415),
+    responses={**answers(EvaluationsAnswer), **errors(400, 401, 413, 415)},
+    openapi_extra=json_request(EvaluationsRequest),
 )
 async def evaluations(request: Request) -> JSONResponse:
     """A batch: answers in request order, top-level defaults, `options.evaluations_semantic`."""

@@ -20,7 +20,15 @@ from fastapi.responses import JSONResponse
 
 from verifier.errors import ServiceError
 from verifier.routes.deps import json_body, require_api_key
-from verifier.routes.openapi import errors
+from verifier.routes.openapi import answers, errors, json_request
+from verifier.routes.signal_schemas import (
+    PollAnswer,
+    PollRequest,
+    SSFConfiguration,
+    StreamConfiguration,
+    StreamConfigurations,
+    StreamStatus,
+)
 from verifier.ssf.events import SUPPORTED
 from verifier.ssf.streams import POLL, PUSH, Streams, owner_of
 from verifier.ssf.transmitter import Transmitter
@@ -42,6 +50,14 @@ def _ssf(request: Request) -> tuple[Streams, Transmitter]:
     return transmitter.streams, transmitter
 
 
+def _query(request: Request) -> str | None:
+    """The one query parameter these endpoints take, ``stream_id``; anything else is refused."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    if any(name != "stream_id" for name in names) or len(names) > 1:
+        raise ServiceError(400, "invalid_request", "the only query parameter is stream_id, once")
+    return request.query_params.get("stream_id")
+
+
 def _owner(request: Request) -> str:
     return owner_of(request.headers["authorization"].partition(" ")[2].strip())
 
@@ -50,7 +66,7 @@ def _json(value: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(value, status, headers=NO_STORE)
 
 
-@router.get("/.well-known/ssf-configuration")
+@router.get("/.well-known/ssf-configuration", responses=answers(SSFConfiguration))
 async def ssf_configuration(request: Request) -> JSONResponse:
     """The transmitter configuration metadata (SSF 1.0 §7.1)."""
     _ssf(request)
@@ -73,21 +89,29 @@ async def ssf_configuration(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/ssf/stream", dependencies=AUTH, status_code=201, responses=ERRORS)
+@router.post(
+    "/ssf/stream",
+    dependencies=AUTH,
+    status_code=201,
+    responses={**answers(StreamConfiguration, 201), **ERRORS},
+)
 async def create_stream(request: Request) -> JSONResponse:
     """Create an event stream for this receiver."""
     streams, _ = _ssf(request)
     return _json(await streams.create(_owner(request), await json_body(request)), 201)
 
 
-@router.get("/ssf/stream", dependencies=AUTH, responses=ERRORS)
+@router.get("/ssf/stream", dependencies=AUTH, responses={**answers(StreamConfigurations), **ERRORS})
 async def read_stream(request: Request, stream_id: str | None = None) -> JSONResponse:
     """One stream's configuration, or all of this receiver's."""
     streams, _ = _ssf(request)
-    return _json(await streams.read(_owner(request), stream_id))
+    del stream_id  # documented for OpenAPI, read strictly by _query
+    return _json(await streams.read(_owner(request), _query(request)))
 
 
-@router.patch("/ssf/stream", dependencies=AUTH, responses=ERRORS)
+@router.patch(
+    "/ssf/stream", dependencies=AUTH, responses={**answers(StreamConfiguration), **ERRORS}
+)
 async def update_stream(request: Request) -> JSONResponse:
     """Change the given receiver-supplied fields."""
     streams, _ = _ssf(request)
@@ -95,7 +119,7 @@ async def update_stream(request: Request) -> JSONResponse:
     return _json(await streams.update(_owner(request), body, replace=False))
 
 
-@router.put("/ssf/stream", dependencies=AUTH, responses=ERRORS)
+@router.put("/ssf/stream", dependencies=AUTH, responses={**answers(StreamConfiguration), **ERRORS})
 async def replace_stream(request: Request) -> JSONResponse:
     """Replace the receiver-supplied fields."""
     streams, _ = _ssf(request)
@@ -107,18 +131,20 @@ async def replace_stream(request: Request) -> JSONResponse:
 async def delete_stream(request: Request, stream_id: str | None = None) -> Response:
     """Delete a stream: nothing more is queued for it."""
     streams, _ = _ssf(request)
-    await streams.delete(_owner(request), stream_id)
+    del stream_id  # documented for OpenAPI, read strictly by _query
+    await streams.delete(_owner(request), _query(request))
     return Response(status_code=204, headers=NO_STORE)
 
 
-@router.get("/ssf/status", dependencies=AUTH, responses=ERRORS)
+@router.get("/ssf/status", dependencies=AUTH, responses={**answers(StreamStatus), **ERRORS})
 async def read_status(request: Request, stream_id: str | None = None) -> JSONResponse:
     """`enabled`, `paused` or `disabled`."""
     streams, _ = _ssf(request)
-    return _json(await streams.status(_owner(request), stream_id))
+    del stream_id  # documented for OpenAPI, read strictly by _query
+    return _json(await streams.status(_owner(request), _query(request)))
 
 
-@router.post("/ssf/status", dependencies=AUTH, responses=ERRORS)
+@router.post("/ssf/status", dependencies=AUTH, responses={**answers(StreamStatus), **ERRORS})
 async def update_status(request: Request) -> JSONResponse:
     """Enable, pause (events are held) or disable (events are dropped) a stream."""
     streams, transmitter = _ssf(request)
@@ -128,7 +154,12 @@ async def update_status(request: Request) -> JSONResponse:
     return _json(answer)
 
 
-@router.post("/ssf/subjects:add", dependencies=AUTH, responses=ERRORS)
+@router.post(
+    "/ssf/subjects:add",
+    dependencies=AUTH,
+    response_class=Response,
+    responses={200: {"description": "Added (empty body)."}, **ERRORS},
+)
 async def add_subject(request: Request) -> Response:
     """Include a subject (all are included by default)."""
     streams, _ = _ssf(request)
@@ -152,7 +183,12 @@ async def verify_stream(request: Request) -> Response:
     return Response(status_code=204, headers=NO_STORE)
 
 
-@router.post("/ssf/poll/{stream_id}", dependencies=AUTH, responses=ERRORS)
+@router.post(
+    "/ssf/poll/{stream_id}",
+    dependencies=AUTH,
+    responses={**answers(PollAnswer), **ERRORS},
+    openapi_extra=json_request(PollRequest),
+)
 async def poll(request: Request, stream_id: str) -> JSONResponse:
     """RFC 8936 poll: acknowledge (`ack`, `setErrs`) and receive up to `maxEvents` SETs."""
     _, transmitter = _ssf(request)
