@@ -187,3 +187,50 @@ def test_the_pep_must_present_an_api_key(world: World, pep: PEP) -> None:
     assert wrong.status_code == 401
     ok = pep.evaluate(body, **{"X-Request-ID": "abc"})
     assert ok.status_code == 200 and ok.headers["x-request-id"] == "abc"
+
+
+def test_a_verification_or_a_mandate_with_its_holder_key_is_a_subject(
+    world: World, pep: PEP
+) -> None:
+    agent = world.agent("subjects")
+    shop = world.shops["shop1"]
+    token, _ = agent.token(shop, "checkout", order(1))
+    claims = claims_of(token)
+    rest = {
+        "action": {"name": "commerce.checkout"},
+        "resource": {
+            "type": "payee",
+            "id": "merchant-4711",
+            "properties": {"domain": "shop-a.example", "name": "Shop A"},
+        },
+        "context": {"transaction_id": "ord-1"},
+    }
+    by_av = {"subject": {"type": "agent_verification", "id": claims["verification_id"]}, **rest}
+    allowed = pep.evaluate(by_av).json()
+    assert allowed["decision"] is True, allowed
+    mandate_iss = world.wallet.issuer_data("mandates")["iss"]
+    subject = {
+        "type": "mandate",
+        "id": claims["mandate_jti"],
+        "properties": {"iss": mandate_iss, "jkt": agent.key.thumbprint},
+    }
+    by_mandate = pep.evaluate({"subject": subject, **rest}).json()
+    assert by_mandate["decision"] is True, by_mandate
+    assert by_mandate["context"]["verification_id"] == claims["verification_id"]
+    other_key = {**subject, "properties": {"iss": mandate_iss, "jkt": "A" * 43}}
+    denied = pep.evaluate({"subject": other_key, **rest}).json()
+    assert denied["decision"] is False and reasons(denied) == ["mandate_not_granted"]
+    incomplete = pep.evaluate({"subject": {"type": "mandate", "id": "x"}, **rest}).json()
+    assert reasons(incomplete) == ["mandate_subject_incomplete"]
+    unknown_av = pep.evaluate(
+        {**by_av, "subject": {"type": "agent_verification", "id": "x"}}
+    ).json()
+    assert reasons(unknown_av) == ["grant_unknown"]
+    other_payee = {
+        **rest,
+        "resource": {"type": "payee", "id": "evil", "properties": {"domain": "evil.example"}},
+    }
+    payee = pep.evaluate({**by_av, **other_payee}).json()
+    assert payee["decision"] is False and "payee_not_allowed" in reasons(payee)
+    user = pep.evaluate({**by_av, "subject": {"type": "user", "id": "alice"}}).json()
+    assert reasons(user) == ["subject_type_unsupported"]
