@@ -9,7 +9,9 @@ State, all in the transaction store so every instance shares it:
 - ``grants:<mandate key>`` (an event stream): the ids of the allowed verifications of one mandate,
   in order (:func:`grants_of`);
 - the ``grants:watch`` queue: one item per mandate (id = the mandate key, so a second grant of the
-  same mandate adds no second item), due when its status should next be checked;
+  same mandate adds no second item), due when its status should next be checked; when the first
+  grant's tokens have all expired the watcher extends it to the latest grant
+  (:func:`last_valid_moment`);
 - ``revoked:<mandate key>`` (a counter group): set once, by whichever instance first sees the
   mandate revoked (:func:`mark_revoked` is that compare-and-set), read by :func:`is_revoked`.
 """
@@ -28,6 +30,7 @@ __all__ = [
     "GrantIndex",
     "grants_of",
     "is_revoked",
+    "last_valid_moment",
     "mandate_key_of",
     "mark_revoked",
 ]
@@ -44,6 +47,17 @@ def mandate_key_of(iss: Any, jti: Any) -> str:
 async def grants_of(store: TransactionStore, key: str) -> list[str]:
     """The allowed verification ids of the mandate ``key``, oldest first."""
     return [str(e["av"]) for e in await store.read_events(f"grants:{key}") if "av" in e]
+
+
+async def last_valid_moment(store: TransactionStore, key: str, *, retention: int) -> int:
+    """The last moment a token of any allowed verification of the mandate ``key`` can be valid
+    (0 when none is left)."""
+    last = 0
+    for av_id in await grants_of(store, key):
+        av = await store.get(av_id, kind=RecordKind.AGENT_VERIFICATION)
+        if av is not None:
+            last = max(last, av.expires_at + retention)
+    return last
 
 
 async def is_revoked(store: TransactionStore, key: str) -> bool:

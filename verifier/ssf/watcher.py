@@ -5,7 +5,8 @@ mandate. Every instance runs :meth:`GrantWatcher.run`; a round leases at most ``
 items (so work per round is bounded and no two instances check the same mandate at once),
 checks each mandate's Token Status List entry through the verifier's status checker, and:
 
-- VALID: due again in ``interval`` seconds (until the last token of the grant has expired);
+- VALID: due again in ``interval`` seconds (until the last token of the mandate's grants has
+  expired);
 - INVALID or SUSPENDED: the mandate is marked revoked in the store (a compare-and-set: one
   instance wins), which turns its tokens inactive at introspection and its AuthZEN decisions to
   ``false``; the winner emits, per stream, one CAEP ``credential-change`` (``change_type``
@@ -22,7 +23,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from verifier.agents.grants import WATCH_QUEUE, mark_revoked
+from verifier.agents.grants import WATCH_QUEUE, last_valid_moment, mark_revoked
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import StatusError, StatusReference, VerifiedCredential
 from verifier.ssf.events import CREDENTIAL_CHANGE, SESSION_REVOKED
@@ -45,6 +46,7 @@ class GrantWatcher:
         interval: int,
         batch: int,
         clock: Callable[[], float],
+        retention: int,
     ) -> None:
         self.store = store
         self.status = status
@@ -52,6 +54,7 @@ class GrantWatcher:
         self.interval = interval
         self.batch = batch
         self.clock = clock
+        self.retention = retention
         self.revocations = 0
 
     async def _check(self, item: QueueItem, now: int) -> str | None:
@@ -91,7 +94,14 @@ class GrantWatcher:
     async def _one(self, item: QueueItem, now: int) -> None:
         payload = item.payload
         if now >= int(payload.get("until", 0)):
-            await self.store.ack(WATCH_QUEUE, item.item_id)  # every token of it has expired
+            await self.store.ack(WATCH_QUEUE, item.item_id)
+            key = str(payload["key"])
+            until = await last_valid_moment(self.store, key, retention=self.retention)
+            if until > now:  # a later grant of the same mandate still lives: keep watching
+                renewed = {**payload, "until": until}
+                await self.store.enqueue(
+                    WATCH_QUEUE, key, renewed, due_at=now + self.interval, ttl=until - now
+                )
             return
         try:
             code = await self._check(item, now)

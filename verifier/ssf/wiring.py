@@ -62,5 +62,6 @@ def build_ssf(
         interval=settings.grant_watch_interval,
         batch=settings.grant_watch_batch,
         clock=svc.clock,
+        retention=settings.result_ttl,
     )
     return SSF(transmitter, pusher, watcher)
