@@ -24,8 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from verifier.agents.grants import WATCH_QUEUE, last_valid_moment, mark_revoked
+from verifier.agents.revalidation import check_status_again
 from verifier.presentations.status import StatusChecker
-from verifier.protocol import StatusError, StatusReference, VerifiedCredential
+from verifier.protocol import StatusError
 from verifier.ssf.events import CREDENTIAL_CHANGE, SESSION_REVOKED
 from verifier.ssf.transmitter import Transmitter
 from verifier.store.base import QueueItem, TransactionStore
@@ -63,19 +64,14 @@ class GrantWatcher:
         status = item.payload.get("status")
         if self.status is None or not isinstance(status, dict):
             return None
-        credential = VerifiedCredential(
-            vct=str(item.payload.get("vct")),
-            iss=item.payload.get("iss"),
-            claims={},
-            header={},
-            disclosures=(),
-            key_binding=None,
-            presented="",
-            holder_jwk=None,
-            status=StatusReference(uri=str(status["uri"]), idx=int(status["idx"])),
-        )
         try:
-            await self.status.check(credential, now=now)
+            await check_status_again(
+                self.status,
+                iss=item.payload.get("iss"),
+                vct=item.payload.get("vct"),
+                status=status,
+                now=now,
+            )
         except StatusError as exc:
             if exc.code in _CHANGES:
                 return exc.code
