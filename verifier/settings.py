@@ -114,7 +114,46 @@ class Settings(BaseSettings):
     api_keys: str = Field(
         "",
         description="Comma-separated API keys accepted as `Authorization: Bearer <key>` on "
-        "the relying-party API (/v1/...). Empty: the RP API refuses every request.",
+        "the relying-party API (/v1/...), the AuthZEN PDP (/access/v1/...) and SSF stream "
+        "management and polling; each key is one relying party, PEP or receiver. Empty: those "
+        "APIs refuse every request.",
+    )
+    grant_watch_interval: int = Field(
+        60,
+        ge=1,
+        le=86400,
+        description="Seconds between two status-list checks of a live grant's mandate (an "
+        "allowed agent verification, its tokens): the longest a revocation goes unnoticed, "
+        "plus `status_list_max_age`. Shared by all instances through the store.",
+    )
+    grant_watch_batch: int = Field(
+        100,
+        ge=1,
+        le=10000,
+        description="At most this many grants are checked per watcher round on one instance "
+        "(bounded work; the rest wait for the next round or another instance).",
+    )
+    ssf_event_retention: int = Field(
+        7 * 86400,
+        ge=60,
+        description="Seconds a Security Event Token waits for a push receiver to take it or a "
+        "poll receiver to acknowledge it before it is dropped (and how long each stream "
+        "remembers which events it was sent, so none is sent twice).",
+    )
+    ssf_poll_lease: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="Seconds after a poll (RFC 8936) before an unacknowledged SET is returned "
+        "again.",
+    )
+    authzen_subject_cache_ttl: int = Field(
+        5,
+        ge=0,
+        le=300,
+        description="Seconds the AuthZEN PDP keeps a resolved access-token subject in process "
+        "(never past the token's exp). Revocation, counters and policy are read on every "
+        "evaluation regardless.",
     )
     transaction_ttl: int = Field(
         300, ge=1, le=3600, description="Seconds a presentation request stays answerable."

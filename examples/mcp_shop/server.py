@@ -21,6 +21,10 @@ wallet: ``Bearer`` (or DPoP-bound) tokens with a ``scope``. Every tool needs ``-
 client holding only ``mcp`` gets 403 ``insufficient_scope`` and re-authorizes (step-up).
 ``--dpop-required`` refuses Bearer tokens; ``--agent-only`` accepts agent tokens only.
 
+With ``--ssf-api-key`` (an agentvp API key) the server subscribes to agentvp's Shared Signals
+stream for this resource and refuses (401 ``token_revoked``) tokens whose mandate agentvp has
+since seen revoked (:class:`verifier.resource.RevocationSignals`).
+
 Every call is logged with the token's ``verification_id`` (the same at every server one agentvp
 verification granted), ``mandate_jti``, ``client_id`` and ``sub``. Unauthenticated requests get
 401 with ``WWW-Authenticate: DPoP ... resource_metadata=...`` (and a ``Bearer`` challenge with
@@ -30,14 +34,22 @@ the scope); the metadata (RFC 9728) names agentvp.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
 from typing import Any
 
 import uvicorn
 from mcp.server.fastmcp import Context, FastMCP
 
 from verifier.protocol.oauth.access_token import ToolBinding
-from verifier.resource import JWKSCache, ProtectedResource, ResourceGuard, grant_of
+from verifier.resource import (
+    JWKSCache,
+    ProtectedResource,
+    ResourceGuard,
+    RevocationSignals,
+    grant_of,
+)
 
 log = logging.getLogger("mcp_shop")
 SHOP: dict[str, str | int] = {
@@ -79,8 +91,9 @@ def build(
     scope: str | None = "mcp",
     refund_scope: str = "mcp:refund",
     dpop_required: bool = False,
+    signals: RevocationSignals | None = None,
 ) -> Any:
-    """The protected ASGI app."""
+    """The protected ASGI app (``signals``: agentvp's SSF stream, to refuse revoked grants)."""
     path = "/" + resource.split("://", 1)[1].partition("/")[2]
     mcp = FastMCP(name, stateless_http=True, json_response=True, streamable_http_path=path)
 
@@ -107,10 +120,11 @@ def build(
     guard = ResourceGuard(
         resource=resource,
         issuer=agentvp.rstrip("/"),
-        jwks=JWKSCache(agentvp),
+        jwks=signals.jwks if signals is not None else JWKSCache(agentvp),
         leeway=leeway,
         base_scope=scope,
         dpop_required=dpop_required,
+        signals=signals,
     )
     return ProtectedResource(
         mcp.streamable_http_app(),
@@ -133,10 +147,29 @@ def main() -> None:
     parser.add_argument("--refund-scope", default="mcp:refund", help="Scope refund needs too.")
     parser.add_argument("--dpop-required", action="store_true", help="Refuse Bearer tokens.")
     parser.add_argument("--agent-only", action="store_true", help="Accept agent tokens only.")
+    parser.add_argument(
+        "--ssf-api-key",
+        default=os.environ.get("MCP_SHOP_SSF_API_KEY"),
+        help="An agentvp API key: subscribe to agentvp's Shared Signals (a poll stream for this "
+        "resource) and refuse tokens of mandates revoked since they were issued.",
+    )
+    parser.add_argument(
+        "--signals-interval", type=float, default=5.0, help="Poll at most every N s."
+    )
     args = parser.parse_args()
     resource = args.resource or f"http://{args.host}:{args.port}/mcp"
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.name} %(message)s")
     log.info("serving %s for agentvp %s", resource, args.agentvp)
+    signals = None
+    if args.ssf_api_key:
+        signals = RevocationSignals(
+            args.agentvp,
+            api_key=args.ssf_api_key,
+            audience=resource,
+            jwks=JWKSCache(args.agentvp),
+            interval=args.signals_interval,
+        )
+        asyncio.run(signals.refresh())  # subscribe now: events from here on are kept for us
     app = build(
         args.agentvp,
         resource,
@@ -145,6 +178,7 @@ def main() -> None:
         scope=None if args.agent_only else args.scope,
         refund_scope=args.refund_scope,
         dpop_required=args.dpop_required,
+        signals=signals,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

@@ -40,6 +40,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from verifier.agents.counters import mandate_key
+from verifier.agents.grants import is_revoked
 from verifier.agents.revalidation import mandate_revoked, uses_spent_by_later_actions
 from verifier.agents.verifications import AgentVerifications
 from verifier.policy.resources import ResourcePolicy, check_resources
@@ -396,7 +398,9 @@ class AgentAccess:
             return inactive
         mandate = agent_tx.result["credentials"]["mandate"][0]
         status = self.presentations.status
-        if await mandate_revoked(mandate, status, now=self.presentations.now()):
+        if await is_revoked(self.store, mandate_key(mandate)) or await mandate_revoked(
+            mandate, status, now=self.presentations.now()
+        ):  # the grant watcher's mark, or the status list now
             return inactive
         if await uses_spent_by_later_actions(self.store, av.id, mandate):
             return inactive

@@ -45,6 +45,7 @@ from verifier.protocol.oauth.access_token import (
 from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, verify_proof
 
 from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
+from .signals import RevocationSignals
 
 __all__ = [
     "AccessError",
@@ -225,6 +226,7 @@ class ResourceGuard:
     clock: Callable[[], float] = time.time
     base_scope: str | None = None  # wallet-login tokens: None = refused, else the scope needed
     dpop_required: bool = False  # wallet-login tokens must be DPoP-bound
+    signals: RevocationSignals | None = None  # agentvp's SSF stream (see .signals)
 
     async def authorize(
         self, *, method: str, url: str, authorization: Sequence[str], dpop: Sequence[str]
@@ -259,6 +261,13 @@ class ResourceGuard:
             )
         except AccessError as exc:
             raise self._as(scheme, exc) from None
+        if self.signals is not None:
+            await self.signals.refresh()
+            if self.signals.revoked(claims):
+                raise self._as(
+                    scheme,
+                    _invalid("token_revoked", "agentvp signalled that the mandate is revoked"),
+                )
         if "authorization_details" not in claims:
             return await self._scope_grant(scheme, method, url, token, claims, dpop, now)
         if scheme != "dpop":
