@@ -1,4 +1,5 @@
-"""Shared fixtures. ``redis_url``: a real, throw-away ``redis-server`` for the whole session."""
+"""Shared fixtures. ``redis_url``: a real, throw-away ``redis-server`` for the whole session;
+``redis_cluster``: a real 6-node Redis Cluster for the whole session (see tests/redis_ha.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+
+from tests.redis_ha import RedisCluster
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -75,6 +78,25 @@ def redis_url() -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop_redis(proc)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """Three masters with one replica each, shared by the session (failover tests restart what
+    they kill and wait until it is healthy again)."""
+    cluster = RedisCluster(
+        tmp_path_factory.mktemp("redis-cluster"), [free_port() for _ in range(6)]
+    )
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(redis_cluster: RedisCluster) -> str:
+    """``redis+cluster://...`` of :func:`redis_cluster`."""
+    return redis_cluster.url
 
 
 @pytest.fixture

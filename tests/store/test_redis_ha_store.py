@@ -1,0 +1,152 @@
+"""Redis Cluster specifics: hash-tagged keys (every script in one slot), calls retried after a lost
+reply applied once, and the failover_wait bound. Against the session's real 6-node cluster."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.conftest import free_port
+from tests.redis_ha import RedisCluster, command
+from verifier.store import RedisHAStore, StoreUnavailableError, Transaction
+
+pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+
+
+def new_tx() -> Transaction:
+    hexes = [uuid.uuid4().hex for _ in range(4)]
+    return Transaction(
+        id=hexes[0], request_id=hexes[1], state=hexes[2], nonce=hexes[3], client_id="c"
+    )
+
+
+def slot(cluster: RedisCluster, key: str) -> int:
+    return int(command(cluster.ports[0], "CLUSTER", "KEYSLOT", key).strip())
+
+
+def keys(cluster: RedisCluster, pattern: str) -> list[str]:
+    found: list[str] = []
+    for port in cluster.masters():
+        found += command(port, "--scan", "--pattern", pattern).split()
+    return sorted(found)
+
+
+async def test_keys_carry_hash_tags_and_each_record_stays_in_one_slot(
+    redis_cluster: RedisCluster,
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    store = RedisHAStore(redis_cluster.url, prefix=prefix)
+    try:
+        tx = new_tx()
+        await store.create(tx, retain_until=int(time.time()) + 100)
+        assert await store.update_if(
+            tx.id, {"status": "pending"}, {"status": "verified"}, kind="presentation"
+        )
+        assert await store.claim("n1", ttl=60)
+        assert await store.add_within("m", {"uses": 1}, {}, ttl=60) == {"uses": 1}
+        assert await store.append_event("s", {"a": 1}, ttl=60) == 0
+        assert await store.enqueue("hooks", "i1", {}, due_at=0, ttl=60)
+    finally:
+        await store.close()
+
+    record = f"{prefix}tx:{{presentation:{tx.id}}}"
+    index = f"{prefix}req:{{presentation:{tx.request_id}}}"
+    assert keys(redis_cluster, f"{prefix}tx:*") == [record]
+    assert keys(redis_cluster, f"{prefix}req:*") == [index]
+    assert keys(redis_cluster, f"{prefix}claim:*") == [f"{prefix}claim:{{n1}}"]
+    assert keys(redis_cluster, f"{prefix}ctr:*") == [f"{prefix}ctr:{{m}}"]
+    assert keys(redis_cluster, f"{prefix}ev:*") == [f"{prefix}ev:{{s}}"]
+    queue = [f"{prefix}{part}:{{hooks}}" for part in ("q", "qa", "qp")]
+    assert keys(redis_cluster, f"{prefix}q*") == queue
+    # One "applied" marker per write call, each in the slot of the record it guards.
+    markers = keys(redis_cluster, f"{prefix}op:*")
+    tags = sorted(m.split("{")[1].split("}")[0] for m in markers)
+    assert tags == sorted([f"presentation:{tx.id}"] * 2 + ["m", "s", "hooks"])
+    for marker in markers:
+        tag = marker.split("{")[1].split("}")[0]
+        assert slot(redis_cluster, marker) == slot(redis_cluster, f"x{{{tag}}}")
+        ttl = int(command(redis_cluster.master_of(marker), "PTTL", marker).strip())
+        assert 0 < ttl <= 600_000
+
+
+class LoseFirstReply:
+    """Wraps a registered script: the first call runs on Redis, then its reply is 'lost' (the
+    connection drops), as when a master dies between applying a write and answering."""
+
+    def __init__(self, script: Callable[..., Awaitable[Any]]) -> None:
+        self.script = script
+        self.calls = 0
+
+    async def __call__(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        reply = await self.script(**kwargs)
+        if self.calls == 1:
+            raise RedisConnectionError("Connection closed by server.")
+        return reply
+
+
+async def test_a_retried_write_whose_reply_was_lost_is_applied_once(redis_cluster_url: str) -> None:
+    store = RedisHAStore(redis_cluster_url, prefix=f"t{uuid.uuid4().hex[:8]}:")
+    wrappers: dict[str, LoseFirstReply] = {}
+    scripts = ("_create_record", "_create_index", "_update_if", "_add_within", "_claim")
+    for name in (*scripts, "_append", "_enqueue"):
+        wrappers[name] = LoseFirstReply(getattr(store, name))
+        setattr(store, name, wrappers[name])
+    try:
+        tx = new_tx()
+        await store.create(tx, retain_until=int(time.time()) + 100)  # both steps retried
+        assert await store.get_by_request(tx.request_id, kind="presentation") == tx
+        updated = await store.update_if(
+            tx.id, {"status": "pending"}, {"status": "verified"}, kind="presentation"
+        )
+        assert updated is not None and (updated.status, updated.version) == ("verified", 1)
+        assert await store.add_within("c", {"n": 5}, {"n": 9}, ttl=60) == {"n": 5}
+        assert await store.get_counters("c") == {"n": 5}  # not 10
+        assert await store.claim("once", ttl=60) is True  # our own claim, not a replay
+        assert await store.claim("once", ttl=60) is False  # a second call is a replay
+        assert await store.append_event("s", {"a": 1}, ttl=60) == 0
+        assert await store.read_events("s") == [{"a": 1}]  # one event, not two
+        assert await store.enqueue("q", "i", {}, due_at=0, ttl=60) is True
+        assert [i.item_id for i in await store.lease("q", now=1, lease_for=9, limit=9)] == ["i"]
+        calls = {name: wrapper.calls for name, wrapper in wrappers.items()}
+        assert calls == {name: 3 if name == "_claim" else 2 for name in wrappers}  # all retried
+        # A refused call leaves no marker: its retry is refused again, still changing nothing.
+        assert await store.add_within("c", {"n": 5}, {"n": 9}, ttl=60) is None
+        assert await store.get_counters("c") == {"n": 5}
+    finally:
+        await store.close()
+
+
+async def test_a_request_id_taken_by_another_record_undoes_the_new_record(
+    redis_cluster: RedisCluster,
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    store = RedisHAStore(redis_cluster.url, prefix=prefix)
+    try:
+        first, second = new_tx(), new_tx()
+        second.request_id = first.request_id
+        await store.create(first, retain_until=int(time.time()) + 100)
+        with pytest.raises(ValueError, match="request_id already exists"):
+            await store.create(second, retain_until=int(time.time()) + 100)
+        assert await store.get(second.id, kind="presentation") is None
+        assert await store.get_by_request(first.request_id, kind="presentation") == first
+        assert keys(redis_cluster, f"{prefix}tx:*") == [f"{prefix}tx:{{presentation:{first.id}}}"]
+    finally:
+        await store.close()
+
+
+async def test_an_unreachable_cluster_answers_unavailable_within_failover_wait() -> None:
+    store = RedisHAStore(f"redis+cluster://127.0.0.1:{free_port()}?failover_wait=1", timeout=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            await store.get("x", kind="presentation")
+        assert time.monotonic() - started < 30  # bounded (generous: loaded machine)
+        assert await store.ping() is False
+    finally:
+        await store.close()
