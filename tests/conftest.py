@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.redis_ha import RedisCluster
+from tests import redis_ha  # (it reads this module's helpers at call time)
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -81,10 +81,10 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis_ha.RedisCluster]:
     """Three masters with one replica each, shared by the session (failover tests restart what
     they kill and wait until it is healthy again)."""
-    cluster = RedisCluster(
+    cluster = redis_ha.RedisCluster(
         tmp_path_factory.mktemp("redis-cluster"), [free_port() for _ in range(6)]
     )
     try:
@@ -94,7 +94,7 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
 
 
 @pytest.fixture(scope="session")
-def redis_cluster_url(redis_cluster: RedisCluster) -> str:
+def redis_cluster_url(redis_cluster: redis_ha.RedisCluster) -> str:
     """``redis+cluster://...`` of :func:`redis_cluster`."""
     return redis_cluster.url
 

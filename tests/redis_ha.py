@@ -89,6 +89,7 @@ class RedisCluster:
         argv += ["--cluster-config-file", str(self.root / f"nodes-{port}.conf")]
         argv += ["--cluster-node-timeout", str(NODE_TIMEOUT_MS), "--dir", str(self.root)]
         argv += ["--save", "", "--appendonly", "no", "--cluster-replica-validity-factor", "0"]
+        argv += ["--repl-diskless-sync-delay", "0"]
         self.procs[port] = _spawn(argv, port)
 
     def start(self) -> RedisCluster:
@@ -126,6 +127,11 @@ class RedisCluster:
         return all(
             "state=online" in _info(port, "replication").get("slave0", "") for port in masters
         )
+
+    def promoted(self) -> bool:
+        """After a master's death: three masters among the live nodes, all agreeing it is ok."""
+        states = [command(port, "CLUSTER", "INFO") for port in self.procs]
+        return len(self.masters()) == 3 and all("cluster_state:ok" in s for s in states)
 
     def wait_healthy(self, timeout: float = 60) -> None:
         _wait("a healthy cluster (3 masters, 3 online replicas)", self.healthy, timeout)
@@ -180,7 +186,7 @@ class SentinelSetup:
             "--dir",
             str(self.root),
         ]
-        argv += ["--save", "", "--appendonly", "no"]
+        argv += ["--save", "", "--appendonly", "no", "--repl-diskless-sync-delay", "0"]
         if replica_of is not None:
             argv += ["--replicaof", "127.0.0.1", str(replica_of)]
         self.procs[port] = _spawn(argv, port)
@@ -189,7 +195,7 @@ class SentinelSetup:
         self.data_ports = [conftest.free_port(), conftest.free_port()]
         self.start_data(self.data_ports[0], None)
         self.start_data(self.data_ports[1], self.data_ports[0])
-        _wait("the replica's link", lambda: self.replicas_online(self.data_ports[0]) == 1, 30)
+        _wait("the replica's first sync", lambda: self.replica_online(self.data_ports[0]), 30)
         for _ in range(3):
             port = conftest.free_port()
             conf = self.root / f"sentinel-{port}.conf"
@@ -205,13 +211,15 @@ class SentinelSetup:
         _wait("three Sentinels that know each other", self.sentinels_agree, 60)
         return self
 
-    def replicas_online(self, port: int) -> int:
-        return int(_info(port, "replication").get("connected_slaves", "0"))
+    def replica_online(self, port: int) -> bool:
+        """The master on ``port`` has a replica that finished its sync."""
+        return "state=online" in _info(port, "replication").get("slave0", "")
 
     def master(self) -> int:
         """The master's port as the first Sentinel sees it."""
         reply = command(self.sentinel_ports[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service)
-        return int(reply.split()[1])
+        parts = reply.split()
+        return int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else 0
 
     def sentinels_agree(self) -> bool:
         for port in self.sentinel_ports:

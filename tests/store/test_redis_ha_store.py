@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, ResponseError
 
 from tests.conftest import free_port
 from tests.redis_ha import RedisCluster, command
 from verifier.store import RedisHAStore, StoreUnavailableError, Transaction
+from verifier.store.redis_ha import _retryable
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -150,3 +152,20 @@ async def test_an_unreachable_cluster_answers_unavailable_within_failover_wait()
         assert await store.ping() is False
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (RedisConnectionError("Connection closed by server."), True),
+        (ResponseError("CLUSTERDOWN The cluster is down"), True),
+        (ResponseError("READONLY You can't write against a read only replica."), True),
+        (ResponseError("LOADING Redis is loading the dataset in memory"), True),
+        (ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), False),
+        (ResponseError("ERR Error running script"), False),
+        (RedisClusterException("EVALSHA - all keys must map to the same key slot"), False),
+        (AttributeError("'Transaction' has no attribute 'x'"), False),
+    ],
+)
+def test_only_failover_errors_are_retried(error: Exception, retried: bool) -> None:
+    assert _retryable(error) is retried

@@ -177,6 +177,11 @@ _RETRYABLE_REPLIES = ("CLUSTERDOWN", "TRYAGAIN", "READONLY", "LOADING", "MASTERD
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, RETRYABLE):
         return True
+    if isinstance(exc, AttributeError):
+        # redis-py's async cluster client can hand out a connection that a concurrent task is
+        # tearing down after a node died ("'NoneType' object has no attribute 'writelines'"):
+        # a lost connection (redis-py 8.1).
+        return "'NoneType' object" in str(exc)
     if isinstance(exc, ResponseError):
         return str(exc).startswith(_RETRYABLE_REPLIES)
     # The cluster client's "no node for this slot / cannot reach any node" while it re-maps.
@@ -260,7 +265,7 @@ class RedisHAStore:
         while True:
             try:
                 return await attempt()
-            except (RedisError, RedisClusterException, OSError) as exc:
+            except (RedisError, RedisClusterException, OSError, AttributeError) as exc:
                 if not _retryable(exc):
                     raise
                 if time.monotonic() + pause > deadline:
