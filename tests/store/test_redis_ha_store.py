@@ -169,3 +169,25 @@ async def test_an_unreachable_cluster_answers_unavailable_within_failover_wait()
 )
 def test_only_failover_errors_are_retried(error: Exception, retried: bool) -> None:
     assert _retryable(error) is retried
+
+
+async def test_a_create_whose_index_cannot_be_written_leaves_no_record(
+    redis_cluster: RedisCluster,
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    url = redis_cluster.url.replace("failover_wait=30", "failover_wait=1")
+    store = RedisHAStore(url, prefix=prefix)
+
+    async def unreachable(**_: Any) -> Any:
+        raise RedisConnectionError("Connection refused")
+
+    store._create_index = unreachable  # type: ignore[method-assign]
+    try:
+        assert await store.ping() is True
+        tx = new_tx()
+        with pytest.raises(StoreUnavailableError):
+            await store.create(tx, retain_until=int(time.time()) + 100)
+        assert await store.get(tx.id, kind="presentation") is None
+        assert keys(redis_cluster, f"{prefix}tx:*") == []
+    finally:
+        await store.close()

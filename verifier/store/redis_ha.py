@@ -292,17 +292,15 @@ class RedisHAStore:
                 lambda: self._create_index(keys=[index], args=[tag, retain_until])
             )
         except BaseException:
-            await self._undo_create(key)
+            # Redis stayed away for failover_wait (or we were cancelled): one attempt, no
+            # second wait. A record left behind is unreachable (its id was never returned;
+            # an index, if written, leads nowhere once the record is gone) until retain_until.
+            with contextlib.suppress(RedisError, RedisClusterException, OSError, AttributeError):
+                await self._redis.delete(key)
             raise
         if int(taken) == 1:
-            await self._undo_create(key)
-            raise ValueError("request_id already exists")
-
-    async def _undo_create(self, key: str) -> None:
-        # If Redis is gone for good, the record stays unreachable (no index, its id never
-        # returned) until retain_until drops it.
-        with contextlib.suppress(StoreUnavailableError):
             await self._call(lambda: self._redis.delete(key))
+            raise ValueError("request_id already exists")
 
     async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         key = self._key("tx", record_key(kind, tx_id))
@@ -404,16 +402,26 @@ class RedisHAStore:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def ping(self) -> bool:
+        """True when Redis answers: for a cluster, any one node (a failover in progress is ridden
+        out by the retries, and should not mark every instance unready at once)."""
+        unreachable = (RedisError, RedisClusterException, OSError, AttributeError)
+        if not isinstance(self._redis, RedisCluster):
+            try:
+                return bool(await self._redis.ping())
+            except unreachable:  # down, failing over, or NOAUTH: cannot serve us now
+                return False
         try:
-            if isinstance(self._redis, RedisCluster):  # every master must answer
-                return bool(await self._redis.ping(target_nodes=RedisCluster.PRIMARIES))
-            return bool(await self._redis.ping())
-        except (
-            RedisError,
-            RedisClusterException,
-            OSError,
-        ):  # down, re-mapping, or NOAUTH: cannot serve us now
+            await self._redis.initialize()
+            nodes = self._redis.get_nodes()
+        except unreachable:
             return False
+        for node in nodes:
+            try:
+                if await self._redis.ping(target_nodes=node):
+                    return True
+            except unreachable:
+                continue
+        return False
 
     async def close(self) -> None:
         await self._redis.aclose()
