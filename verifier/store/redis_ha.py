@@ -13,7 +13,7 @@ script touches one slot only.
 - ``P ev:{<stream>}`` - list of event JSON;
 - ``P q:{<queue>}``, ``P qp:{<queue>}``, ``P qa:{<queue>}`` - a queue, as in :mod:`.redis`;
 - ``P op:{<tag>}:<token>`` - "this call was applied" marker, in its record's slot, kept
-  :data:`OP_TTL` seconds.
+  ``failover_wait`` + :data:`OP_MARGIN` seconds (longer than any retry of its call).
 
 A transaction's record and its request index are found by different ids, so they live in
 different slots and ``create`` is two single-slot steps: the record (refused if its id exists),
@@ -69,9 +69,11 @@ from .memory import CompareAndSet, encode, require_ttl
 from .redis import _ACK, _ADD_WITHIN, _ENQUEUE, _UPDATE_IF, _hash, _pairs, _text
 from .redis_urls import HATarget, parse_ha_url
 
-__all__ = ["OP_TTL", "RedisHAStore"]
+__all__ = ["OP_MARGIN", "RedisHAStore"]
 
-OP_TTL = 600  # seconds an "applied" marker is kept: far beyond any failover_wait
+# An "applied" marker outlives every retry of its call: those stop failover_wait after the first
+# attempt (plus one socket timeout); the margin covers that timeout and clock slack.
+OP_MARGIN = 30
 
 T = TypeVar("T")
 
@@ -234,6 +236,7 @@ class RedisHAStore:
     ) -> None:
         self.target = parse_ha_url(url)
         self._prefix = self.target.prefix if prefix is None else prefix
+        self._op_ttl_ms = int((self.target.failover_wait + OP_MARGIN + timeout) * 1000)
         self._redis = connect(self.target, timeout=timeout, max_connections=max_connections)
         register = self._redis.register_script
         self._create_record = register(_CREATE_RECORD)
@@ -282,7 +285,7 @@ class RedisHAStore:
         args: list[str | int] = [int(retain_until)]
         for name, value in tx.to_fields().items():
             args += [name, value]
-        args.append(OP_TTL * 1000)
+        args.append(self._op_ttl_ms)
         created = await self._call(lambda: self._create_record(keys=[key, op], args=args))
         if created is None:
             raise ValueError("transaction id already exists")
@@ -330,7 +333,7 @@ class RedisHAStore:
             len(status_in),
             *status_in,
             *_pairs(cas.changes),
-            OP_TTL * 1000,
+            self._op_ttl_ms,
         ]
         reply = await self._call(lambda: self._update_if(keys=keys, args=args))
         return Transaction.from_fields(_hash(reply)) if reply else None
@@ -348,7 +351,7 @@ class RedisHAStore:
     ) -> dict[str, int] | None:
         require_ttl(ttl)
         keys = [self._key("ctr", key), self._op(key)[1]]
-        args = [ttl * 1000, *_pairs(increments), *_pairs(limits), OP_TTL * 1000]
+        args = [ttl * 1000, *_pairs(increments), *_pairs(limits), self._op_ttl_ms]
         reply = await self._call(lambda: self._add_within(keys=keys, args=args))
         return {k: int(v) for k, v in _hash(reply).items()} if reply else None
 
@@ -362,7 +365,7 @@ class RedisHAStore:
     async def append_event(self, stream: str, event: Mapping[str, Any], *, ttl: int) -> int:
         require_ttl(ttl)
         keys = [self._key("ev", stream), self._op(stream)[1]]
-        args: list[str | int] = [encode(dict(event)), ttl * 1000, OP_TTL * 1000]
+        args: list[str | int] = [encode(dict(event)), ttl * 1000, self._op_ttl_ms]
         return int(await self._call(lambda: self._append(keys=keys, args=args)))
 
     async def read_events(self, stream: str) -> list[dict[str, Any]]:
@@ -380,7 +383,13 @@ class RedisHAStore:
     ) -> bool:
         require_ttl(ttl)
         keys = [*self._queue_keys(queue), self._op(queue)[1]]
-        args: list[str | int] = [item_id, encode(dict(payload)), due_at, ttl * 1000, OP_TTL * 1000]
+        args: list[str | int] = [
+            item_id,
+            encode(dict(payload)),
+            due_at,
+            ttl * 1000,
+            self._op_ttl_ms,
+        ]
         return bool(await self._call(lambda: self._enqueue(keys=keys, args=args)))
 
     async def lease(self, queue: str, *, now: int, lease_for: int, limit: int) -> list[QueueItem]:
