@@ -674,6 +674,7 @@ def redis_per_flow(counters: dict[str, float], flows: int) -> dict[str, Any]:
     by_name = {k[4:]: v / flows for k, v in counters.items() if k.startswith("cmd:") and v}
     return {
         "redis_commands_per_flow": round(counters["redis_cmds"] / flows, 2),
+        "redis_master_cpu_s_per_flow": round(counters["redis_cpu_masters"] / flows, 6),
         "redis_commands_by_name_per_flow": {
             k: round(v, 2) for k, v in sorted(by_name.items(), key=lambda kv: -kv[1])
         },

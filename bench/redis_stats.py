@@ -50,6 +50,11 @@ def _nodes(url: str) -> tuple[list[redis.Redis], list[redis.Redis]]:
     return [master], [master, *replicas]
 
 
+def _same(a: redis.Redis, b: redis.Redis) -> bool:
+    one, two = a.connection_pool.connection_kwargs, b.connection_pool.connection_kwargs
+    return (one.get("host"), one.get("port")) == (two.get("host"), two.get("port"))
+
+
 class RedisStats:
     """Counters of one store URL's Redis data nodes, for before/after differences."""
 
@@ -57,14 +62,20 @@ class RedisStats:
         self.masters, self.every = _nodes(url)
 
     def sample(self) -> dict[str, float]:
-        """``redis_cpu`` (all data nodes, s), ``redis_net_in``/``redis_net_out`` (masters,
-        bytes), ``redis_cmds`` and ``cmd:<name>`` (commands executed on masters: a script's
-        ``EVALSHA`` and every command it runs; INFO has no count of client round trips)."""
+        """Cumulative counters: ``redis_cpu`` (every data node, s), ``redis_cpu_masters``,
+        ``redis_net_in``/``redis_net_out`` (masters, bytes), ``redis_cmds`` and ``cmd:<name>``
+        (commands executed on masters: a script's ``EVALSHA`` and every command it runs; INFO
+        has no count of client round trips)."""
         out: dict[str, float] = {"redis_cpu": 0.0, "redis_net_in": 0.0, "redis_net_out": 0.0}
         calls: Counter[str] = Counter()
+        out["redis_cpu_masters"] = 0.0
+        masters = {id(node) for node in self.masters}
         for node in self.every:
             cpu = node.info("cpu")
-            out["redis_cpu"] += float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
+            used = float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"])
+            out["redis_cpu"] += used
+            if id(node) in masters or any(_same(node, m) for m in self.masters):
+                out["redis_cpu_masters"] += used
         for node in self.masters:
             stats = node.info("stats")
             out["redis_net_in"] += float(stats["total_net_input_bytes"])
