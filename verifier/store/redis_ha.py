@@ -179,11 +179,13 @@ _RETRYABLE_REPLIES = ("CLUSTERDOWN", "TRYAGAIN", "READONLY", "LOADING", "MASTERD
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, RETRYABLE):
         return True
-    if isinstance(exc, AttributeError):
+    if isinstance(exc, AttributeError | RuntimeError):
         # redis-py's async cluster client can hand out a connection that a concurrent task is
-        # tearing down after a node died ("'NoneType' object has no attribute 'writelines'"):
-        # a lost connection (redis-py 8.1).
-        return "'NoneType' object" in str(exc)
+        # tearing down after a node died or timed out: asyncio then says "'NoneType' object
+        # has no attribute 'writelines'", uvloop "unable to perform operation on
+        # <TCPTransport closed=True ...>; the handler is closed". A lost connection (8.1).
+        text = str(exc)
+        return "'NoneType' object" in text or "handler is closed" in text
     if isinstance(exc, ResponseError):
         return str(exc).startswith(_RETRYABLE_REPLIES)
     # The cluster client's "no node for this slot / cannot reach any node" while it re-maps.
@@ -238,6 +240,7 @@ class RedisHAStore:
         self._prefix = self.target.prefix if prefix is None else prefix
         self._op_ttl_ms = int((self.target.failover_wait + OP_MARGIN + timeout) * 1000)
         self._redis = connect(self.target, timeout=timeout, max_connections=max_connections)
+        self._cluster = self._redis if isinstance(self._redis, RedisCluster) else None
         register = self._redis.register_script
         self._create_record = register(_CREATE_RECORD)
         self._create_index = register(_CREATE_INDEX)
@@ -267,8 +270,20 @@ class RedisHAStore:
         pause = 0.05
         while True:
             try:
+                if self._cluster is not None:
+                    # Load the slot map before routing (a no-op once loaded). Without it, calls
+                    # made before the first map - or after a failover dropped it - go to any
+                    # node, and redis-py answers the resulting MOVED storm by closing every
+                    # connection, in use or not (redis-py 8.1).
+                    await self._cluster.initialize()
                 return await attempt()
-            except (RedisError, RedisClusterException, OSError, AttributeError) as exc:
+            except (
+                RedisError,
+                RedisClusterException,
+                OSError,
+                AttributeError,
+                RuntimeError,
+            ) as exc:
                 if not _retryable(exc):
                     raise
                 if time.monotonic() + pause > deadline:
