@@ -94,6 +94,17 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis_ha
 
 
 @pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis_ha.SentinelSetup]:
+    """A master, its replica and three Sentinels, shared by the session (failover tests restore
+    what they kill)."""
+    setup = redis_ha.SentinelSetup(tmp_path_factory.mktemp("redis-sentinel"))
+    try:
+        yield setup.start()
+    finally:
+        setup.stop()
+
+
+@pytest.fixture(scope="session")
 def redis_cluster_url(redis_cluster: redis_ha.RedisCluster) -> str:
     """``redis+cluster://...`` of :func:`redis_cluster`."""
     return redis_cluster.url

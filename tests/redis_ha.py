@@ -230,9 +230,23 @@ class SentinelSetup:
         return True
 
     def kill(self, port: int) -> None:
+        """SIGKILL the data node on ``port`` (by its PID)."""
         proc = self.procs.pop(port)
         proc.kill()
         proc.wait()
+
+    def promoted(self, survivor: int) -> bool:
+        """The Sentinels name ``survivor`` the master, and it takes writes."""
+        return self.master() == survivor and _info(survivor, "replication").get("role") == "master"
+
+    def restore(self) -> None:
+        """Restart every killed data node as a replica of the current master; wait for its sync."""
+        master = self.master()
+        for port in self.data_ports:
+            if port not in self.procs:
+                self.start_data(port, master)
+        _wait("the replica's sync after a restart", lambda: self.replica_online(master), 60)
+        _wait("Sentinels that agree again", self.sentinels_agree, 60)
 
     def stop(self) -> None:
         for proc in self.procs.values():

@@ -1,9 +1,10 @@
-"""Full flows through two `agentvp serve` processes on the Redis Cluster while a master is killed.
+"""Full flows through two `agentvp serve` processes while a Redis master is killed: on the Redis
+Cluster (the master serving the webhook queue) and with Sentinel (the one master).
 
 Three wallet threads run cross-device flows (create on one instance, request object and
 ``direct_post.jwt`` response alternating between both, result polled) with a webhook to an
-in-test receiver. After a few flows the master serving the webhook queue is SIGKILLed; its
-replica is promoted, and the flows must go on: every flow verified (no 5xx seen by anyone),
+in-test receiver. After a few flows the master is SIGKILLed; its replica is promoted, and the
+flows must go on: every flow verified (no 5xx seen by anyone),
 every replayed response refused as already answered, every transaction readable afterwards,
 each one counted once in the metrics, and each webhook (transaction, version) delivered once.
 """
@@ -14,7 +15,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -24,7 +25,7 @@ from tests.concurrency.burst import counter
 from tests.conftest import free_port
 from tests.e2e.harness import RP, Verifier, make_data_dir, make_wallet, start_verifier
 from tests.ops.receiver import Receiver
-from tests.redis_ha import RedisCluster
+from tests.redis_ha import RedisCluster, SentinelSetup
 from verifier.protocol.oid4vp.response import encrypted_form
 from wallet_sim.client import WalletHTTP
 from wallet_sim.store import Wallet
@@ -45,16 +46,20 @@ class Pair:
     wallet: Wallet
     receiver: Receiver
     prefix: str
+    redis: RedisCluster | SentinelSetup
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory, redis_cluster: RedisCluster) -> Iterator[Pair]:
-    root = tmp_path_factory.mktemp("failover-flows")
+@pytest.fixture(scope="module", params=["cluster", "sentinel"])
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pair]:
+    redis: RedisCluster | SentinelSetup = request.getfixturevalue(f"redis_{request.param}")
+    root = tmp_path_factory.mktemp(f"failover-flows-{request.param}")
     ports = [free_port(), free_port()]
     key = make_data_dir(root / "verifier", f"http://localhost:{ports[0]}")
     prefix = f"ff{int(time.time() * 1000) % 10**8}:"
     env = {
-        "store_url": f"{redis_cluster.url}&prefix={prefix}",
+        "store_url": f"{redis.url}&prefix={prefix}",
         "webhook_secret": SECRET,
         "outbound_allow_hosts": "localhost,127.0.0.1",
         "wallet_rate_limit": "0",
@@ -65,9 +70,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory, redis_cluster: RedisCluster) 
         for port in ports:
             verifiers.append(start_verifier(root / "verifier", port=port, **env))
         rps = [RP(v.url, key) for v in verifiers]
-        yield Pair(
-            verifiers, rps, make_wallet(root / "wallet", root / "verifier"), receiver, prefix
-        )
+        wallet = make_wallet(root / "wallet", root / "verifier")
+        yield Pair(verifiers, rps, wallet, receiver, prefix, redis)
         for rp in rps:
             rp.close()
     finally:
@@ -135,12 +139,17 @@ def wait_until(what: str, check: object, timeout: float, flows: Flows) -> None:
         time.sleep(0.1)
 
 
-def test_flows_go_on_through_a_master_failover_and_nothing_happens_twice(
-    pair: Pair, redis_cluster: RedisCluster
-) -> None:
+def test_flows_go_on_through_a_master_failover_and_nothing_happens_twice(pair: Pair) -> None:
     bases = [v.url for v in pair.verifiers]
     finished_before = counter(bases, "agentvp_presentations_finished", status="verified")
-    victim = redis_cluster.master_of(f"{pair.prefix}q:{{webhooks}}")
+    redis = pair.redis
+    if isinstance(redis, RedisCluster):
+        victim = redis.master_of(f"{pair.prefix}q:{{webhooks}}")
+        promoted: Callable[[], bool] = redis.promoted
+    else:
+        victim = redis.master()
+        survivor = next(port for port in redis.data_ports if port != victim)
+        promoted = lambda: redis.promoted(survivor)  # noqa: E731
     flows = Flows()
     threads = [
         threading.Thread(target=run_flows, args=(pair, n, flows), daemon=True)
@@ -150,8 +159,8 @@ def test_flows_go_on_through_a_master_failover_and_nothing_happens_twice(
         thread.start()
     try:
         wait_until("flows before the kill", lambda: flows.count() >= BEFORE_KILL, 180, flows)
-        redis_cluster.kill(victim)
-        wait_until("the replica's promotion", redis_cluster.promoted, 90, flows)
+        redis.kill(victim)
+        wait_until("the replica's promotion", promoted, 90, flows)
         after = flows.count()
         wait_until(
             "flows after the promotion",
@@ -163,8 +172,11 @@ def test_flows_go_on_through_a_master_failover_and_nothing_happens_twice(
         flows.stop.set()
         for thread in threads:
             thread.join(timeout=120)
-        if victim not in redis_cluster.procs:
-            redis_cluster.start_node(victim)  # back as a replica, for the tests after this one
+        # The killed master back, as a replica, for the tests after this one.
+        if isinstance(redis, RedisCluster) and victim not in redis.procs:
+            redis.start_node(victim)
+        elif isinstance(redis, SentinelSetup):
+            redis.restore()
     assert not flows.failures, flows.failures
     ids = [tx_id for tx_id, _ in flows.done]
     assert len(set(ids)) == len(ids) and {status for _, status in flows.done} == {"verified"}
@@ -197,8 +209,9 @@ def test_flows_go_on_through_a_master_failover_and_nothing_happens_twice(
             (status, version, n) for (i, status, version), n in seen.items() if i == tx_id
         )
         assert mine == [("pending", 0, 1), ("request_retrieved", 1, 1), ("verified", 2, 1)], mine
-    redis_cluster.wait_healthy(timeout=90)
-    print(f"failover under flows: {len(ids)} flows, {after} before the promotion")
+    if isinstance(redis, RedisCluster):
+        redis.wait_healthy(timeout=90)
+    print(f"failover under flows ({type(redis).__name__}): {len(ids)} flows, {after} before")
 
 
 def test_the_verifiers_still_answer_ready(pair: Pair) -> None:

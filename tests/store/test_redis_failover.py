@@ -13,9 +13,8 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -144,27 +143,20 @@ async def test_a_cluster_master_killed_mid_load_loses_and_doubles_nothing(
         redis_cluster.wait_healthy(timeout=90)
 
 
-@pytest.fixture(scope="module")
-def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSetup]:
-    setup = SentinelSetup(Path(tmp_path_factory.mktemp("sentinel")))
-    try:
-        yield setup.start()
-    finally:
-        setup.stop()
-
-
 async def test_a_sentinel_master_killed_mid_load_loses_and_doubles_nothing(
-    sentinels: SentinelSetup,
+    redis_sentinel: SentinelSetup,
 ) -> None:
+    sentinels = redis_sentinel
     store = RedisHAStore(sentinels.url, prefix=f"fo{uuid.uuid4().hex[:8]}:")
     victim = sentinels.master()
     survivor = next(port for port in sentinels.data_ports if port != victim)
     try:
         load = await run_through_failover(
-            store, lambda: sentinels.kill(victim), lambda: sentinels.master() == survivor
+            store, lambda: sentinels.kill(victim), lambda: sentinels.promoted(survivor)
         )
         await check_nothing_lost_or_doubled(store, load)
         assert load.slowest < 30.0
         print(f"sentinel failover: {load.calls_done} calls, longest pause {load.slowest:.2f} s")
     finally:
         await store.close()
+        sentinels.restore()  # the killed master back, as a replica, for the tests after this one
