@@ -36,7 +36,7 @@ def redis_binary() -> str:
     return binary
 
 
-def _answers_ping(port: int) -> bool:
+def answers_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
@@ -51,7 +51,7 @@ def start_redis(port: int, timeout: float = 10.0) -> subprocess.Popen[bytes]:
     argv += ["--save", "", "--appendonly", "no"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
-    while not _answers_ping(port):
+    while not answers_ping(port):
         if proc.poll() is not None or time.monotonic() > deadline:
             stop_redis(proc)
             pytest.fail(f"redis-server on port {port} did not start (exit {proc.returncode})")

@@ -6,7 +6,6 @@ on free loopback ports, without persistence. Failover tests kill masters by PID 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -36,15 +35,6 @@ def command(port: int, *args: str, timeout: float = 2.0) -> str:
     return done.stdout if done.returncode == 0 else ""
 
 
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def _wait(what: str, check: object, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
@@ -56,7 +46,7 @@ def _wait(what: str, check: object, timeout: float) -> None:
 def _spawn(argv: list[str], port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 15
-    while not _answers(port):
+    while not conftest.answers_ping(port):
         if proc.poll() is not None or time.monotonic() > deadline:
             conftest.stop_redis(proc)
             pytest.fail(f"{argv[0]} on port {port} did not start (exit {proc.returncode})")

@@ -66,7 +66,7 @@ from redis.retry import Retry
 
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_ttl
-from .redis import _ACK, _ADD_WITHIN, _ENQUEUE, _UPDATE_IF, _hash, _pairs, _text
+from .redis import _ACK, _ADD_WITHIN, _ENQUEUE, _LEASE, _UPDATE_IF, _hash, _pairs, _text
 from .redis_urls import HATarget, parse_ha_url
 
 __all__ = ["OP_MARGIN", "RedisHAStore"]
@@ -141,23 +141,6 @@ return n - 1
 # no marker, so a retry answers 0 again.
 _ENQUEUE_ONCE = _once(_ENQUEUE.replace("return 0", "return false"), "return 1")
 
-# As redis._LEASE, but ids are read by key (the same script; KEYS all in the queue's slot).
-_LEASE = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-local out = {}
-for _, id in ipairs(ids) do
-  local payload = redis.call('HGET', KEYS[2], id)
-  if payload then
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
-    out[#out + 1] = id
-    out[#out + 1] = payload
-    out[#out + 1] = tostring(redis.call('HINCRBY', KEYS[3], id, 1))
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out
-"""
 
 # Errors after which the call may or may not have been applied, or surely was not; either way a
 # retry with the same token is safe, and the next node (or the promoted replica) may answer.
