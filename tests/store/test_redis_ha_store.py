@@ -16,7 +16,7 @@ from redis.exceptions import RedisClusterException, ResponseError
 from tests.conftest import free_port
 from tests.redis_ha import RedisCluster, command
 from verifier.store import RedisHAStore, StoreUnavailableError, Transaction
-from verifier.store.redis_ha import _retryable
+from verifier.store.redis_ha_client import retryable
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -175,7 +175,7 @@ async def test_an_unreachable_cluster_answers_unavailable_within_failover_wait()
     ],
 )
 def test_only_failover_errors_are_retried(error: Exception, retried: bool) -> None:
-    assert _retryable(error) is retried
+    assert retryable(error) is retried
 
 
 async def test_a_create_whose_index_cannot_be_written_leaves_no_record(

@@ -1,4 +1,4 @@
-"""Transaction stores: the :class:`TransactionStore` contract and its three backends.
+"""Transaction stores: the :class:`TransactionStore` contract and its backends.
 
 :func:`open_store` picks the backend from a store URL:
 
@@ -9,8 +9,9 @@
   any number of processes and hosts;
 - ``redis+cluster://host:port[,host:port...]`` (a Redis Cluster) or
   ``redis+sentinel://host:port[,host:port...]/service_name[/db]`` (a master watched by Sentinels),
-  ``rediss+...`` for TLS, optional ``?failover_wait=<seconds>`` - :class:`RedisHAStore`, which
-  rides out a master's failover (:mod:`.redis_ha`, :mod:`.redis_urls`).
+  ``rediss+...`` for TLS, options ``?failover_wait=<seconds>&prefix=<p>`` -
+  :class:`RedisHAStore`, which rides out a master's failover (:mod:`.redis_ha`,
+  :mod:`.redis_ha_client`, :mod:`.redis_urls`).
 
 Records are typed: each lives under its :class:`~.base.RecordKind` and is read back only by
 naming that kind. Imports nothing of ``verifier`` but this package (the capability packages
