@@ -229,3 +229,16 @@ async def test_a_fresh_store_under_concurrent_calls_sends_each_to_its_node(
     finally:
         await store.close()
     assert moved_replies(redis_cluster) - before == 0
+
+
+@pytest.mark.parametrize("form", ["cluster", "sentinel"])
+async def test_close_closes_every_connection_the_client_opened(
+    form: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(f"redis_{form}").url
+    store = RedisHAStore(url, prefix=f"t{uuid.uuid4().hex[:8]}:")
+    await asyncio.gather(*(store.claim(f"c{n}", ttl=60) for n in range(20)))
+    opened = list(store._connections.seen)
+    assert opened and any(conn.is_connected for conn in opened)
+    await store.close()
+    assert not any(conn.is_connected for conn in opened)

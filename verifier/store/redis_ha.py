@@ -53,7 +53,7 @@ from redis.exceptions import (
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_ttl
 from .redis import _ACK, _ADD_WITHIN, _ENQUEUE, _LEASE, _UPDATE_IF, _hash, _pairs, _text
-from .redis_ha_client import connect, retryable
+from .redis_ha_client import Connections, connect, retryable
 from .redis_urls import parse_ha_url
 
 __all__ = ["OP_MARGIN", "RedisHAStore"]
@@ -143,7 +143,13 @@ class RedisHAStore:
         self.target = parse_ha_url(url)
         self._prefix = self.target.prefix if prefix is None else prefix
         self._op_ttl_ms = int((self.target.failover_wait + OP_MARGIN + timeout) * 1000)
-        self._redis = connect(self.target, timeout=timeout, max_connections=max_connections)
+        self._connections = Connections()
+        self._redis, self._sentinel = connect(
+            self.target,
+            timeout=timeout,
+            max_connections=max_connections,
+            connections=self._connections,
+        )
         self._cluster = self._redis if isinstance(self._redis, RedisCluster) else None
         register = self._redis.register_script
         self._create_record = register(_CREATE_RECORD)
@@ -353,3 +359,7 @@ class RedisHAStore:
 
     async def close(self) -> None:
         await self._redis.aclose()
+        if self._sentinel is not None:
+            for sentinel in self._sentinel.sentinels:
+                await sentinel.aclose()
+        await self._connections.close_all()

@@ -5,12 +5,19 @@ master (:func:`connect`), and which errors mean "a failover is under way, try ag
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.asyncio.sentinel import Sentinel, SentinelManagedSSLConnection
+from redis.asyncio.sentinel import (
+    Sentinel,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+)
 from redis.backoff import NoBackoff
 from redis.exceptions import (
     BusyLoadingError,
@@ -28,7 +35,7 @@ from redis.retry import Retry
 
 from .redis_urls import HATarget
 
-__all__ = ["RETRYABLE", "connect", "retryable"]
+__all__ = ["RETRYABLE", "Connections", "connect", "retryable"]
 
 
 # Errors after which the call may or may not have been applied, or surely was not; either way a
@@ -64,8 +71,33 @@ def retryable(exc: BaseException) -> bool:
     return isinstance(exc, RedisClusterException) and "slot" not in str(exc).lower()
 
 
-def connect(target: HATarget, *, timeout: float, max_connections: int) -> Redis | RedisCluster:
-    """A client for ``target``: the cluster client, or a Sentinel-managed master client."""
+class Connections:
+    """Every connection a client made, so :meth:`close_all` can close them at shutdown: after a
+    failover redis-py drops some (to nodes it replaced) without closing their sockets."""
+
+    def __init__(self) -> None:
+        self.seen: weakref.WeakSet[AbstractConnection] = weakref.WeakSet()
+
+    def tracked(self, base: type[AbstractConnection]) -> type[AbstractConnection]:
+        seen = self.seen
+
+        def __init__(conn: AbstractConnection, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+            base.__init__(conn, *args, **kwargs)
+            seen.add(conn)
+
+        return type(f"Tracked{base.__name__}", (base,), {"__init__": __init__})
+
+    async def close_all(self) -> None:
+        for conn in list(self.seen):
+            with contextlib.suppress(Exception):
+                await conn.disconnect()
+
+
+def connect(
+    target: HATarget, *, timeout: float, max_connections: int, connections: Connections
+) -> tuple[Redis | RedisCluster, Sentinel | None]:
+    """A client for ``target``: the cluster client, or a Sentinel-managed master client (and
+    the :class:`Sentinel` whose own clients must be closed too)."""
     common: dict[str, Any] = {
         "decode_responses": True,
         "socket_connect_timeout": timeout,
@@ -74,24 +106,31 @@ def connect(target: HATarget, *, timeout: float, max_connections: int) -> Redis 
         "password": target.password,
     }
     if target.mode == "cluster":
-        return RedisCluster(
+        cluster = RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
             ssl=target.tls,
             max_connections=max_connections,
             retry=AsyncRetry(NoBackoff(), 0),  # our own loop retries, bounded by failover_wait
             **common,
         )
+        # Nodes the client creates later (from the slot map, after MOVED) take their
+        # connection class from these kwargs; the startup nodes already exist.
+        tracked = connections.tracked(SSLConnection if target.tls else Connection)
+        cluster.nodes_manager.connection_kwargs["connection_class"] = tracked
+        for node in cluster.nodes_manager.startup_nodes.values():
+            node.connection_class = tracked  # type: ignore[assignment]
+        return cluster, None
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(target.nodes),
         sentinel_kwargs={"socket_connect_timeout": timeout, "socket_timeout": timeout},
         **common,
     )
-    tls: dict[str, Any] = {"connection_class": SentinelManagedSSLConnection} if target.tls else {}
+    base = SentinelManagedSSLConnection if target.tls else SentinelManagedConnection
     client: Redis = sentinel.master_for(
         target.service,
         db=target.db,
-        **tls,
+        connection_class=connections.tracked(base),
         max_connections=max_connections,
         retry=Retry(NoBackoff(), 0),
     )
-    return client
+    return client, sentinel
