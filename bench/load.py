@@ -805,6 +805,11 @@ class Bench:
             )
         )
         run["machine_busy_before"] = idle
+        run["es256_verify_us"] = round(es256_unit_us(), 1)
+        if run["server_cpu_s_per_flow"] is not None:
+            run["server_cpu_es256_units_per_flow"] = round(
+                run["server_cpu_s_per_flow"] * 1e6 / run["es256_verify_us"], 1
+            )
         return run
 
     def configuration(self, config: Config) -> dict[str, Any]:
@@ -894,13 +899,29 @@ class Bench:
             self.external.close()
 
 
+def es256_unit_us(rounds: int = 9) -> float:
+    """One ES256 verification on ``cryptography`` (half of bench/verify.py's floor: the issuer
+    JWT's and the KB-JWT's), in this process's CPU time right after a window: server CPU per
+    flow is also reported in this unit, which does not move with the machine's speed."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import verify  # noqa: PLC0415
+
+    presentation, issuer, _ = verify.build()
+    floor = verify.interleaved_median_us(
+        {"floor": (verify.floor_fn(presentation, issuer), 100)}, rounds, time.thread_time_ns
+    )["floor"]
+    return floor / 2
+
+
 def report(name: str, run: dict[str, Any]) -> None:
     steps = " ".join(f"{s}={run['steps'][s].get('p99_ms')}" for s in STEPS)
     print(
         f"  {name:<9} {run['shape']:<9} {run['flows_per_s']:>7.1f} flows/s  "
         f"flow p50/p95/p99 {run['flow'].get('p50_ms')}/{run['flow'].get('p95_ms')}/"
         f"{run['flow'].get('p99_ms')} ms  step p99 {steps}  server {run['server_cpu_s_per_flow']}"
-        f" s/flow ({run['server_cpu_cores']} cores) client {run['client_cpu_cores']} cores  "
+        f" s/flow = {run.get('server_cpu_es256_units_per_flow')} ES256-verify units of"
+        f" {run['es256_verify_us']} us ({run['server_cpu_cores']} cores)"
+        f" client {run['client_cpu_cores']} cores  "
         f"rss {run['server_rss_mb']} MB  errors {sum(run['errors'].values())}",
         flush=True,
     )

@@ -12,13 +12,22 @@ nested ``verified_claims``), 6 disclosed, KB-JWT. In one process, median microse
 Prints the numbers and the ratios; the last line is machine-readable:
 ``ratio_floor=<ours/floor> speedup_vs_reference=<reference/ours>``. Never fails on time.
 
-    python bench/verify.py [--rounds 15] [--batch 200]
+    python bench/verify.py [--rounds 15] [--batch 200] [--cpu] [--profile]
+
+The four are measured interleaved (one batch of each per round), so a shared machine's load
+falls on all of them alike; ``--cpu`` times with the thread's CPU time (time the process spent
+waiting for a core does not count).
+
+``--profile`` runs (c) under cProfile instead and prints where its time goes (own time per
+function, then the share outside the two signature verifications).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
+import pstats
 import statistics
 import time
 from collections.abc import Callable
@@ -102,6 +111,27 @@ def median_us(fn: Callable[[], Any], rounds: int, batch: int) -> float:
     return statistics.median(samples)
 
 
+def interleaved_median_us(
+    fns: dict[str, tuple[Callable[[], Any], int]], rounds: int, clock: Callable[[], int]
+) -> dict[str, float]:
+    """Like :func:`median_us` for several functions (name -> (fn, batch)), one batch of each per
+    round, so a load that comes and goes on a shared machine falls on all of them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for fn, _ in fns.values():
+        fn()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for name, (fn, batch) in fns.items():
+                start = clock()
+                for _ in range(batch):
+                    fn()
+                samples[name].append((clock() - start) / batch / 1000)
+    finally:
+        gc.enable()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None]:
     """Two ES256 verifications with everything but the signature math done beforehand."""
     issuer_jwt, *_, kb = presentation.split("~")
@@ -126,10 +156,37 @@ def floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None]:
     return run
 
 
+def profile(fn: Callable[[], Any], calls: int) -> None:
+    """cProfile ``calls`` runs of ``fn``; own time per function, and the non-signature share."""
+    fn()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        fn()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(25)
+    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+    signatures = sum(
+        row[2]
+        for (_, _, name), row in stats.stats.items()  # type: ignore[attr-defined]
+        if name == "<method 'verify' of 'cryptography.hazmat.bindings._rust.openssl.ec."
+        "ECPublicKey' objects>"
+    )
+    print(
+        f"per call: {total / calls * 1e6:.1f} us under the profiler, of which ES256 verify "
+        f"{signatures / calls * 1e6:.1f} us ({100 * signatures / total:.0f} %)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="cProfile (c) and exit")
+    parser.add_argument(
+        "--cpu", action="store_true", help="time with this thread's CPU time, not the wall clock"
+    )
     args = parser.parse_args()
     presentation, issuer, query = build()
     keys = StaticKeyResolver({issuer.iss: [issuer.key.public_jwk]})
@@ -151,13 +208,22 @@ def main() -> None:
             now=NOW + 1,
         )
 
-    results = {
-        "floor": median_us(floor_fn(presentation, issuer), args.rounds, args.batch),
-        "reference": median_us(reference, args.rounds, max(20, args.batch // 4)),
-        "ours": median_us(ours, args.rounds, args.batch),
-        "ours+dcql": median_us(ours_dcql, args.rounds, args.batch),
-    }
-    print(f"presentation: {len(presentation)} bytes, 12 SD claims, 6 disclosed, KB-JWT")
+    if args.profile:
+        profile(ours, args.rounds * args.batch)
+        return
+    batch = args.batch // 4  # smaller batches, more rounds: each round sees the same load
+    results = interleaved_median_us(
+        {
+            "floor": (floor_fn(presentation, issuer), batch),
+            "reference": (reference, max(5, batch // 4)),
+            "ours": (ours, batch),
+            "ours+dcql": (ours_dcql, batch),
+        },
+        args.rounds * 4,
+        time.thread_time_ns if args.cpu else time.perf_counter_ns,
+    )
+    clock = "thread CPU time" if args.cpu else "wall clock"
+    print(f"presentation: {len(presentation)} bytes, 12 SD claims, 6 disclosed, KB-JWT ({clock})")
     for name, value in results.items():
         print(f"  {name:<10} {value:9.1f} us")
     ratio = results["ours"] / results["floor"]

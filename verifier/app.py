@@ -56,6 +56,7 @@ from verifier.routes import (
     web_agent,
     web_dc_api,
 )
+from verifier.routes.wallet_fast import WalletFastPath
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
 from verifier.store import open_store
@@ -279,6 +280,7 @@ def create_app(
     _handle_errors(app, metrics)
     for api in ROUTERS:
         app.include_router(api.router)
+    app.add_middleware(WalletFastPath)  # innermost: inside the body limit and the access log
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)
     if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)

@@ -127,7 +127,10 @@ def ap2_world(root: Path) -> Iterator[Env]:
     }
     env_clients: list[ShoppingAgent] = []
     one = Verifier(data_dir, port_one, dict(settings))
-    two = Verifier(data_dir, free_port(), dict(settings))
+    # Instance two serves the same public URL, as a node behind a load balancer would: a proxy
+    # on this machine forwards to its port, which the startup check accepts only with the proxy
+    # named (otherwise a loopback public URL on another port is refused as a misconfiguration).
+    two = Verifier(data_dir, free_port(), {**settings, "AGENTVP_TRUSTED_PROXIES": "127.0.0.1"})
     try:
         for verifier in (one, two):  # generous: the shared machine is often busy
             verifier.start(timeout=90)

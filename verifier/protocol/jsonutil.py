@@ -52,13 +52,14 @@ _WS = " \t\n\r"
 
 
 def _parse(text: str) -> Any:
-    start = 0
-    if text[:1] in _WS and text:
-        start = len(text) - len(text.lstrip(_WS))
     try:
-        value, end = _SCAN(text, start)
-    except StopIteration:
-        raise ValueError("no JSON value") from None
+        value, end = _SCAN(text, 0)
+    except StopIteration:  # leading whitespace (the scanner does not skip it) or no value
+        start = len(text) - len(text.lstrip(_WS))
+        try:
+            value, end = _SCAN(text, start)
+        except StopIteration:
+            raise ValueError("no JSON value") from None
     if end != len(text) and text[end:].strip(_WS):
         raise ValueError(f"extra data at offset {end}")
     return value
@@ -109,7 +110,12 @@ def loads(
         raise MalformedError("input_too_large", f"{what} is {len(data)} long, limit {max_bytes}")
     try:
         text = data.decode() if isinstance(data, bytes) else data
-        value = _parse(text)
+        try:  # the common case inline: a value right at offset 0, nothing after it
+            value, end = _SCAN(text, 0)
+            if end != len(text):
+                raise StopIteration
+        except StopIteration:
+            value = _parse(text)
     except UnicodeDecodeError as exc:
         raise MalformedError("malformed_json", f"{what} is not valid UTF-8: {exc.reason}") from None
     except RecursionError:
@@ -118,8 +124,13 @@ def loads(
         raise MalformedError(exc.code, f"{what}: {exc.reason}") from None
     except ValueError as exc:
         raise MalformedError("malformed_json", f"{what} is not valid JSON: {exc}") from None
-    # Cheap bound first: depth can't exceed the number of opening brackets.
-    if text.count("{") + text.count("[") > max_depth and _depth_exceeds(value, max_depth):
+    # Cheap bounds first: nesting deeper than max_depth takes more than 2 * max_depth brackets,
+    # and more than max_depth opening ones.
+    if (
+        len(text) > 2 * max_depth
+        and text.count("{") + text.count("[") > max_depth
+        and _depth_exceeds(value, max_depth)
+    ):
         raise MalformedError("json_too_deep", f"{what} nests deeper than {max_depth}")
     if "\\u" in text and _ESCAPED_SURROGATE.search(text) and _has_lone_surrogate(value):
         raise MalformedError("malformed_json", f"{what} contains a lone UTF-16 surrogate")

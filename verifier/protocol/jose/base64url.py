@@ -14,9 +14,16 @@ import hashlib
 
 from ..errors import AlgorithmError, MalformedError
 
-__all__ = ["b64url_decode", "b64url_encode", "hash_b64"]
+__all__ = ["b64url_decode", "b64url_decode_ascii", "b64url_encode", "hash_b64"]
 
-_HASHES = {"sha-256": hashlib.sha256, "sha-384": hashlib.sha384, "sha-512": hashlib.sha512}
+_b2a = binascii.b2a_base64
+# Empty hash objects, copied per use: hashlib.sha256() looks its algorithm up in OpenSSL by
+# name on every call (py_evp_fromname, ~10 k instructions); .copy() of a ready one does not.
+_HASHES = {
+    "sha-256": hashlib.sha256(),
+    "sha-384": hashlib.sha384(),
+    "sha-512": hashlib.sha512(),
+}
 _TO_STANDARD_STRICT = bytes.maketrans(b"-_+/=", b"+/!!!")
 _FROM_STANDARD = bytes.maketrans(b"+/", b"-_")
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -25,10 +32,12 @@ _VALUE = bytes(_ALPHABET.index(c) if c in _ALPHABET else 0 for c in range(256))
 # Text length mod 4 -> the bits of the last character that carry no data: 2 characters hold
 # one byte (4 spare bits), 3 characters hold two bytes (2 spare bits).
 _SPARE_BITS = (0, 0, 0x0F, 0x03)
+# Text length mod 4 -> the padding strict decoding wants (length 1 mod 4 is refused anyway).
+_PAD = (b"", b"===", b"==", b"=")
 
 
 def b64url_encode(data: bytes) -> str:
-    return binascii.b2a_base64(data, newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()
+    return _b2a(data, newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()
 
 
 def b64url_decode(text: str, *, what: str = "value") -> bytes:
@@ -38,10 +47,16 @@ def b64url_decode(text: str, *, what: str = "value") -> bytes:
         raw = text.encode("ascii")
     except (UnicodeEncodeError, AttributeError):
         raise MalformedError("malformed_base64url", f"{what} is not ASCII base64url") from None
+    return b64url_decode_ascii(raw, what)
+
+
+def b64url_decode_ascii(raw: bytes, what: str = "value") -> bytes:
+    """:func:`b64url_decode` of text already encoded to ASCII bytes (the same checks)."""
+    size = len(raw)
     try:
         # One pass: "-_" become "+/", and "+", "/", "=" become "!", which strict mode refuses.
         data = binascii.a2b_base64(
-            raw.translate(_TO_STANDARD_STRICT) + b"=" * (-len(raw) % 4), strict_mode=True
+            raw.translate(_TO_STANDARD_STRICT) + _PAD[size & 3], strict_mode=True
         )
     except binascii.Error:
         if b"+" in raw or b"/" in raw or b"=" in raw:
@@ -49,7 +64,7 @@ def b64url_decode(text: str, *, what: str = "value") -> bytes:
                 "malformed_base64url", f"{what} is not unpadded base64url"
             ) from None
         raise MalformedError("malformed_base64url", f"{what} is not valid base64url") from None
-    if raw and _VALUE[raw[-1]] & _SPARE_BITS[len(raw) % 4]:
+    if size and _VALUE[raw[-1]] & _SPARE_BITS[size & 3]:
         raise MalformedError(
             "base64url_not_canonical",
             f"{what} is not canonical base64url: its last character sets bits that carry no "
@@ -67,4 +82,6 @@ def hash_b64(data: str, alg: str = "sha-256") -> str:
         raw = data.encode("ascii")
     except UnicodeEncodeError:
         raise MalformedError("malformed_base64url", "hash input is not ASCII base64url") from None
-    return b64url_encode(hasher(raw).digest())
+    digest = hasher.copy()
+    digest.update(raw)
+    return _b2a(digest.digest(), newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()

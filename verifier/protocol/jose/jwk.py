@@ -46,6 +46,8 @@ _EC_HASH: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
     "ES512": hashes.SHA512,
 }
 _ECDSA = {alg: ec.ECDSA(hash_cls()) for alg, hash_cls in _EC_HASH.items()}
+# crv -> (the one alg it signs, coordinate size, the ECDSA parameters): one lookup per verify.
+_EC_VERIFY = {crv: (alg, size, _ECDSA[alg]) for crv, (_, size, alg) in EC_CURVES.items()}
 _ALG_KTY = {
     "ES256": "EC",
     "ES384": "EC",
@@ -69,11 +71,11 @@ class PublicKey:
 
     def verify(self, alg: str, signing_input: bytes, signature: bytes) -> bool:
         """True when ``signature`` is valid; False on any mismatch (wrong alg/curve included)."""
+        if self.kty == "EC":
+            return self._verify_ec(alg, signing_input, signature)
         if _ALG_KTY.get(alg) != self.kty:
             return False
         try:
-            if self.kty == "EC":
-                return self._verify_ec(alg, signing_input, signature)
             if self.kty == "OKP":
                 self.key.verify(signature, signing_input)
             elif alg == "RS256":
@@ -87,17 +89,18 @@ class PublicKey:
 
     def _verify_ec(self, alg: str, signing_input: bytes, signature: bytes) -> bool:
         """ES256/384/512: raw ``r||s`` (RFC 7518 §3.4) checked on the key's own curve."""
-        if self.crv is None or EC_CURVES[self.crv][2] != alg:
+        spec = _EC_VERIFY.get(self.crv)  # type: ignore[arg-type]
+        if spec is None or spec[0] != alg:
             return False
-        size = EC_CURVES[self.crv][1]
+        _, size, ecdsa = spec
         if len(signature) != 2 * size:
             return False
         der = encode_dss_signature(
             int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
         )
         try:
-            self.key.verify(der, signing_input, _ECDSA[alg])
-        except InvalidSignature:
+            self.key.verify(der, signing_input, ecdsa)
+        except (InvalidSignature, ValueError):
             return False
         return True
 
@@ -165,7 +168,7 @@ def _public_members(jwk: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 def public_key_from_jwk(jwk: Any) -> PublicKey:
     """Parse a public JWK (private members are ignored, never used). Results are cached."""
-    if not isinstance(jwk, Mapping):
+    if jwk.__class__ is not dict and not isinstance(jwk, Mapping):  # parsed JSON is a dict
         raise MalformedError("malformed_jwk", "JWK is not a JSON object")
     members = _public_members(jwk)
     if members is None:

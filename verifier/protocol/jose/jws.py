@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from .. import jsonutil
 from ..errors import AlgorithmError, MalformedError, SignatureError
-from .base64url import b64url_decode
+from .base64url import b64url_decode, b64url_decode_ascii
 from .jwk import PublicKey
 
 __all__ = ["SIGNING_ALGS", "CompactJWS", "check_alg", "parse_unverified_jws", "verify_jws"]
@@ -64,11 +64,22 @@ def parse_unverified_jws(token: str, *, what: str = "JWT") -> CompactJWS:
     header_b64, payload_b64, sig_b64 = parts
     if len(header_b64) > _MAX_HEADER:
         raise MalformedError("input_too_large", f"{what} header is longer than {_MAX_HEADER}")
+    header = dict(_parse_header(header_b64, what))  # a copy: the cached one stays pristine
+    if not token.isascii():  # the strict decoder refuses the payload or the signature
+        return CompactJWS(
+            header=header,
+            payload=b64url_decode(payload_b64, what=what),
+            signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
+            signature=b64url_decode(sig_b64, what=what),
+        )
+    # One ASCII copy of the token; the signing input and both decodes are slices of it.
+    raw = token.encode("ascii")
+    end = len(header_b64) + 1 + len(payload_b64)
     return CompactJWS(
-        header=dict(_parse_header(header_b64, what)),  # a copy: the cached one stays pristine
-        payload=b64url_decode(payload_b64, what=what),
-        signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
-        signature=b64url_decode(sig_b64, what=what),
+        header=header,
+        payload=b64url_decode_ascii(raw[len(header_b64) + 1 : end], what),
+        signing_input=raw[:end],
+        signature=b64url_decode_ascii(raw[end + 1 :], what),
     )
 
 

@@ -102,14 +102,17 @@ def decode_disclosure(encoded: str, digest: str) -> Disclosure:
         value = jsonutil.loads(b64url_decode(encoded))
     except MalformedError as exc:
         raise MalformedError(exc.code, f"disclosure {digest}: {exc.reason}") from None
-    what = f"disclosure {digest}"
-    if not isinstance(value, list) or len(value) not in (2, 3):
-        raise MalformedError("malformed_disclosure", f"{what} is not a JSON array of 2 or 3")
-    if not isinstance(value[0], str):
-        raise MalformedError("malformed_disclosure", f"{what} salt is not a string")
+    if value.__class__ is not list or not 2 <= len(value) <= 3:
+        raise MalformedError(
+            "malformed_disclosure", f"disclosure {digest} is not a JSON array of 2 or 3"
+        )
+    if value[0].__class__ is not str:
+        raise MalformedError("malformed_disclosure", f"disclosure {digest} salt is not a string")
     if len(value) == 3:
-        if not isinstance(value[1], str):
-            raise MalformedError("malformed_disclosure", f"{what} claim name is not a string")
+        if value[1].__class__ is not str:
+            raise MalformedError(
+                "malformed_disclosure", f"disclosure {digest} claim name is not a string"
+            )
         return Disclosure(encoded, digest, value[0], value[1], value[2])
     return Disclosure(encoded, digest, value[0], None, value[1])
 
@@ -168,7 +171,7 @@ class _Rebuilder:
         digests = node.pop(SD_DIGESTS, None)
         for key, child in node.items():
             if isinstance(child, dict):
-                node[key] = self.obj(child, depth + 1, (*path, key))
+                self.obj(child, depth + 1, (*path, key))  # rebuilt in place
             elif isinstance(child, list):
                 node[key] = self.array(child, depth + 1, (*path, key))
         if digests is None:

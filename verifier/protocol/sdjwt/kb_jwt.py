@@ -94,7 +94,7 @@ def _same(a: str, b: str) -> bool:
 
 def _int_claim(payload: dict[str, Any], name: str) -> int:
     value = payload.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise KeyBindingError("kb_claim_missing", f"KB-JWT claim {name!r} missing or not a number")
     if isinstance(value, float) and not math.isfinite(value):  # "1e400" parses as inf
         raise KeyBindingError("kb_claim_missing", f"KB-JWT claim {name!r} is not a finite number")

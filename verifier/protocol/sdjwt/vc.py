@@ -149,7 +149,7 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CredentialError("validity_claim_invalid", f"claim {name!r} is not a NumericDate")
     try:
         number = float(value)  # an integer beyond the float range overflows
