@@ -31,7 +31,7 @@ no duplicate event. ``lease`` is the one write without a token: a retried lease 
 was lost leaves those items leased to nobody until the lease runs out (delayed, not lost).
 
 Redis replicates asynchronously: a write acknowledged by a master in the instant before it dies
-can be missing on the promoted replica (Redis's own limit; see docs/PERFORMANCE.md).
+can be missing on the promoted replica (Redis's own limit; see docs/DEPLOYMENT.md).
 """
 
 from __future__ import annotations
