@@ -92,8 +92,12 @@ class Settings(BaseSettings):
     store_url: str = Field(
         "",
         description="Transaction store: `sqlite:///path/to.db` (default: "
-        "`<data_dir>/agentvp.db`), `redis://host:port/db` for several instances, `memory://` "
-        "for tests (one process only).",
+        "`<data_dir>/agentvp.db`), `redis://host:port/db` for several instances, "
+        "`redis+cluster://host:port[,host:port...]` for a Redis Cluster, "
+        "`redis+sentinel://host:port[,host:port...]/service_name[/db]` for a master watched by "
+        "Sentinels (`rediss+...` for TLS; both take `?failover_wait=<s>` (default 15: how long a "
+        "call retries through a failover) and `&prefix=<key prefix>`; see docs/DEPLOYMENT.md), "
+        "`memory://` for tests (one process only).",
     )
     client_id_prefix: Literal["x509_hash", "x509_san_dns", "redirect_uri"] = Field(
         "x509_hash",

@@ -3,6 +3,8 @@
 - ``sqlite``: one `agentvp serve` process on its SQLite file;
 - ``redis``: two `agentvp serve` processes sharing one real redis-server (requests alternate
   between them);
+- ``cluster``: two `agentvp serve` processes sharing the session's real Redis Cluster (three
+  masters, one replica each), under their own key prefix;
 - ``memory``: one `agentvp serve` process on the in-memory store.
 
 Each is a scenario :class:`~tests.scenarios.runner.World` (issuer server for status lists,
@@ -12,6 +14,7 @@ off (100 requests from one address are the point here)."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +75,13 @@ class Cluster:
 
 
 @pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("redis", marks=pytest.mark.redis), "memory"]
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.redis),
+        "memory",
+    ],
 )
 def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -82,16 +91,20 @@ def cluster(
     store_url = {
         "sqlite": f"sqlite:///{root / 'verifier' / 'agentvp.db'}",
         "redis": "",
+        "cluster": "",
         "memory": "memory://",
     }[store]
     if store == "redis":
         store_url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/7"
+    if store == "cluster":
+        prefix = f"race{uuid.uuid4().hex[:8]}:"
+        store_url = f"{request.getfixturevalue('redis_cluster_url')}&prefix={prefix}"
     env = {"store_url": store_url, "wallet_rate_limit": "0", "webhook_secret": SECRET}
     receiver = Receiver(SECRET.encode())
     world = World.start(root, SCENARIOS, **env)
     extra: list[Verifier] = []
     try:
-        if store == "redis":  # a second process on the same data dir and Redis
+        if store in {"redis", "cluster"}:  # a second process on the same data dir and Redis
             extra.append(Verifier(world.verifier.data_dir, free_port(), world.verifier.env).start())
     except BaseException:
         world.stop()
