@@ -24,7 +24,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# The MCP conformance suite and the Node >= 22 that runs it, pinned in tests/conformance
+# (tests/oauth/test_conformance.py); needs npm (Debian: apt-get install npm).
+CONFORMANCE := tests/conformance/node_modules/.installed-stamp
+
+$(CONFORMANCE): tests/conformance/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm is needed for the MCP conformance suite (apt-get install npm)"; exit 1; }
+	npm ci --prefix tests/conformance --no-audit --no-fund --loglevel=error
+	touch $(CONFORMANCE)
+
+unit: $(STAMP) $(CONFORMANCE)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -90,6 +90,9 @@ from verifier.setup.data_dir import init_data_dir
 from wallet_sim.holder import present_with_reference
 from wallet_sim.issuer import IdentitySubject, Issuer, identity_claims
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from redis_stats import RedisStats  # bench/redis_stats.py, next to this file
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 STEPS = ("create", "request", "response", "result")
@@ -468,6 +471,7 @@ class RedisServer:
         import redis  # noqa: PLC0415
 
         self.client = redis.Redis(port=self.port, decode_responses=True)
+        self.stats = RedisStats(self.url(0))
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -482,6 +486,7 @@ class RedisServer:
 
     def stop(self) -> None:
         self.client.close()
+        self.stats.close()
         self.proc.terminate()
         self.proc.wait(timeout=10)
 
@@ -654,6 +659,7 @@ def summary(stats: Stats, counters: dict[str, float], wallets: int, rate: float)
             2,
         ),
         "server_rss_mb": round(counters["rss"] / 2**20, 1),
+        **redis_per_flow(counters, flows),
         "server_cpu_cores_per_process": sorted(
             (round(v / elapsed, 2) for k, v in counters.items() if k.startswith("cpu:")),
             reverse=True,
@@ -661,14 +667,32 @@ def summary(stats: Stats, counters: dict[str, float], wallets: int, rate: float)
     }
 
 
-def sampler(server: Server, redis_server: RedisServer | None) -> Callable[[], dict[str, float]]:
+def redis_per_flow(counters: dict[str, float], flows: int) -> dict[str, Any]:
+    """Redis commands and network bytes per flow (empty without Redis)."""
+    if "redis_cmds" not in counters or not flows:
+        return {}
+    by_name = {k[4:]: v / flows for k, v in counters.items() if k.startswith("cmd:") and v}
+    return {
+        "redis_commands_per_flow": round(counters["redis_cmds"] / flows, 2),
+        "redis_master_cpu_s_per_flow": round(counters["redis_cpu_masters"] / flows, 6),
+        "redis_commands_by_name_per_flow": {
+            k: round(v, 2) for k, v in sorted(by_name.items(), key=lambda kv: -kv[1])
+        },
+        "redis_net_in_bytes_per_flow": round(counters["redis_net_in"] / flows),
+        "redis_net_out_bytes_per_flow": round(counters["redis_net_out"] / flows),
+    }
+
+
+def sampler(server: Server, redis_stats: RedisStats | None) -> Callable[[], dict[str, float]]:
     def sample() -> dict[str, float]:
         pids = server.pids()
         busy, total = machine_busy()
         return {
             "wall": time.perf_counter(),
             "server_cpu": cpu_seconds(pids),
-            "redis_cpu": redis_server.cpu() if redis_server is not None else 0.0,
+            "redis_cpu": 0.0,
+            # Redis CPU (every data node), commands and network bytes (masters)
+            **(redis_stats.sample() if redis_stats is not None else {}),
             "client_cpu": time.process_time(),
             "busy": busy,
             "jiffies": total,
@@ -735,11 +759,29 @@ class Bench:
         self.pre = prebuild(self.data_dir, api_key)
         self.redis: RedisServer | None = None
         self.db_counter = 0
+        # --store-url: the Redis configurations run on that Redis (a cluster, Sentinel, ...)
+        self.external = RedisStats(args.store_url) if args.store_url else None
+        self.prefix = ""  # the key prefix of the current external run
+
+    def redis_stats(self, config: Config) -> RedisStats | None:
+        if config.store != "redis":
+            return None
+        if self.external is not None and not config.name.endswith("-scaling"):
+            return self.external
+        return self.redis.stats if self.redis is not None else None
 
     def store_url(self, config: Config) -> str:
         self.db_counter += 1
         if config.store == "sqlite":
             return f"sqlite:///{self.workdir / f'store-{self.db_counter}.db'}"
+        if self.external is not None and not config.name.endswith("-scaling"):
+            # A fresh key prefix per run: nothing on a shared cluster is ever flushed.
+            self.prefix = f"bench{int(time.time())}x{self.db_counter}:"
+            url: str = self.args.store_url
+            if "+cluster://" in url or "+sentinel://" in url:
+                return f"{url}{'&' if '?' in url else '?'}prefix={self.prefix}"
+            self.prefix = "agentvp:"  # redis:// has no prefix option: give it an empty db
+            return url
         if self.redis is None:
             self.redis = RedisServer(self.workdir)
         self.redis.client.flushall()  # one server, emptied before every run
@@ -749,7 +791,7 @@ class Bench:
         return Server(self.data_dir, self.port, store_url, config.workers)
 
     def shape(self, server: Server, config: Config, rate: float, duration: float) -> dict[str, Any]:
-        redis_server = self.redis if config.store == "redis" else None
+        redis_stats = self.redis_stats(config)
         idle = wait_quiet(self.args.wait_quiet) if self.args.wait_quiet > 0 else None
         run: dict[str, Any] = asyncio.run(
             drive(
@@ -759,7 +801,7 @@ class Bench:
                 rate=rate,
                 warmup=self.args.warmup,
                 duration=duration,
-                sample=sampler(server, redis_server),
+                sample=sampler(server, redis_stats),
             )
         )
         run["machine_busy_before"] = idle
@@ -784,11 +826,26 @@ class Bench:
                 report(config.name, out["at_rate"])
         finally:
             server.stop()
+        if config.store == "redis":
+            out["redis_kept"] = self.kept(config)
+            print(f"  kept {config.name}: {json.dumps(out['redis_kept'])}", flush=True)
         if spy is not None:
             spy[0].wait()
             out["profile"] = summarise_profile(spy[1])
             print(f"  profile {config.name}: {json.dumps(out['profile'])}", flush=True)
         return out
+
+    def kept(self, config: Config) -> dict[str, Any]:
+        """Redis memory the run left behind (MEMORY USAGE by key kind), per stored transaction."""
+        stats = self.redis_stats(config)
+        if stats is None:
+            return {}
+        kept = stats.kept(self.prefix if self.external is not None else "agentvp:")
+        flows = kept["keys"].get("tx", 0)
+        if flows:
+            kept["bytes_per_tx"] = round(kept["total_bytes"] / flows)
+            kept["bytes_per_tx_by_kind"] = {k: round(v / flows) for k, v in kept["bytes"].items()}
+        return kept
 
     def profile(self, server: Server, config: Config) -> tuple[subprocess.Popen[bytes], Path]:
         """py-spy on every server process for the saturated window (collapsed stacks)."""
@@ -838,6 +895,8 @@ class Bench:
     def close(self) -> None:
         if self.redis is not None:
             self.redis.stop()
+        if self.external is not None:
+            self.external.close()
 
 
 def es256_unit_us(rounds: int = 9) -> float:
@@ -1092,6 +1151,12 @@ def main() -> None:
         type=float,
         default=120.0,
         help="before each run, wait up to this long for the machine to be idle (0: never)",
+    )
+    parser.add_argument(
+        "--store-url",
+        default="",
+        help="run the redis configurations on this store (redis+cluster://..., "
+        "redis+sentinel://..., or an empty redis:// database) instead of a local redis-server",
     )
     parser.add_argument("--quick", action="store_true", help="5 s windows, 10 k scaling only")
     args = parser.parse_args()

@@ -1,4 +1,5 @@
-"""Shared fixtures. ``redis_url``: a real, throw-away ``redis-server`` for the whole session.
+"""Shared fixtures. ``redis_url``: a real, throw-away ``redis-server`` for the whole session;
+``redis_cluster``: a real 6-node Redis Cluster for the whole session (see tests/redis_ha.py).
 
 The suite is hermetic: before anything is collected, every ambient setting an operator may have
 in the shell (:data:`AMBIENT`: ``AGENTVP_*``, ``WALLET_SIM_*``, ``PROMETHEUS_MULTIPROC_DIR``) is
@@ -16,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+
+from tests import redis_ha  # (it reads this module's helpers at call time)
 
 REDIS_SERVER = "/usr/bin/redis-server"
 AMBIENT = ("AGENTVP_", "WALLET_SIM_", "PROMETHEUS_MULTIPROC_DIR")
@@ -58,7 +61,7 @@ def redis_binary() -> str:
     return binary
 
 
-def _answers_ping(port: int) -> bool:
+def answers_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")
@@ -73,7 +76,7 @@ def start_redis(port: int, timeout: float = 10.0) -> subprocess.Popen[bytes]:
     argv += ["--save", "", "--appendonly", "no"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
-    while not _answers_ping(port):
+    while not answers_ping(port):
         if proc.poll() is not None or time.monotonic() > deadline:
             stop_redis(proc)
             pytest.fail(f"redis-server on port {port} did not start (exit {proc.returncode})")
@@ -100,6 +103,36 @@ def redis_url() -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         stop_redis(proc)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis_ha.RedisCluster]:
+    """Three masters with one replica each, shared by the session (failover tests restart what
+    they kill and wait until it is healthy again)."""
+    cluster = redis_ha.RedisCluster(
+        tmp_path_factory.mktemp("redis-cluster"), [free_port() for _ in range(6)]
+    )
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis_ha.SentinelSetup]:
+    """A master, its replica and three Sentinels, shared by the session (failover tests restore
+    what they kill)."""
+    setup = redis_ha.SentinelSetup(tmp_path_factory.mktemp("redis-sentinel"))
+    try:
+        yield setup.start()
+    finally:
+        setup.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(redis_cluster: redis_ha.RedisCluster) -> str:
+    """``redis+cluster://...`` of :func:`redis_cluster`."""
+    return redis_cluster.url
 
 
 @pytest.fixture

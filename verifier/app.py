@@ -28,8 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from verifier import __version__
+from verifier.agents.grants import GrantIndex
 from verifier.agents.verifications import AgentVerifications
 from verifier.ap2.wiring import build_ap2
+from verifier.authzen.subjects import TokenKind
+from verifier.authzen.wiring import AgentAccessTokens, build_pdp
 from verifier.errors import ServiceError
 from verifier.ops.fetch import SafeFetcher
 from verifier.ops.logs import AccessLog
@@ -47,11 +50,14 @@ from verifier.protocol import VerificationPolicy
 from verifier.routes import (
     agent_api,
     ap2_api,
+    authzen_api,
     docs,
     oauth,
+    oauth_login,
     openapi,
     ops,
     rp_api,
+    ssf_api,
     wallet_api,
     web,
     web_agent,
@@ -60,6 +66,7 @@ from verifier.routes import (
 from verifier.routes.wallet_fast import WalletFastPath
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
+from verifier.ssf.wiring import SSF, build_ssf
 from verifier.store import RedisStore, open_store
 from verifier.store.base import StoreUnavailableError, TransactionStore
 
@@ -220,7 +227,21 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 # The HTTP APIs, in the order they are matched.
-ROUTERS = (ops, rp_api, agent_api, ap2_api, oauth, wallet_api, web, web_agent, web_dc_api, docs)
+ROUTERS = (
+    ops,
+    rp_api,
+    agent_api,
+    ap2_api,
+    authzen_api,
+    ssf_api,
+    oauth,
+    oauth_login,
+    wallet_api,
+    web,
+    web_agent,
+    web_dc_api,
+    docs,
+)
 
 
 def create_app(
@@ -243,7 +264,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = asyncio.create_task(webhooks.run()) if webhooks is not None else None
+        ssf: SSF = app.state.ssf_parts
+        loops = [asyncio.create_task(ssf.watcher.run())]
+        if ssf.pusher is not None:
+            loops.append(asyncio.create_task(ssf.pusher.run()))
         yield
+        for loop in loops:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        if ssf.pusher is not None:
+            await ssf.pusher.close()
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -273,7 +304,11 @@ def create_app(
         pause=settings.test_decision_pause,
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
+    app.state.login_server = oauth_login.build_login_server(
+        settings, app.state.agent_access, svc.on_close
+    )
     app.state.ap2 = build_ap2(settings, svc)
+    _grants(app, settings)
     app.state.wallet_rate_limit = wallet_rate_limit(settings, svc)
 
     _handle_errors(app, metrics)
@@ -313,6 +348,32 @@ def _handle_errors(app: FastAPI, metrics: Metrics) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, "server_error", "unexpected error")
+
+
+def _grants(app: FastAPI, settings: Settings) -> None:
+    """The grant index (every ``allow``, watched), the AuthZEN PDP over it and the SSF
+    transmitter (neither without a signing key)."""
+    svc: PresentationService = app.state.service
+    grants = GrantIndex(
+        svc.store,
+        check_every=settings.grant_watch_interval,
+        retention=settings.result_ttl,
+        clock=svc.clock,
+    )
+    svc.listeners.append(grants.on_event)
+    access = app.state.agent_access
+    kinds: list[TokenKind] = []
+    if access is not None:
+        kinds.append(AgentAccessTokens((access.public_jwk,), settings.public_url))
+    app.state.pdp = (
+        build_pdp(app.state.agents, kinds, cache_ttl=settings.authzen_subject_cache_ttl)
+        if kinds
+        else None
+    )
+    key = access.key if access is not None else None
+    ssf = build_ssf(settings, svc, key, access.kid if access is not None else "")
+    app.state.ssf_parts = ssf
+    app.state.ssf = ssf.transmitter
 
 
 def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) -> Webhooks | None:

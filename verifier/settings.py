@@ -101,8 +101,12 @@ class Settings(BaseSettings):
     store_url: str = Field(
         "",
         description="Transaction store: `sqlite:///path/to.db` (default: "
-        "`<data_dir>/agentvp.db`), `redis://host:port/db` for several instances, `memory://` "
-        "for tests (one process only).",
+        "`<data_dir>/agentvp.db`), `redis://host:port/db` for several instances, "
+        "`redis+cluster://host:port[,host:port...]` for a Redis Cluster, "
+        "`redis+sentinel://host:port[,host:port...]/service_name[/db]` for a master watched by "
+        "Sentinels (`rediss+...` for TLS; both take `?failover_wait=<s>` (default 15: how long a "
+        "call retries through a failover) and `&prefix=<key prefix>`; see docs/DEPLOYMENT.md), "
+        "`memory://` for tests (one process only).",
     )
     client_id_prefix: Literal["x509_hash", "x509_san_dns", "redirect_uri"] = Field(
         "x509_hash",
@@ -123,7 +127,46 @@ class Settings(BaseSettings):
     api_keys: str = Field(
         "",
         description="Comma-separated API keys accepted as `Authorization: Bearer <key>` on "
-        "the relying-party API (/v1/...). Empty: the RP API refuses every request.",
+        "the relying-party API (/v1/...), the AuthZEN PDP (/access/v1/...) and SSF stream "
+        "management and polling; each key is one relying party, PEP or receiver. Empty: those "
+        "APIs refuse every request.",
+    )
+    grant_watch_interval: int = Field(
+        60,
+        ge=1,
+        le=86400,
+        description="Seconds between two status-list checks of a live grant's mandate (an "
+        "allowed agent verification, its tokens): the longest a revocation goes unnoticed, "
+        "plus `status_list_max_age`. Shared by all instances through the store.",
+    )
+    grant_watch_batch: int = Field(
+        100,
+        ge=1,
+        le=10000,
+        description="At most this many grants are checked per watcher round on one instance "
+        "(bounded work; the rest wait for the next round or another instance).",
+    )
+    ssf_event_retention: int = Field(
+        7 * 86400,
+        ge=60,
+        description="Seconds a Security Event Token waits for a push receiver to take it or a "
+        "poll receiver to acknowledge it before it is dropped (and how long each stream "
+        "remembers which events it was sent, so none is sent twice).",
+    )
+    ssf_poll_lease: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="Seconds after a poll (RFC 8936) before an unacknowledged SET is returned "
+        "again.",
+    )
+    authzen_subject_cache_ttl: int = Field(
+        5,
+        ge=0,
+        le=300,
+        description="Seconds the AuthZEN PDP keeps a resolved access-token subject in process "
+        "(never past the token's exp). Revocation, counters and policy are read on every "
+        "evaluation regardless.",
     )
     transaction_ttl: int = Field(
         300, ge=1, le=3600, description="Seconds a presentation request stays answerable."
@@ -157,7 +200,8 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Requests per minute and client address accepted on the public wallet "
         "endpoints (`/wallet/request/…` GET and POST, `/wallet/response/…`) and on "
-        "`/oauth/agent-authorize`, counted together; over it: `429 temporarily_unavailable` "
+        "`/oauth/agent-authorize`, `/oauth/authorize` and `/oauth/register`, counted "
+        "together; over it: `429 temporarily_unavailable` "
         "with `Retry-After`. An IPv6 client is counted per /64. `0` disables the limit. With a "
         "Redis store every instance counts a client together (in Redis, a sliding window); "
         "otherwise each process (and worker) counts on its own: N of them let a client make up "
@@ -262,6 +306,34 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds an agent waits between token polls (`interval`); polling faster "
         "answers `slow_down` and adds 5 s.",
+    )
+    oauth_token_lifetime: int = Field(
+        300,
+        ge=1,
+        le=3600,
+        description="Seconds an access token from the wallet login (authorization code or "
+        "refresh grant) lives; a resource's `token_lifetime` may shorten it.",
+    )
+    oauth_code_lifetime: int = Field(
+        60, ge=5, le=600, description="Seconds an authorization code may wait to be redeemed."
+    )
+    oauth_refresh_lifetime: int = Field(
+        86400,
+        ge=60,
+        le=90 * 86400,
+        description="Seconds a refresh-token family lives from the wallet login; rotation "
+        "never extends it. `0` is not allowed: public clients always rotate.",
+    )
+    oauth_client_lifetime: int = Field(
+        30 * 86400,
+        ge=60,
+        description="Seconds a dynamically registered client (POST /oauth/register) is kept.",
+    )
+    oauth_cimd_ttl: int = Field(
+        300,
+        ge=10,
+        le=86400,
+        description="Seconds a fetched Client ID Metadata Document is reused.",
     )
     dc_api_origins: str = Field(
         "",

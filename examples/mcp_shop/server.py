@@ -14,22 +14,42 @@ resource (``--resource``, default ``http://127.0.0.1:<port>/mcp`` - list the sam
 - ``refund(order_id, amount, currency)`` is ``payment.refund``, which a checkout grant does not
   cover.
 
+It also accepts the tokens of agentvp's **wallet login** - what a stock MCP client gets
+through OAuth authorization code + PKCE after the person presented their identity from their
+wallet: ``Bearer`` (or DPoP-bound) tokens with a ``scope``. Every tool needs ``--scope``
+(default ``mcp``); ``refund`` needs ``--refund-scope`` as well (default ``mcp:refund``), so a
+client holding only ``mcp`` gets 403 ``insufficient_scope`` and re-authorizes (step-up).
+``--dpop-required`` refuses Bearer tokens; ``--agent-only`` accepts agent tokens only.
+
+With ``--ssf-api-key`` (an agentvp API key) the server subscribes to agentvp's Shared Signals
+stream for this resource and refuses (401 ``token_revoked``) tokens whose mandate agentvp has
+since seen revoked (:class:`verifier.resource.RevocationSignals`).
+
 Every call is logged with the token's ``verification_id`` (the same at every server one agentvp
-verification granted), ``mandate_jti`` and ``sub``. Unauthenticated requests get 401 with
-``WWW-Authenticate: DPoP ... resource_metadata=...``; the metadata (RFC 9728) names agentvp.
+verification granted), ``mandate_jti``, ``client_id`` and ``sub``. Unauthenticated requests get
+401 with ``WWW-Authenticate: DPoP ... resource_metadata=...`` (and a ``Bearer`` challenge with
+the scope); the metadata (RFC 9728) names agentvp.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
 from typing import Any
 
 import uvicorn
 from mcp.server.fastmcp import Context, FastMCP
 
 from verifier.protocol.oauth.access_token import ToolBinding
-from verifier.resource import JWKSCache, ProtectedResource, ResourceGuard, grant_of
+from verifier.resource import (
+    JWKSCache,
+    ProtectedResource,
+    ResourceGuard,
+    RevocationSignals,
+    grant_of,
+)
 
 log = logging.getLogger("mcp_shop")
 SHOP: dict[str, str | int] = {
@@ -51,18 +71,29 @@ BINDINGS = {
 def _audit(tool: str, ctx: Context[Any, Any, Any], **details: Any) -> dict[str, Any]:
     grant = grant_of(ctx.request_context.request)
     log.info(
-        "%s %s verification_id=%s mandate_jti=%s sub=%s",
+        "%s %s verification_id=%s mandate_jti=%s client_id=%s sub=%s",
         tool,
         " ".join(f"{k}={v}" for k, v in details.items()),
         grant.verification_id,
         grant.mandate_jti,
+        grant.client_id,
         grant.subject,
     )
     return {"verification_id": grant.verification_id, **details}
 
 
-def build(agentvp: str, resource: str, *, name: str = "mcp_shop", leeway: int = 5) -> Any:
-    """The protected ASGI app."""
+def build(
+    agentvp: str,
+    resource: str,
+    *,
+    name: str = "mcp_shop",
+    leeway: int = 5,
+    scope: str | None = "mcp",
+    refund_scope: str = "mcp:refund",
+    dpop_required: bool = False,
+    signals: RevocationSignals | None = None,
+) -> Any:
+    """The protected ASGI app (``signals``: agentvp's SSF stream, to refuse revoked grants)."""
     path = "/" + resource.split("://", 1)[1].partition("/")[2]
     mcp = FastMCP(name, stateless_http=True, json_response=True, streamable_http_path=path)
 
@@ -87,9 +118,21 @@ def build(agentvp: str, resource: str, *, name: str = "mcp_shop", leeway: int = 
         }
 
     guard = ResourceGuard(
-        resource=resource, issuer=agentvp.rstrip("/"), jwks=JWKSCache(agentvp), leeway=leeway
+        resource=resource,
+        issuer=agentvp.rstrip("/"),
+        jwks=signals.jwks if signals is not None else JWKSCache(agentvp),
+        leeway=leeway,
+        base_scope=scope,
+        dpop_required=dpop_required,
+        signals=signals,
     )
-    return ProtectedResource(mcp.streamable_http_app(), guard, tools=BINDINGS, resource_name=name)
+    return ProtectedResource(
+        mcp.streamable_http_app(),
+        guard,
+        tools=BINDINGS,
+        tool_scopes={"refund": refund_scope} if scope else {},
+        resource_name=name,
+    )
 
 
 def main() -> None:
@@ -100,11 +143,43 @@ def main() -> None:
     parser.add_argument("--resource", help="This server's resource URI (default: .../mcp).")
     parser.add_argument("--name", default="mcp_shop", help="Name in logs and metadata.")
     parser.add_argument("--leeway", type=int, default=5, help="Clock skew tolerated (s).")
+    parser.add_argument("--scope", default="mcp", help="Scope every wallet-login call needs.")
+    parser.add_argument("--refund-scope", default="mcp:refund", help="Scope refund needs too.")
+    parser.add_argument("--dpop-required", action="store_true", help="Refuse Bearer tokens.")
+    parser.add_argument("--agent-only", action="store_true", help="Accept agent tokens only.")
+    parser.add_argument(
+        "--ssf-api-key",
+        default=os.environ.get("MCP_SHOP_SSF_API_KEY"),
+        help="An agentvp API key: subscribe to agentvp's Shared Signals (a poll stream for this "
+        "resource) and refuse tokens of mandates revoked since they were issued.",
+    )
+    parser.add_argument(
+        "--signals-interval", type=float, default=5.0, help="Poll at most every N s."
+    )
     args = parser.parse_args()
     resource = args.resource or f"http://{args.host}:{args.port}/mcp"
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.name} %(message)s")
     log.info("serving %s for agentvp %s", resource, args.agentvp)
-    app = build(args.agentvp, resource, name=args.name, leeway=args.leeway)
+    signals = None
+    if args.ssf_api_key:
+        signals = RevocationSignals(
+            args.agentvp,
+            api_key=args.ssf_api_key,
+            audience=resource,
+            jwks=JWKSCache(args.agentvp),
+            interval=args.signals_interval,
+        )
+        asyncio.run(signals.refresh())  # subscribe now: events from here on are kept for us
+    app = build(
+        args.agentvp,
+        resource,
+        name=args.name,
+        leeway=args.leeway,
+        scope=None if args.agent_only else args.scope,
+        refund_scope=args.refund_scope,
+        dpop_required=args.dpop_required,
+        signals=signals,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -3,6 +3,8 @@
 - ``sqlite``: one `agentvp serve` process on its SQLite file;
 - ``redis``: two `agentvp serve` processes sharing one real redis-server (requests alternate
   between them);
+- ``cluster``: two `agentvp serve` processes sharing the session's real Redis Cluster (three
+  masters, one replica each), under their own key prefix;
 - ``memory``: one `agentvp serve` process on the in-memory store.
 
 Each is a scenario :class:`~tests.scenarios.runner.World` (issuer server for status lists,
@@ -13,6 +15,7 @@ off (100 requests from one address are the point here) and idle connections kept
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +79,13 @@ class Cluster:
 
 
 @pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("redis", marks=pytest.mark.redis), "memory"]
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.redis),
+        "memory",
+    ],
 )
 def cluster(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -86,10 +95,14 @@ def cluster(
     store_url = {
         "sqlite": f"sqlite:///{root / 'verifier' / 'agentvp.db'}",
         "redis": "",
+        "cluster": "",
         "memory": "memory://",
     }[store]
     if store == "redis":
         store_url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/7"
+    if store == "cluster":
+        prefix = f"race{uuid.uuid4().hex[:8]}:"
+        store_url = f"{request.getfixturevalue('redis_cluster_url')}&prefix={prefix}"
     env = {
         "store_url": store_url,
         "wallet_rate_limit": "0",
@@ -100,7 +113,7 @@ def cluster(
     world = World.start(root, SCENARIOS, **env)
     extra: list[Verifier] = []
     try:
-        if store == "redis":  # a second process on the same data dir and Redis
+        if store in {"redis", "cluster"}:  # a second process on the same data dir and Redis
             extra.append(Verifier(world.verifier.data_dir, free_port(), world.verifier.env).start())
     except BaseException:
         world.stop()

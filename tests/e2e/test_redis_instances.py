@@ -1,4 +1,5 @@
-"""Two verifier processes on one real redis-server: nothing lives in one process's memory."""
+"""Two verifier processes on one real redis-server, and on a real Redis Cluster (three masters,
+one replica each): nothing lives in one process's memory."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from wallet_sim.wallet import WalletSimulator
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["redis", "cluster"])
 def pair(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Verifier, Verifier, str, Path]]:
-    root = tmp_path_factory.mktemp("redis-pair")
+    root = tmp_path_factory.mktemp(f"{request.param}-pair")
     port_a, port_b = free_port(), free_port()
     key = make_data_dir(root / "verifier", f"http://localhost:{port_a}")
-    store = redis_url.rsplit("/", 1)[0] + "/3"
+    if request.param == "redis":
+        store = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/3"
+    else:
+        store = request.getfixturevalue("redis_cluster_url") + "&prefix=pair:"
     a = start_verifier(root / "verifier", port=port_a, store_url=store)
     b = start_verifier(root / "verifier", port=port_b, store_url=store)
     yield a, b, key, root

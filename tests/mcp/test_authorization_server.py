@@ -120,7 +120,7 @@ async def test_metadata_and_jwks_describe_the_authorization_server(server: AS) -
     assert meta["issuer"] == PUBLIC
     assert meta["token_endpoint"] == f"{PUBLIC}/oauth/token"
     assert meta["agent_authorization_endpoint"] == f"{PUBLIC}/oauth/agent-authorize"
-    assert meta["grant_types_supported"] == [GRANT_TYPE]
+    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token", GRANT_TYPE]
     assert "ES256" in meta["dpop_signing_alg_values_supported"]
     assert meta["agentvp_resources"] == sorted([SHOP, OTHER])
     keys = (await server.http.get(meta["jwks_uri"].removeprefix(PUBLIC))).json()["keys"]
@@ -248,10 +248,16 @@ async def test_token_request_errors(server: AS) -> None:
     assert error == "invalid_target"
     wrong_grant = await server.http.post(
         "/oauth/token",
-        data={"grant_type": "authorization_code", "auth_req_id": auth_req_id},
+        data={"grant_type": "password", "auth_req_id": auth_req_id},
         headers={"DPoP": server.proof("/oauth/token")},
     )
     assert error_of(wrong_grant)[0] == "unsupported_grant_type"
+    no_code = await server.http.post(  # the wallet login's grant: needs its own parameters
+        "/oauth/token",
+        data={"grant_type": "authorization_code", "auth_req_id": auth_req_id},
+        headers={"DPoP": server.proof("/oauth/token")},
+    )
+    assert error_of(no_code) == ("invalid_request", "code is required")
     no_id = await server.http.post(
         "/oauth/token",
         data={"grant_type": GRANT_TYPE},

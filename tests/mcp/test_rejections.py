@@ -41,7 +41,8 @@ def test_a_call_without_a_token_gets_the_metadata_challenge(world: World) -> Non
     metadata = httpx.get(params["resource_metadata"], timeout=10).json()
     assert metadata["resource"] == shop.resource
     assert metadata["authorization_servers"] == [world.verifier.url]
-    assert metadata["dpop_bound_access_tokens_required"] is True
+    assert metadata["dpop_bound_access_tokens_required"] is False  # wallet-login Bearer tokens
+    assert metadata["scopes_supported"] == ["mcp", "mcp:refund"]
     assert metadata["agentvp_tool_bindings"]["checkout"]["action"] == "commerce.checkout"
 
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from verifier.store import MemoryStore, RedisStore, SQLiteStore, Transaction, open_store
+from verifier.store import (
+    MemoryStore,
+    RedisHAStore,
+    RedisStore,
+    SQLiteStore,
+    Transaction,
+    open_store,
+)
+from verifier.store.redis_urls import HATarget, parse_ha_url
 
 pytestmark = pytest.mark.anyio
 
@@ -46,11 +54,85 @@ async def test_redis_urls_build_a_redis_store_without_connecting(url: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "redis+cluster://10.0.0.1:7000,[::1]:7001",
+            HATarget("cluster", (("10.0.0.1", 7000), ("::1", 7001))),
+        ),
+        (
+            "rediss+cluster://app:s%40cret@r1:7000?failover_wait=5&prefix=eu-1:",
+            HATarget("cluster", (("r1", 7000),), True, "app", "s@cret", "", 0, 5, "eu-1:"),
+        ),
+        (
+            "redis+sentinel://s1:26379,s2:26379,s3:26379/agentvp",
+            HATarget("sentinel", (("s1", 26379), ("s2", 26379), ("s3", 26379)), service="agentvp"),
+        ),
+        (
+            "REDISS+SENTINEL://:pw@s1:26379/main/4?failover_wait=0",
+            HATarget("sentinel", (("s1", 26379),), True, None, "pw", "main", 4, 0, "agentvp:"),
+        ),
+    ],
+)
+async def test_cluster_and_sentinel_urls_build_a_ha_store_without_connecting(
+    url: str, expected: HATarget
+) -> None:
+    assert parse_ha_url(url) == expected
+    store = open_store(url)
+    assert isinstance(store, RedisHAStore)
+    assert store.target == expected
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("redis+cluster://", "at least one host:port"),
+        ("redis+cluster://r1", "not host:port"),
+        ("redis+cluster://r1:0", "not host:port"),
+        ("redis+cluster://r1:x", "not host:port"),
+        ("redis+cluster://r1:7000/0", "no path"),
+        ("redis+cluster://r1:7000?timeout=3", "unknown option 'timeout'"),
+        ("redis+cluster://r1:7000?failover_wait=301", "failover_wait must be"),
+        ("redis+cluster://r1:7000?failover_wait=-1", "failover_wait must be"),
+        ("redis+cluster://r1:7000?failover_wait=soon", "failover_wait must be"),
+        ("redis+cluster://r1:7000?failover_wait", "failover_wait must be"),
+        ("redis+cluster://r1:7000?prefix=", "prefix must be"),
+        ("redis+cluster://r1:7000?prefix=a{b}", "prefix must be"),
+        ("redis+cluster://r1:7000?prefix=" + "a" * 65, "prefix must be"),
+        ("redis+sentinel://s1:26379", "service_name"),
+        ("redis+sentinel://s1:26379/main/x", "service_name"),
+        ("redis+sentinel://s1:26379/main/1/2", "service_name"),
+    ],
+)
+def test_bad_cluster_and_sentinel_urls_say_what_is_wrong(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        open_store(url)
+
+
+def test_a_password_is_never_repeated_in_an_error() -> None:
+    with pytest.raises(ValueError) as caught:
+        open_store("redis+cluster://app:hunter2@r1:7000?failover_wait=x")
+    assert "hunter2" not in str(caught.value) and "***@r1:7000" in str(caught.value)
+
+
+@pytest.mark.parametrize(
     "url",
-    ["", "memory", "postgres://db/x", "sqlite://", "sqlite:///", "sqlite://rel.db", "redis://"],
+    [
+        "",
+        "memory",
+        "postgres://db/x",
+        "sqlite://",
+        "sqlite:///",
+        "sqlite://rel.db",
+        "redis://",
+        "redis+cluster",
+    ],
 )
 def test_unknown_forms_name_the_accepted_ones(url: str) -> None:
-    with pytest.raises(ValueError, match=r"memory://.*sqlite:///.*redis://"):
+    with pytest.raises(
+        ValueError, match=r"memory://.*sqlite:///.*redis://.*redis\+cluster://.*redis\+sentinel://"
+    ):
         open_store(url)
 
 

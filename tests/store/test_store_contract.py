@@ -1,4 +1,5 @@
-"""The TransactionStore contract, run against every backend (memory, SQLite, a real Redis).
+"""The TransactionStore contract, run against every backend (memory, SQLite, a real Redis, a real
+Redis Cluster of three masters with one replica each).
 
 Memory and SQLite follow an injected fake clock, so their TTL tests move time instead of
 sleeping; Redis expires keys on its own clock, so its single TTL test sleeps just over 1 s.
@@ -18,6 +19,7 @@ import pytest
 
 from verifier.store import (
     MemoryStore,
+    RedisHAStore,
     RedisStore,
     SQLiteStore,
     Transaction,
@@ -28,7 +30,12 @@ from verifier.store import (
 pytestmark = pytest.mark.anyio
 
 START = 1_700_000_000.0
-BACKENDS = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
+BACKENDS = [
+    "memory",
+    "sqlite",
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("cluster", marks=pytest.mark.redis),
+]
 
 
 class FakeClock:
@@ -76,6 +83,9 @@ def make_backend(
         if kind == "redis":
             url = request.getfixturevalue("redis_url")
             return RedisStore(url, prefix=f"test:{uuid.uuid4().hex}:"), None
+        if kind == "cluster":
+            url = request.getfixturevalue("redis_cluster_url")
+            return RedisHAStore(url, prefix=f"test:{uuid.uuid4().hex}:"), None
         clock = FakeClock()
         if kind == "sqlite":
             return SQLiteStore(tmp_path / "db" / "store.db", clock=clock), clock

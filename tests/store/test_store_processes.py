@@ -1,7 +1,8 @@
 """Exactly-once across OS processes: two processes race on one transaction and one budget.
 
-Each child process opens its own store on the shared SQLite file or Redis, reports "ready", and
-waits on stdin; the parent releases all children at once, so their attempts genuinely overlap.
+Each child process opens its own store on the shared SQLite file, Redis or Redis Cluster, reports
+"ready", and waits on stdin; the parent releases all children at once, so their attempts
+genuinely overlap.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ from typing import Any
 
 import pytest
 
-from verifier.store import RedisStore, SQLiteStore, Transaction, TransactionStore
+from verifier.store import RedisHAStore, RedisStore, SQLiteStore, Transaction, TransactionStore
 
 pytestmark = pytest.mark.anyio
 
 CHILD = r"""
 import asyncio, json, os, sys
-from verifier.store import RedisStore, SQLiteStore
+from verifier.store import RedisHAStore, RedisStore, SQLiteStore
 
 async def main(kind, target, prefix, tx_id, budget):
-    store = SQLiteStore(target) if kind == "sqlite" else RedisStore(target, prefix=prefix)
+    if kind == "sqlite":
+        store = SQLiteStore(target)
+    else:
+        store = (RedisStore if kind == "redis" else RedisHAStore)(target, prefix=prefix)
     try:
         assert await store.ping()
         sys.stdout.write("ready\n")
@@ -78,7 +82,14 @@ def run_children(argv: list[str], count: int = 2) -> list[dict[str, Any]]:
     return [json.loads(out) for out, _ in outputs]
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.redis),
+    ],
+)
 async def test_two_processes_racing_see_exactly_one_winner(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -86,9 +97,12 @@ async def test_two_processes_racing_see_exactly_one_winner(
     if kind == "sqlite":
         target = str(tmp_path / "shared.db")
         store: TransactionStore = SQLiteStore(target)
-    else:
+    elif kind == "redis":
         target = request.getfixturevalue("redis_url")
         store = RedisStore(target, prefix=prefix)
+    else:
+        target = request.getfixturevalue("redis_cluster_url")
+        store = RedisHAStore(target, prefix=prefix)
     try:
         now = int(time.time())
         hexes = [uuid.uuid4().hex for _ in range(4)]

@@ -21,7 +21,26 @@ from verifier.protocol import StatusError, StatusReference, VerifiedCredential
 from verifier.protocol.mandates.authority import limits_of
 from verifier.store.base import TransactionStore
 
-__all__ = ["mandate_revoked", "uses_spent_by_later_actions"]
+__all__ = ["check_status_again", "mandate_revoked", "uses_spent_by_later_actions"]
+
+
+async def check_status_again(
+    checker: StatusChecker, *, iss: Any, vct: Any, status: Mapping[str, Any], now: int
+) -> None:
+    """Check a credential's status list entry (``status`` {``uri``, ``idx``} from its verified
+    result) again; raises :class:`~verifier.protocol.StatusError` unless it is VALID."""
+    credential = VerifiedCredential(
+        vct=str(vct),
+        iss=iss,
+        claims={},
+        header={},
+        disclosures=(),
+        key_binding=None,
+        presented="",
+        holder_jwk=None,
+        status=StatusReference(uri=str(status["uri"]), idx=int(status["idx"])),
+    )
+    await checker.check(credential, now=now)
 
 
 async def mandate_revoked(
@@ -31,19 +50,10 @@ async def mandate_revoked(
     status = mandate.get("status")
     if not isinstance(status, dict) or checker is None or "uri" not in status:
         return False
-    credential = VerifiedCredential(
-        vct=str(mandate.get("vct")),
-        iss=mandate.get("iss"),
-        claims={},
-        header={},
-        disclosures=(),
-        key_binding=None,
-        presented="",
-        holder_jwk=None,
-        status=StatusReference(uri=str(status["uri"]), idx=int(status["idx"])),
-    )
     try:
-        await checker.check(credential, now=now)
+        await check_status_again(
+            checker, iss=mandate.get("iss"), vct=mandate.get("vct"), status=status, now=now
+        )
     except StatusError:
         return True
     return False

@@ -40,6 +40,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from verifier.agents.counters import mandate_key
+from verifier.agents.grants import is_revoked
 from verifier.agents.revalidation import mandate_revoked, uses_spent_by_later_actions
 from verifier.agents.verifications import AgentVerifications
 from verifier.policy.resources import ResourcePolicy, check_resources
@@ -67,11 +69,20 @@ SLOW_DOWN_STEP = 5  # seconds added to the interval on slow_down (CIBA §11, RFC
 class OAuthError(Exception):
     """An OAuth error response (RFC 6749 §5.2 and the CIBA/DPoP/RAR/8707 codes)."""
 
-    def __init__(self, status: int, error: str, description: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        description: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.status = status
         self.error = error
         self.description = description
+        self.headers = dict(headers or {})  # e.g. DPoP-Nonce with use_dpop_nonce (RFC 9449 §8)
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
@@ -145,7 +156,13 @@ class AgentAccess:
 
     # -------------------------------------------------------------- DPoP
 
-    async def _proof(self, headers: Sequence[str], endpoint: str) -> DPoPProof:
+    async def check_dpop(
+        self, headers: Sequence[str], endpoint: str, *, nonces: Sequence[str] = ()
+    ) -> DPoPProof:
+        """One DPoP proof for ``POST`` at ``endpoint``, checked (RFC 9449 §4.3) and its ``jti``
+        spent; :class:`OAuthError` ``invalid_dpop_proof`` otherwise. With ``nonces``, the proof
+        must carry one of them, else ``use_dpop_nonce`` with the first in ``DPoP-Nonce`` (§8),
+        before anything is spent."""
         if len(headers) != 1:
             raise OAuthError(400, "invalid_dpop_proof", "send exactly one DPoP header")
         try:
@@ -159,6 +176,13 @@ class AgentAccess:
             )
         except DPoPError as exc:
             raise OAuthError(400, exc.error, f"{exc.code}: {exc.reason}") from None
+        if nonces and proof.nonce not in nonces:
+            raise OAuthError(
+                400,
+                "use_dpop_nonce",
+                "dpop_nonce_missing: send the DPoP-Nonce value in the proof",
+                headers={"DPoP-Nonce": nonces[0]},
+            )
         ttl = self.settings.dpop_max_age + self.settings.leeway
         if not await self.store.claim(f"dpop:{proof.replay_key}", ttl=ttl):
             raise OAuthError(400, "invalid_dpop_proof", "dpop_replayed: jti already used")
@@ -181,7 +205,7 @@ class AgentAccess:
         self, *, dpop: Sequence[str], resources: Sequence[str], authorization_details: str | None
     ) -> dict[str, Any]:
         """Start an agent verification for the action at ``resources`` (CIBA §7.3 style)."""
-        proof = await self._proof(dpop, "authorize")
+        proof = await self.check_dpop(dpop, "authorize")
         policy = self._policy_for(resources)
         try:
             details = loads(
@@ -248,7 +272,7 @@ class AgentAccess:
         ids = list(form.get("auth_req_id", []))
         if len(ids) != 1 or not ids[0]:
             raise OAuthError(400, "invalid_request", "auth_req_id is required (once)")
-        proof = await self._proof(dpop, "token")
+        proof = await self.check_dpop(dpop, "token")
         record = await self.store.get(ids[0], kind=KIND)
         if record is None or record.parent_id is None:
             raise _grant("unknown auth_req_id")
@@ -342,7 +366,11 @@ class AgentAccess:
             "mandate_jti": mandate_jti,
             "verification_id": av.id,
         }
-        return self.key.sign_jws({"typ": ACCESS_TOKEN_TYP, "kid": self.kid}, claims), claims
+        return self.sign(claims), claims
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        """An ``at+jwt`` access token (RFC 9068 §2.1) signed with the key at ``jwks_uri``."""
+        return self.key.sign_jws({"typ": ACCESS_TOKEN_TYP, "kid": self.kid}, dict(claims))
 
     # -------------------------------------------------------------- introspection
 
@@ -370,7 +398,9 @@ class AgentAccess:
             return inactive
         mandate = agent_tx.result["credentials"]["mandate"][0]
         status = self.presentations.status
-        if await mandate_revoked(mandate, status, now=self.presentations.now()):
+        if await is_revoked(self.store, mandate_key(mandate)) or await mandate_revoked(
+            mandate, status, now=self.presentations.now()
+        ):  # the grant watcher's mark, or the status list now
             return inactive
         if await uses_spent_by_later_actions(self.store, av.id, mandate):
             return inactive

@@ -72,8 +72,10 @@ class Webhooks:
         retention: int = 86400,
         poll_interval: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        queue: str = QUEUE,
     ) -> None:
         self.store = store
+        self.queue = queue
         self.secret = secret
         self.fetcher = fetcher
         self.clock = clock
@@ -113,7 +115,7 @@ class Webhooks:
             body["reasons"] = tx.result.get("reasons", [])
         item = {"url": tx.callback_url, "body": body}
         await self.store.enqueue(
-            QUEUE, f"{tx.id}.{tx.version}", item, due_at=int(self.clock()), ttl=self.retention
+            self.queue, f"{tx.id}.{tx.version}", item, due_at=int(self.clock()), ttl=self.retention
         )
         self._wake.set()
 
@@ -157,11 +159,11 @@ class Webhooks:
         # A lease covers one attempt; if this process dies mid-delivery, another (or this one,
         # restarted) retries once the lease runs out.
         lease = int(self.fetcher.timeout) + 5
-        items = await self.store.lease(QUEUE, now=now, lease_for=lease, limit=limit)
+        items = await self.store.lease(self.queue, now=now, lease_for=lease, limit=limit)
         for item in items:
             if await self.deliver(item):
                 self.delivered += 1
-                await self.store.ack(QUEUE, item.item_id)
+                await self.store.ack(self.queue, item.item_id)
             elif item.attempts >= self.max_attempts:
                 self.failed += 1
                 log.warning(
@@ -170,10 +172,10 @@ class Webhooks:
                     item.attempts,
                     extra={"webhook": item.item_id, "attempts": item.attempts},
                 )
-                await self.store.ack(QUEUE, item.item_id)
+                await self.store.ack(self.queue, item.item_id)
             else:
                 delay = min(self.base_delay * 2 ** (item.attempts - 1), self.max_delay)
-                await self.store.reschedule(QUEUE, item.item_id, due_at=now + delay)
+                await self.store.reschedule(self.queue, item.item_id, due_at=now + delay)
         return len(items)
 
     async def run(self) -> None:

@@ -104,7 +104,7 @@ def _grant_reasons(claims: dict[str, Any], rules: MandatePolicy) -> list[Reason]
 
 
 def _transaction_reasons(
-    result: dict[str, Any], action: AgentAction, tx: TransactionPolicy, now: int
+    result: dict[str, Any], action: AgentAction, tx: TransactionPolicy, now: int, kb_age: bool
 ) -> list[Reason]:
     """The RP's own payee domain (anti-relay), per-transaction limits and KB-JWT freshness."""
     reasons = []
@@ -122,6 +122,8 @@ def _transaction_reasons(
             )
         )
     kb_iat = result.get("kb_iat")
+    if not kb_age:
+        return reasons
     if isinstance(kb_iat, bool) or not isinstance(kb_iat, int):
         reasons.append(Reason("kb_iat_missing", "no KB-JWT iat: its freshness is unchecked"))
     elif now - kb_iat > tx.kb_max_age:
@@ -138,10 +140,13 @@ def evaluate_mandate(
     *,
     now: int,
     leeway: int = 60,
+    kb_age: bool = True,
 ) -> list[Reason]:
     """Every rule the mandate presentation breaks for ``action`` under ``policy``. A mandate
     that cannot be evaluated (a restriction not in clear, a malformed, unknown or duplicated
-    constraint) gets that reason alone, after the issuer rules."""
+    constraint) gets that reason alone, after the issuer rules. ``kb_age=False`` skips the
+    KB-JWT freshness rule, for a later decision about a presentation already accepted (an
+    AuthZEN evaluation of a grant: the proof of possession then is the caller's token)."""
     rules = policy.mandate
     claims = mandate_claims(result)
     reasons = _issuer_reasons(result, rules)
@@ -159,4 +164,4 @@ def evaluate_mandate(
     reasons += evaluate_authority(
         claims, action, layout=layout, now=now, rp_domain=tx.payee_domain, leeway=leeway
     )
-    return reasons + _transaction_reasons(result, action, tx, now)
+    return reasons + _transaction_reasons(result, action, tx, now, kb_age)

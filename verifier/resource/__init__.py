@@ -40,13 +40,15 @@ handshakes there. A refused request runs nothing and leaves the token unspent.
 
 Modules: :mod:`.tokens` (token and DPoP checks, tool-call check, errors),
 :mod:`.messages` (the one JSON-RPC message a request may carry), :mod:`.keys` (JWKS cache,
-replay cache), :mod:`.asgi` (the middleware and RFC 9728 metadata).
+replay cache), :mod:`.asgi` (the middleware and RFC 9728 metadata), :mod:`.signals` (agentvp's
+Shared Signals stream: tokens of revoked mandates refused before they expire).
 """
 
 from __future__ import annotations
 
 from .asgi import SCOPE_KEY, ProtectedResource, grant_of, metadata_url
 from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
+from .signals import RevocationSignals
 from .tokens import AccessError, AccessGrant, ResourceGuard, check_tool, verify_access_token
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "ProtectedResource",
     "ReplayStore",
     "ResourceGuard",
+    "RevocationSignals",
     "check_tool",
     "grant_of",
     "metadata_url",

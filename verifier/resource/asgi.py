@@ -45,7 +45,7 @@ from verifier.protocol.oauth.access_token import (
 from verifier.protocol.oauth.dpop import DPOP_ALGS
 
 from .messages import tool_calls
-from .tokens import AccessError, AccessGrant, ResourceGuard, check_tool
+from .tokens import AccessError, AccessGrant, ResourceGuard, check_scope, check_tool
 
 __all__ = ["SCOPE_KEY", "ProtectedResource", "grant_of", "metadata_url"]
 
@@ -107,6 +107,7 @@ class ProtectedResource:
         guard: ResourceGuard,
         *,
         tools: Mapping[str, ToolBinding],
+        tool_scopes: Mapping[str, str] | None = None,
         resource_name: str = "",
         max_body_bytes: int = 1024 * 1024,
         max_json_depth: int = 64,
@@ -114,6 +115,7 @@ class ProtectedResource:
         self.app = app
         self.guard = guard
         self.tools = dict(tools)
+        self.tool_scopes = dict(tool_scopes or {})
         self.resource_name = resource_name
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
@@ -129,12 +131,15 @@ class ProtectedResource:
 
     def metadata(self) -> dict[str, Any]:
         """RFC 9728 §2 protected resource metadata."""
+        login = self.guard.base_scope is not None
+        scopes = [self.guard.base_scope, *self.tool_scopes.values()] if login else []
         return {
             "resource": self.guard.resource,
             "authorization_servers": [self.guard.issuer],
             "bearer_methods_supported": ["header"],
+            **({"scopes_supported": list(dict.fromkeys(scopes))} if login else {}),
             "dpop_signing_alg_values_supported": sorted(DPOP_ALGS),
-            "dpop_bound_access_tokens_required": True,
+            "dpop_bound_access_tokens_required": not login or self.guard.dpop_required,
             "authorization_details_types_supported": [AUTHORIZATION_DETAILS_TYPE],
             "resource_name": self.resource_name or self.guard.resource,
             TOOL_BINDINGS_METADATA: {
@@ -162,11 +167,23 @@ class ProtectedResource:
             grant, replay = await self._check(scope, receive)
         except AccessError as exc:
             log.info("refused %s %s: %s", scope["method"], path, exc.code)
-            challenge = exc.challenge(self.metadata_url).encode("latin-1")
-            await _send_json(send, exc.status, exc.body(), [(b"www-authenticate", challenge)])
+            await _send_json(send, exc.status, exc.body(), self._challenges(exc))
             return
         scope[SCOPE_KEY] = grant
         await self.app(scope, replay, send)
+
+    def _challenges(self, exc: AccessError) -> list[tuple[bytes, bytes]]:
+        """``WWW-Authenticate`` fields: the refusal's; without credentials, when wallet-login
+        Bearer tokens are accepted, also a ``Bearer`` challenge with the ``scope`` to ask for
+        (two header fields, RFC 9110 §11.6.1; the DPoP one first)."""
+        fields = [exc.challenge(self.metadata_url)]
+        guard = self.guard
+        if exc.code == "token_missing" and guard.base_scope is not None:
+            bearer = AccessError(exc.status, exc.error, exc.code, exc.description, scheme="Bearer")
+            bearer.scope = guard.base_scope
+            if not guard.dpop_required:
+                fields.append(bearer.challenge(self.metadata_url))
+        return [(b"www-authenticate", f.encode("latin-1")) for f in fields]
 
     async def _check(self, scope: Scope, receive: Receive) -> tuple[AccessGrant, Receive]:
         grant = await self.guard.authorize(
@@ -177,6 +194,11 @@ class ProtectedResource:
         )
         body = await self._body(receive)
         calls = tool_calls(body, max_depth=self.max_json_depth)
+        if grant.action is None:  # a wallet-login token: scopes, reusable until it expires
+            for name, _ in calls:
+                needed = self.tool_scopes.get(name) if isinstance(name, str) else None
+                check_scope(grant, needed or str(self.guard.base_scope))
+            return grant, self._replay(body, receive)
         for name, arguments in calls:
             check_tool(grant, self.tools.get(name) if isinstance(name, str) else None, arguments)
         if calls:
@@ -185,6 +207,10 @@ class ProtectedResource:
                 raise AccessError(
                     401, "invalid_token", "token_spent", "the token's action was already used"
                 )
+        return grant, self._replay(body, receive)
+
+    @staticmethod
+    def _replay(body: bytes, receive: Receive) -> Receive:
         sent = False
 
         async def replay() -> Message:
@@ -194,7 +220,7 @@ class ProtectedResource:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        return grant, replay
+        return replay
 
     async def _body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []

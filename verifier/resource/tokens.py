@@ -45,8 +45,16 @@ from verifier.protocol.oauth.access_token import (
 from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, verify_proof
 
 from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
+from .signals import RevocationSignals
 
-__all__ = ["AccessError", "AccessGrant", "ResourceGuard", "check_tool", "verify_access_token"]
+__all__ = [
+    "AccessError",
+    "AccessGrant",
+    "ResourceGuard",
+    "check_scope",
+    "check_tool",
+    "verify_access_token",
+]
 
 TOKEN_ALGS = frozenset({"ES256", "ES384", "ES512"})
 _TYPS = frozenset({ACCESS_TOKEN_TYP, f"application/{ACCESS_TOKEN_TYP}"})
@@ -56,12 +64,23 @@ _UNSAFE = re.compile(r'[^\x20-\x7e]|["\\]')
 class AccessError(Exception):
     """A refused request: HTTP status, OAuth ``error``, precise ``code`` and a description."""
 
-    def __init__(self, status: int, error: str, code: str, description: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        code: str,
+        description: str,
+        *,
+        scheme: str = "DPoP",
+        scope: str | None = None,
+    ) -> None:
         super().__init__(f"{code}: {description}")
         self.status = status
         self.error = error
         self.code = code
         self.description = description
+        self.scheme = scheme  # the challenge's scheme: the one the refused request used
+        self.scope = scope  # RFC 6750 §3: the scope the request needs (step-up)
 
     @property
     def text(self) -> str:
@@ -72,10 +91,13 @@ class AccessError(Exception):
         params = [] if self.code == "token_missing" else [f'error="{self.error}"']
         if params:
             params.append(f'error_description="{self.text}"')
-        params.append(f'algs="{" ".join(sorted(DPOP_ALGS))}"')
+        if self.scope:
+            params.append(f'scope="{_UNSAFE.sub("", self.scope)[:300]}"')
+        if self.scheme == "DPoP":
+            params.append(f'algs="{" ".join(sorted(DPOP_ALGS))}"')
         if resource_metadata:
             params.append(f'resource_metadata="{resource_metadata}"')
-        return "DPoP " + ", ".join(params)
+        return f"{self.scheme} " + ", ".join(params)
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.text}
@@ -104,8 +126,11 @@ def verify_access_token(
     audience: str | None,
     now: int,
     leeway: int = 5,
+    require_cnf: bool = True,
 ) -> dict[str, Any]:
-    """The token's claims after the RFC 9068 §4 checks; :class:`AccessError` otherwise."""
+    """The token's claims after the RFC 9068 §4 checks; :class:`AccessError` otherwise.
+    ``require_cnf=False`` also accepts a token without ``cnf.jkt`` (a Bearer wallet-login
+    token); one that has ``cnf`` must still have a well-formed ``cnf.jkt``."""
     try:
         jws = parse_unverified_jws(token, what="access token")
         claims = jws.payload_json(what="access token")
@@ -131,7 +156,9 @@ def verify_access_token(
         if isinstance(value, int | float) and value > now + leeway:
             raise _invalid("token_not_yet_valid", f"{name} {value} is in the future")
     cnf = claims.get("cnf")
-    if not isinstance(cnf, dict) or not isinstance(cnf.get("jkt"), str):
+    if (cnf is not None or require_cnf) and (
+        not isinstance(cnf, dict) or not isinstance(cnf.get("jkt"), str)
+    ):
         raise _invalid("token_not_sender_constrained", "the token has no cnf.jkt")
     return claims
 
@@ -142,7 +169,16 @@ class AccessGrant:
 
     token: str
     claims: Mapping[str, Any]
-    action: AgentAction
+    action: AgentAction | None  # an agent token's one action; None for a wallet-login token
+
+    @property
+    def scopes(self) -> list[str]:
+        scope = self.claims.get("scope")
+        return scope.split() if isinstance(scope, str) else []
+
+    @property
+    def client_id(self) -> str:
+        return str(self.claims.get("client_id", ""))
 
     @property
     def verification_id(self) -> str:
@@ -188,6 +224,9 @@ class ResourceGuard:
     leeway: int = 5
     dpop_max_age: int = 60
     clock: Callable[[], float] = time.time
+    base_scope: str | None = None  # wallet-login tokens: None = refused, else the scope needed
+    dpop_required: bool = False  # wallet-login tokens must be DPoP-bound
+    signals: RevocationSignals | None = None  # agentvp's SSF stream (see .signals)
 
     async def authorize(
         self, *, method: str, url: str, authorization: Sequence[str], dpop: Sequence[str]
@@ -197,21 +236,65 @@ class ResourceGuard:
         if header is None:
             raise _invalid("token_missing", "no access token")
         scheme, _, token = header.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "dpop" or not token:
+        token, scheme = token.strip(), scheme.lower()
+        bearer_ok = self.base_scope is not None and not self.dpop_required
+        if not token or scheme not in ("dpop", "bearer") or (scheme == "bearer" and not bearer_ok):
             raise _invalid("token_not_dpop", "this resource needs a DPoP-bound token (DPoP scheme)")
         now = int(self.clock())
         try:
             keys = await self.jwks.keys(kid=parse_unverified_jws(token).header.get("kid"))
         except AgentVPError as exc:
-            raise _invalid("token_malformed", exc.reason) from None
+            raise self._as(scheme, _invalid("token_malformed", exc.reason)) from None
         except JWKSUnavailableError as exc:
             raise AccessError(
                 503, "temporarily_unavailable", "jwks_unavailable", str(exc)
             ) from None
-        claims = verify_access_token(
-            token, keys, issuer=self.issuer, audience=self.resource, now=now, leeway=self.leeway
-        )
+        try:
+            claims = verify_access_token(
+                token,
+                keys,
+                issuer=self.issuer,
+                audience=self.resource,
+                now=now,
+                leeway=self.leeway,
+                require_cnf="authorization_details" in _unverified(token) or scheme == "dpop",
+            )
+        except AccessError as exc:
+            raise self._as(scheme, exc) from None
+        if self.signals is not None:
+            await self.signals.refresh()
+            if self.signals.revoked(claims):
+                raise self._as(
+                    scheme,
+                    _invalid("token_revoked", "agentvp signalled that the mandate is revoked"),
+                )
+        if "authorization_details" not in claims:
+            return await self._scope_grant(scheme, method, url, token, claims, dpop, now)
+        if scheme != "dpop":
+            raise _invalid("token_not_dpop", "an agent token is used with the DPoP scheme")
+        await self._proof(method, url, token, claims, dpop, now)
+        try:
+            action = granted_action(claims.get("authorization_details"), location=self.resource)
+        except (ValueError, ValidationError) as exc:
+            raise _invalid("token_grant_invalid", str(exc).splitlines()[0]) from None
+        return AccessGrant(token=token, claims=claims, action=action)
+
+    @staticmethod
+    def _as(scheme: str, exc: AccessError) -> AccessError:
+        """``exc`` challenged in the scheme the request used (RFC 6750 §3 / RFC 9449 §7.1)."""
+        exc.scheme = "Bearer" if scheme == "bearer" else "DPoP"
+        return exc
+
+    async def _proof(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        claims: Mapping[str, Any],
+        dpop: Sequence[str],
+        now: int,
+    ) -> None:
+        """RFC 9449 §4.3 and §7.1: one fresh proof for this request, by the ``cnf.jkt`` key."""
         proof_text = _one(dpop, "DPoP")
         if proof_text is None:
             raise AccessError(401, "invalid_dpop_proof", "dpop_missing", "no DPoP proof")
@@ -233,11 +316,60 @@ class ResourceGuard:
             )
         if not await self.replay.claim(f"dpop:{proof.replay_key}", ttl=self.dpop_max_age * 2):
             raise AccessError(401, "invalid_dpop_proof", "dpop_replayed", "jti already used")
-        try:
-            action = granted_action(claims.get("authorization_details"), location=self.resource)
-        except (ValueError, ValidationError) as exc:
-            raise _invalid("token_grant_invalid", str(exc).splitlines()[0]) from None
-        return AccessGrant(token=token, claims=claims, action=action)
+
+    async def _scope_grant(
+        self,
+        scheme: str,
+        method: str,
+        url: str,
+        token: str,
+        claims: Mapping[str, Any],
+        dpop: Sequence[str],
+        now: int,
+    ) -> AccessGrant:
+        """A wallet-login token: ``scope`` and ``client_id``; Bearer, or DPoP when bound."""
+        if self.base_scope is None:
+            raise _invalid("token_grant_invalid", "this resource accepts agent tokens only")
+        if not isinstance(claims.get("scope"), str) or not isinstance(claims.get("client_id"), str):
+            raise self._as(scheme, _invalid("token_grant_invalid", "no scope or client_id"))
+        bound = isinstance(claims.get("cnf"), dict)
+        if bound and scheme != "dpop":
+            raise _invalid("token_not_dpop", "a DPoP-bound token is used with the DPoP scheme")
+        if not bound and self.dpop_required:
+            raise _invalid("token_not_sender_constrained", "this resource needs DPoP-bound tokens")
+        if bound:
+            await self._proof(method, url, token, claims, dpop, now)
+        grant = AccessGrant(token=token, claims=claims, action=None)
+        check_scope(grant, self.base_scope)
+        return grant
+
+
+def _unverified(token: str) -> Mapping[str, Any]:
+    """The payload before the signature check - only to pick which checks apply, which the
+    signature check then covers (both paths verify the same signature)."""
+    try:
+        payload = parse_unverified_jws(token, what="access token").payload_json(what="token")
+    except AgentVPError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def check_scope(grant: AccessGrant, needed: str) -> None:
+    """403 ``insufficient_scope`` naming the scope to ask for (granted + ``needed``) unless the
+    grant holds ``needed`` (RFC 6750 §3.1; MCP step-up)."""
+    granted = grant.scopes
+    if needed in granted:
+        return
+    wanted = " ".join([*granted, needed])
+    scheme = "DPoP" if isinstance(grant.claims.get("cnf"), dict) else "Bearer"
+    raise AccessError(
+        403,
+        "insufficient_scope",
+        "scope_missing",
+        f"this needs scope {needed!r}",
+        scheme=scheme,
+        scope=wanted,
+    )
 
 
 def check_tool(grant: AccessGrant, binding: ToolBinding | None, arguments: Any) -> None:
@@ -246,6 +378,8 @@ def check_tool(grant: AccessGrant, binding: ToolBinding | None, arguments: Any) 
         raise AccessError(403, "insufficient_scope", "tool_not_bound", "no grant covers this tool")
     if not isinstance(arguments, Mapping):
         raise AccessError(400, "invalid_request", "arguments_invalid", "arguments not an object")
+    if grant.action is None:
+        raise AccessError(403, "insufficient_scope", "not_an_agent_grant", "no action granted")
     reasons = check_call(binding, arguments, grant.action)
     if reasons:
         detail = "; ".join(f"{r.code} ({r.detail})" for r in reasons)

@@ -7,7 +7,9 @@
   agent authenticates with its mandate presentation; rate limited per client like the wallet
   endpoints (``AGENTVP_WALLET_RATE_LIMIT``);
 - ``POST /oauth/token`` - form: ``grant_type``, ``auth_req_id``, optional ``resource``; header
-  ``DPoP``. Errors as RFC 6749 §5.2 JSON (400), the pending ones with ``interval``;
+  ``DPoP``. Errors as RFC 6749 §5.2 JSON (400), the pending ones with ``interval``. The
+  ``authorization_code`` and ``refresh_token`` grants of the wallet login go to
+  :class:`verifier.oauth.code_grant.CodeGrants` (routes in :mod:`.oauth_login`);
 - ``POST /oauth/introspect`` - RFC 7662, form ``token``; for relying parties (API key).
 
 Forms are ``application/x-www-form-urlencoded``, UTF-8, bounded; only ``resource`` may repeat.
@@ -26,6 +28,7 @@ from fastapi.responses import JSONResponse
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import AccessSettings, AgentAccess, OAuthError
+from verifier.oauth.server import LoginServer, authorization_server_metadata
 from verifier.policy.presets import load_policy_file
 from verifier.protocol.oauth.access_token import GRANT_TYPE
 from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE
@@ -100,7 +103,7 @@ async def _answer(call: Callable[[], Awaitable[dict[str, Any]]]) -> JSONResponse
     try:
         body = await call()
     except OAuthError as exc:
-        return JSONResponse(exc.body(), exc.status, headers=NO_STORE)
+        return JSONResponse(exc.body(), exc.status, headers={**NO_STORE, **exc.headers})
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -113,7 +116,11 @@ DPOP = {"DPoP": "A DPoP proof (RFC 9449) for this request."}
 )
 async def metadata(request: Request) -> JSONResponse:
     """RFC 8414 authorization server metadata."""
-    return JSONResponse(access_of(request).metadata(), headers={"Cache-Control": "max-age=300"})
+    access = access_of(request)
+    login = getattr(request.app.state, "login_server", None)
+    resources = login.login.resources if login is not None else {}
+    document = authorization_server_metadata(access, resources, login=login is not None)
+    return JSONResponse(document, headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/oauth/jwks.json", responses={**answers(JWKS), **errors(404)})
@@ -156,19 +163,33 @@ async def agent_authorize(request: Request) -> JSONResponse:
     responses={**answers(TokenAnswer), **errors(400, 404, 413, 503)},
     openapi_extra=form_request(
         {
-            "grant_type": f"`{GRANT_TYPE}`.",
-            "auth_req_id": "From /oauth/agent-authorize.",
+            "grant_type": f"`{GRANT_TYPE}`, `authorization_code` or `refresh_token`.",
+            "auth_req_id": "Agent grant: from /oauth/agent-authorize.",
             "resource": "The resource the token is for (RFC 8707).",
+            "code": "authorization_code: the code from the wallet login.",
+            "redirect_uri": "authorization_code: the redirect URI of the authorization request.",
+            "code_verifier": "authorization_code: the PKCE verifier (RFC 7636).",
+            "client_id": "authorization_code, refresh_token: the public client.",
+            "refresh_token": "refresh_token: the current refresh token (rotated).",
+            "scope": "refresh_token: a narrower scope (optional).",
         },
         headers=DPOP,
     ),
 )
 async def token(request: Request) -> JSONResponse:
-    """Poll for the access token (CIBA-style errors until the decision)."""
+    """The token endpoint: the agent grant (CIBA-style polling), or the wallet login's
+    authorization code and refresh token grants."""
     access = access_of(request)
 
     async def call() -> dict[str, Any]:
-        return await access.token(dpop=dpop_of(request), form=await form_of(request))
+        form = await form_of(request)
+        grant_type = form.get("grant_type", [])
+        login: LoginServer | None = getattr(request.app.state, "login_server", None)
+        if login is not None and grant_type == ["authorization_code"]:
+            return await login.grants.authorization_code(dpop=dpop_of(request), form=form)
+        if login is not None and grant_type == ["refresh_token"]:
+            return await login.grants.refresh_token(dpop=dpop_of(request), form=form)
+        return await access.token(dpop=dpop_of(request), form=form)
 
     return await _answer(call)
 
@@ -188,6 +209,8 @@ async def introspect(request: Request) -> JSONResponse:
         tokens = form.get("token", [])
         if len(tokens) != 1:
             raise OAuthError(400, "invalid_request", "token is required")
-        return await access.introspect(tokens[0])
+        login: LoginServer | None = getattr(request.app.state, "login_server", None)
+        answer = await login.grants.introspect(tokens[0]) if login is not None else None
+        return answer if answer is not None else await access.introspect(tokens[0])
 
     return await _answer(call)

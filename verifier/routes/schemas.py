@@ -148,7 +148,7 @@ class JWKS(_Open):
 
 
 class AuthorizationServerMetadata(_Open):
-    """RFC 8414 metadata of the agent authorization server."""
+    """RFC 8414 metadata of the authorization server (agent grant and wallet login)."""
 
     issuer: str
     token_endpoint: str
@@ -171,9 +171,13 @@ class AgentAuthorization(_Open):
 
 class TokenAnswer(_Open):
     access_token: str
-    token_type: str = Field(description="`DPoP`.")
+    token_type: str = Field(description="`DPoP`, or `Bearer` for a wallet login without DPoP.")
     expires_in: int
-    authorization_details: list[dict[str, Any]]
+    authorization_details: list[dict[str, Any]] | None = Field(
+        None, description="Agent grant: the granted action."
+    )
+    scope: str | None = Field(None, description="Wallet login: the granted scopes.")
+    refresh_token: str | None = Field(None, description="Wallet login: rotated on each use.")
 
 
 class Introspection(_Open):

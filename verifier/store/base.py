@@ -55,6 +55,12 @@ class RecordKind(StrEnum):
     AGENT_ACCESS = "agent_access"  # an agent's OAuth grant (auth_req_id)
     AP2_CHALLENGE = "ap2_challenge"  # a single-use {nonce, aud} for one AP2 verification
     AP2_VERIFICATION = "ap2_verification"  # a decided AP2 verification (its audit stream)
+    OAUTH_CLIENT = "oauth_client"  # a registered (RFC 7591) or fetched (CIMD) OAuth client
+    OAUTH_LOGIN = "oauth_login"  # one /oauth/authorize request waiting for the wallet
+    OAUTH_CODE = "oauth_code"  # a single-use authorization code (id: its SHA-256)
+    OAUTH_GRANT = "oauth_grant"  # a refresh-token family (revoked as a whole on reuse)
+    OAUTH_REFRESH = "oauth_refresh"  # one refresh token of a family (id: its SHA-256)
+    SSF_STREAM = "ssf_stream"  # a Shared Signals event stream (its configuration in ``meta``)
 
 
 def record_key(kind: str, name: str) -> str:

@@ -142,7 +142,7 @@ return after
 
 # The wallet-facing lookup in one round trip: KEYS[1] is the req: index, ARGV[1] the tx: key
 # prefix. (The tx: key is named inside the script, so this assumes one Redis, not a cluster -
-# as does everything else here.)
+# as does everything else here; redis_ha.py is the store for a cluster or Sentinel.)
 _GET_BY_REQUEST = """
 local tx_id = redis.call('GET', KEYS[1])
 if not tx_id then return false end

@@ -24,6 +24,7 @@ from tests.attacks.cases import (
     ssrf,
     status,
     structure,
+    wallet_login,
     x509_path,
 )
 from tests.attacks.harness import Case
@@ -51,5 +52,6 @@ MODULES = [
     jose_strict,
     x509_path,
     one_action,
+    wallet_login,
 ]
 CASES: list[Case] = [case for module in MODULES for case in module.CASES]

@@ -24,7 +24,8 @@ its own :class:`DPoPError` code:
 
 Step 11 (``jti`` seen before within the window) needs state and is done by the caller with the
 returned :attr:`DPoPProof.replay_key`; step 12 (the key is the token's ``cnf.jkt``) is the
-caller's too, with :attr:`DPoPProof.jkt`. Server-provided nonces (§8, §9) are not used.
+caller's too, with :attr:`DPoPProof.jkt`; so is a server-provided nonce (§8, §9), returned as
+:attr:`DPoPProof.nonce`.
 
 Pure: no I/O, no clock reads (``now`` is passed in).
 """
@@ -80,6 +81,7 @@ class DPoPProof:
     htm: str
     htu: str
     jwk: Mapping[str, Any]
+    nonce: str | None = None  # the server-provided nonce it carries (§8), checked by the caller
 
     @property
     def replay_key(self) -> str:
@@ -111,8 +113,9 @@ def create_proof(
     now: int,
     access_token: str | None = None,
     jti: str | None = None,
+    nonce: str | None = None,
 ) -> str:
-    """A DPoP proof for one HTTP request (RFC 9449 §4.2)."""
+    """A DPoP proof for one HTTP request (RFC 9449 §4.2; ``nonce`` from the server, §8)."""
     header = {"typ": DPOP_TYP, "jwk": {k: v for k, v in key.public_jwk.items() if k != "kid"}}
     claims: dict[str, Any] = {
         "jti": jti or secrets.token_urlsafe(16),
@@ -122,6 +125,8 @@ def create_proof(
     }
     if access_token is not None:
         claims["ath"] = hash_b64(access_token)
+    if nonce is not None:
+        claims["nonce"] = nonce
     return key.sign_jws(header, claims)
 
 
@@ -204,4 +209,13 @@ def verify_proof(
         raise DPoPError("dpop_iat_invalid", f"iat {int(iat)} is outside the accepted window")
     if access_token is not None and claims.get("ath") != _ath(access_token):
         raise DPoPError("dpop_ath_mismatch", "ath is not the hash of the presented access token")
-    return DPoPProof(jkt=jkt, jti=jti, iat=int(iat), htm=htm.upper(), htu=claimed, jwk=jwk)
+    nonce = claims.get("nonce")
+    return DPoPProof(
+        jkt=jkt,
+        jti=jti,
+        iat=int(iat),
+        htm=htm.upper(),
+        htu=claimed,
+        jwk=jwk,
+        nonce=nonce if isinstance(nonce, str) else None,
+    )

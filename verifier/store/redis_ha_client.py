@@ -1,0 +1,136 @@
+"""Reaching replicated Redis for :mod:`.redis_ha`: the client for a cluster or a Sentinel-watched
+master (:func:`connect`), and which errors mean "a failover is under way, try again"
+(:func:`retryable`). No retries happen here; the store's own loop does them, bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from typing import Any
+
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.asyncio.sentinel import (
+    Sentinel,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+)
+from redis.backoff import NoBackoff
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    MasterDownError,
+    ReadOnlyError,
+    RedisClusterException,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from .redis_urls import HATarget
+
+__all__ = ["RETRYABLE", "Connections", "connect", "retryable"]
+
+
+# Errors after which the call may or may not have been applied, or surely was not; either way a
+# retry with the same token is safe, and the next node (or the promoted replica) may answer.
+RETRYABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ReadOnlyError,
+    BusyLoadingError,
+    ClusterDownError,
+    TryAgainError,
+    MasterDownError,
+    SlotNotCoveredError,
+    TimeoutError,
+    ConnectionError,
+)
+_RETRYABLE_REPLIES = ("CLUSTERDOWN", "TRYAGAIN", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS")
+
+
+def retryable(exc: BaseException) -> bool:
+    if isinstance(exc, RETRYABLE):
+        return True
+    if isinstance(exc, AttributeError | RuntimeError):
+        # redis-py's async cluster client can hand out a connection that a concurrent task is
+        # tearing down after a node died or timed out: asyncio then says "'NoneType' object
+        # has no attribute 'writelines'", uvloop "unable to perform operation on
+        # <TCPTransport closed=True ...>; the handler is closed". A lost connection (8.1).
+        text = str(exc)
+        return "'NoneType' object" in text or "handler is closed" in text
+    if isinstance(exc, ResponseError):
+        return str(exc).startswith(_RETRYABLE_REPLIES)
+    # The cluster client's "no node for this slot / cannot reach any node" while it re-maps.
+    return isinstance(exc, RedisClusterException) and "slot" not in str(exc).lower()
+
+
+class Connections:
+    """Every connection a client made, so :meth:`close_all` can close them at shutdown: after a
+    failover redis-py drops some (to nodes it replaced) without closing their sockets."""
+
+    def __init__(self) -> None:
+        self.seen: weakref.WeakSet[AbstractConnection] = weakref.WeakSet()
+
+    def tracked(self, base: type[AbstractConnection]) -> type[AbstractConnection]:
+        seen = self.seen
+
+        def __init__(conn: AbstractConnection, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+            base.__init__(conn, *args, **kwargs)
+            seen.add(conn)
+
+        return type(f"Tracked{base.__name__}", (base,), {"__init__": __init__})
+
+    async def close_all(self) -> None:
+        for conn in list(self.seen):
+            with contextlib.suppress(Exception):
+                await conn.disconnect()
+
+
+def connect(
+    target: HATarget, *, timeout: float, max_connections: int, connections: Connections
+) -> tuple[Redis | RedisCluster, Sentinel | None]:
+    """A client for ``target``: the cluster client, or a Sentinel-managed master client (and
+    the :class:`Sentinel` whose own clients must be closed too)."""
+    common: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+        "username": target.username,
+        "password": target.password,
+    }
+    if target.mode == "cluster":
+        cluster = RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+            ssl=target.tls,
+            max_connections=max_connections,
+            retry=AsyncRetry(NoBackoff(), 0),  # our own loop retries, bounded by failover_wait
+            **common,
+        )
+        # Nodes the client creates later (from the slot map, after MOVED) take their
+        # connection class from these kwargs; the startup nodes already exist.
+        tracked = connections.tracked(SSLConnection if target.tls else Connection)
+        cluster.nodes_manager.connection_kwargs["connection_class"] = tracked
+        for node in cluster.nodes_manager.startup_nodes.values():
+            node.connection_class = tracked  # type: ignore[assignment]
+        return cluster, None
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(target.nodes),
+        sentinel_kwargs={"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        **common,
+    )
+    base = SentinelManagedSSLConnection if target.tls else SentinelManagedConnection
+    client: Redis = sentinel.master_for(
+        target.service,
+        db=target.db,
+        connection_class=connections.tracked(base),
+        max_connections=max_connections,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return client, sentinel
