@@ -1,5 +1,11 @@
 """Shared fixtures. ``redis_url``: a real, throw-away ``redis-server`` for the whole session;
-``redis_cluster``: a real 6-node Redis Cluster for the whole session (see tests/redis_ha.py)."""
+``redis_cluster``: a real 6-node Redis Cluster for the whole session (see tests/redis_ha.py).
+
+The suite is hermetic: before anything is collected, every ambient setting an operator may have
+in the shell (:data:`AMBIENT`: ``AGENTVP_*``, ``WALLET_SIM_*``, ``PROMETHEUS_MULTIPROC_DIR``) is
+removed from ``os.environ``, so neither in-process apps nor the servers the harnesses start
+(they copy ``os.environ``) see it; it is put back when the session ends.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,25 @@ import pytest
 from tests import redis_ha  # (it reads this module's helpers at call time)
 
 REDIS_SERVER = "/usr/bin/redis-server"
+AMBIENT = ("AGENTVP_", "WALLET_SIM_", "PROMETHEUS_MULTIPROC_DIR")
+_set_aside: dict[str, str] = {}
+
+
+def ambient_settings() -> list[str]:
+    """The names in ``os.environ`` that configure agentvp, the simulator or the metrics."""
+    return sorted(name for name in os.environ if name.startswith(AMBIENT))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Set the shell's agentvp settings aside for the session (see the module docstring)."""
+    for name in ambient_settings():
+        _set_aside[name] = os.environ.pop(name)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _set_aside.items():
+        os.environ[name] = value
+    _set_aside.clear()
 
 
 def free_port() -> int:

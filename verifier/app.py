@@ -38,6 +38,7 @@ from verifier.ops.fetch import SafeFetcher
 from verifier.ops.logs import AccessLog
 from verifier.ops.metrics import Metrics
 from verifier.ops.rate_limit import RateLimit
+from verifier.ops.rate_limit_shared import SharedRateLimit
 from verifier.ops.webhooks import Webhooks
 from verifier.policy.issuer_metadata import IssuerMetadataCache
 from verifier.policy.presets import load_policy_file
@@ -66,7 +67,7 @@ from verifier.routes.wallet_fast import WalletFastPath
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
 from verifier.ssf.wiring import SSF, build_ssf
-from verifier.store import open_store
+from verifier.store import RedisStore, open_store
 from verifier.store.base import StoreUnavailableError, TransactionStore
 
 __all__ = ["app_from_env", "build_service", "create_app"]
@@ -299,6 +300,8 @@ def create_app(
         load_policy_file(settings.policy_file).policies,
         signing_key=svc.config.receipt_key,
         issuer=settings.public_url,
+        lease_seconds=settings.decision_lease,
+        pause=settings.test_decision_pause,
     )
     app.state.agent_access = oauth.build_agent_access(settings, app.state.agents)
     app.state.login_server = oauth_login.build_login_server(
@@ -306,11 +309,7 @@ def create_app(
     )
     app.state.ap2 = build_ap2(settings, svc)
     _grants(app, settings)
-    app.state.wallet_rate_limit = (
-        RateLimit(settings.wallet_rate_limit, clock=svc.clock)
-        if settings.wallet_rate_limit
-        else None
-    )
+    app.state.wallet_rate_limit = wallet_rate_limit(settings, svc)
 
     _handle_errors(app, metrics)
     for api in ROUTERS:
@@ -398,6 +397,18 @@ def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) ->
         "given_up": webhooks.failed,
     }
     return webhooks
+
+
+def wallet_rate_limit(
+    settings: Settings, svc: PresentationService
+) -> RateLimit | SharedRateLimit | None:
+    """``AGENTVP_WALLET_RATE_LIMIT``: counted in Redis with every other instance when the store
+    is Redis, else by this process; None when disabled (``0``)."""
+    if not settings.wallet_rate_limit:
+        return None
+    if isinstance(svc.store, RedisStore):
+        return SharedRateLimit(svc.store, settings.wallet_rate_limit, clock=svc.clock)
+    return RateLimit(settings.wallet_rate_limit, clock=svc.clock)
 
 
 def app_from_env() -> FastAPI:

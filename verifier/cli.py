@@ -103,6 +103,7 @@ def serve(
         workers=workers,
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
+        timeout_keep_alive=settings.keep_alive_timeout,
         proxy_headers=False,  # the app decides (AGENTVP_TRUSTED_PROXIES), see create_app
     )
 

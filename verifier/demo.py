@@ -58,6 +58,7 @@ class _Server(threading.Thread):
             host=host,
             port=port,
             log_level="warning",
+            timeout_keep_alive=settings.keep_alive_timeout,
             proxy_headers=False,  # the app decides (AGENTVP_TRUSTED_PROXIES)
         )
         self.server = uvicorn.Server(config)

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
         description="Port `agentvp serve` listens on. Unset, with a public URL on this machine "
         "(localhost or a loopback address): the public URL's port.",
     )
+    keep_alive_timeout: int = Field(
+        5,
+        ge=1,
+        le=3600,
+        description="Seconds `agentvp serve` keeps an idle HTTP keep-alive connection open "
+        "before closing it. Behind a reverse proxy or load balancer that reuses upstream "
+        "connections, set it above the proxy's idle timeout: a request the proxy writes onto a "
+        "connection the verifier is just closing is lost (the proxy sees a reset).",
+    )
     data_dir: Path = Field(
         Path(".agentvp"),
         description="Directory with the verifier key, the dev PKI, trust and policy files "
@@ -193,8 +202,10 @@ class Settings(BaseSettings):
         "endpoints (`/wallet/request/…` GET and POST, `/wallet/response/…`) and on "
         "`/oauth/agent-authorize`, `/oauth/authorize` and `/oauth/register`, counted "
         "together; over it: `429 temporarily_unavailable` "
-        "with `Retry-After`. An IPv6 client is counted per /64. `0` disables the limit. Each "
-        "process (and worker) counts on its own: N of them let a client make up to N times this.",
+        "with `Retry-After`. An IPv6 client is counted per /64. `0` disables the limit. With a "
+        "Redis store every instance counts a client together (in Redis, a sliding window); "
+        "otherwise each process (and worker) counts on its own: N of them let a client make up "
+        "to N times this.",
     )
     trusted_proxies: str = Field(
         "",
@@ -265,6 +276,23 @@ class Settings(BaseSettings):
         0.25, gt=0, le=5, description="How often the event stream looks for changes (seconds)."
     )
 
+    decision_lease: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="Seconds an instance may take to finish an agent verification's decision "
+        "once it has claimed it. If it has not recorded the decision by then (it crashed, was "
+        "killed or hangs), the next instance that reads the verification takes the decision "
+        "over; the mandate's uses and budget are still consumed only once.",
+    )
+    test_decision_pause: float = Field(
+        0.0,
+        ge=0,
+        le=600,
+        description="Test only (fault injection; keep 0 in production): seconds every agent "
+        "decision waits after consuming the mandate's counters and before recording its "
+        "result, so a test can kill the instance mid-decision.",
+    )
     agent_token_lifetime: int = Field(
         300,
         ge=1,

@@ -8,8 +8,9 @@
 - ``memory``: one `agentvp serve` process on the in-memory store.
 
 Each is a scenario :class:`~tests.scenarios.runner.World` (issuer server for status lists,
-trusted issuers, agent policies) with webhooks to an in-test receiver and the wallet rate limit
-off (100 requests from one address are the point here)."""
+trusted issuers, agent policies) with webhooks to an in-test receiver, the wallet rate limit
+off (100 requests from one address are the point here) and idle connections kept for
+:data:`KEEP_ALIVE` seconds."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ from verifier.store import open_store
 
 SECRET = "concurrency-webhook-secret"
 N = 100
+# Idle keep-alive connections live this long (seconds): longer than a burst's warm-up takes on a
+# busy machine (see burst.py), so the warmed connections are still open when the burst fires.
+KEEP_ALIVE = 600
 SCENARIOS: dict[str, dict[str, Any]] = {
     "uses": {"grant": {"max_uses": 7, "budget": None}},
     "budget": {"grant": {"max_uses": None, "budget": 10_000}},
@@ -99,7 +103,12 @@ def cluster(
     if store == "cluster":
         prefix = f"race{uuid.uuid4().hex[:8]}:"
         store_url = f"{request.getfixturevalue('redis_cluster_url')}&prefix={prefix}"
-    env = {"store_url": store_url, "wallet_rate_limit": "0", "webhook_secret": SECRET}
+    env = {
+        "store_url": store_url,
+        "wallet_rate_limit": "0",
+        "webhook_secret": SECRET,
+        "keep_alive_timeout": str(KEEP_ALIVE),
+    }
     receiver = Receiver(SECRET.encode())
     world = World.start(root, SCENARIOS, **env)
     extra: list[Verifier] = []

@@ -200,7 +200,7 @@ def trust_issuer_keys(wallet: Wallet, data_dir: Path) -> None:
 class IssuerServer:
     """`wallet-sim issuer-serve` for a wallet directory (status lists, issuer metadata)."""
 
-    def __init__(self, wallet_dir: Path, port: int) -> None:
+    def __init__(self, wallet_dir: Path, port: int, timeout: float = 60.0) -> None:
         self.port = port
         log = wallet_dir / f"issuer-{port}.log"
         with log.open("ab") as out:
@@ -218,13 +218,14 @@ class IssuerServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + timeout  # generous: the 2-core machine is often busy
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
                 return
             except httpx.HTTPError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
+                    stop_process(self.proc)  # never leave a half-started server behind
                     raise RuntimeError(
                         f"issuer server did not start: {log.read_text()[-1500:]}"
                     ) from None

@@ -176,6 +176,7 @@ def test_suspended_then_reinstated(world: World) -> None:
 
 
 def test_mandate_issuer_with_static_keys_also_has_a_checked_status(world: World) -> None:
+    issue_credential(world.wallet, "identity", now=int(time.time()))  # the principal to bind
     cred = issue_credential(world.wallet, "mandate", now=int(time.time()))
     view = world.present(cred.id, profile="agent_mandate")
     assert view["status"] == "verified", view

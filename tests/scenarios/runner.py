@@ -44,6 +44,9 @@ from wallet_sim.wallet import WalletError, WalletSimulator
 
 HERE = Path(__file__).resolve().parent
 STATUS_MAX_AGE = 1
+# The issuer server is another process on a busy machine: under load it has taken longer than
+# the default 5 s to serve a status list (a `status_list_unavailable` deny in a race test).
+OUTBOUND_TIMEOUT = 60
 DEFAULT_ACTION = {
     "action": "payment.initiate",
     "transaction_id": "ord-1",
@@ -110,7 +113,7 @@ class World:
                 port=vport,
                 outbound_allow_hosts="localhost,127.0.0.1",
                 status_list_max_age=str(STATUS_MAX_AGE),
-                **env,
+                **{"outbound_timeout": str(OUTBOUND_TIMEOUT), **env},
             )
         except BaseException:
             issuers.stop()  # never leave the issuer server running

@@ -273,6 +273,41 @@ async def test_add_within_respects_every_limit_without_partial_changes(backend: 
     assert await store.get_counters("m2") == {}
 
 
+async def test_a_named_add_is_applied_once_and_repeats_its_first_answer(backend: Backend) -> None:
+    """A decision re-run after a crash (a lease taken over) never counts twice."""
+    store, limits = backend.store, {"uses": 3}
+    first = await store.add_within("m", {"uses": 1, "spent": 400}, limits, ttl=600, once="av-1")
+    assert first == {"uses": 1, "spent": 400}
+    assert await store.add_within("m", {"uses": 1, "spent": 100}, limits, ttl=600, once="av-2")
+    again = [
+        await store.add_within("m", {"uses": 1, "spent": 400}, limits, ttl=600, once="av-1")
+        for _ in range(3)
+    ]
+    assert again == [first] * 3  # the values that add produced, not today's
+    assert await store.get_counters("m") == {"uses": 2, "spent": 500}  # no marker among them
+    assert await store.add_within("other", {"uses": 1}, {}, ttl=600, once="av-1") == {"uses": 1}
+    assert await store.add_within("m", {"uses": 2}, limits, ttl=600, once="av-3") is None
+    assert await store.add_within("m", {"uses": 1}, limits, ttl=600, once="av-3") == {
+        "uses": 3,
+        "spent": 500,
+    }  # a refused add is not remembered
+    assert await store.add_within("m", {"uses": 1}, limits, ttl=600) is None
+    with pytest.raises(ValueError, match="once"):
+        await store.add_within("m", {"uses": 1}, {}, ttl=600, once="")
+
+
+async def test_named_adds_racing_count_once(backend: Backend) -> None:
+    results = await asyncio.gather(
+        *(
+            backend.store.add_within("race", {"uses": 1}, {"uses": 10}, ttl=600, once="av-x")
+            for _ in range(50)
+        )
+    )
+
+    assert results == [{"uses": 1}] * 50
+    assert await backend.store.get_counters("race") == {"uses": 1}
+
+
 async def test_events_append_and_read_in_order_per_stream(backend: Backend) -> None:
     store = backend.store
     indices = [await store.append_event("s1", {"n": i, "status": "x"}, ttl=600) for i in range(5)]

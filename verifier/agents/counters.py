@@ -42,15 +42,17 @@ async def consume(
     max_uses: int | None,
     budget: int | None,
     ttl: int,
+    once: str | None = None,
 ) -> dict[str, int] | Reason:
     """One use and ``amount`` of spend, atomically within ``max_uses`` and ``budget``: the
-    counters afterwards, or the reason nothing was spent."""
+    counters afterwards, or the reason nothing was spent. With ``once`` (the verification's
+    id) a repeated call spends nothing again and answers what the first one did."""
     bounds = {}
     if max_uses is not None:
         bounds["uses"] = max_uses
     if budget is not None:
         bounds["spent"] = budget
-    counters = await store.add_within(key, {"uses": 1, "spent": amount}, bounds, ttl=ttl)
+    counters = await store.add_within(key, {"uses": 1, "spent": amount}, bounds, ttl=ttl, once=once)
     if counters is not None:
         return counters
     now = await store.get_counters(key)

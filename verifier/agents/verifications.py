@@ -11,14 +11,18 @@ One verification = an action under a named policy, answered by one or two presen
 
 The decision (agent-mandates §6.2) is taken by whichever instance sees the last needed
 presentation become final (or by any read of the verification), exactly once: the winner of a
-compare-and-set moves the record to "deciding", evaluates the mandate and identity rules,
-consumes the mandate's uses and budget atomically **only** if everything else passed, and
-records ``allow`` or ``deny`` with one reason code per failed rule, a signed receipt and the
-final audit events. Nothing here trusts the agent or the wallet beyond what was verified.
+compare-and-set moves the record to "deciding" under a lease (:mod:`.lease`), evaluates the
+mandate and identity rules, consumes the mandate's uses and budget atomically **only** if
+everything else passed (once per verification, however often the decision runs), and records
+``allow`` or ``deny`` with one reason code per failed rule, a signed receipt and the final audit
+events. A decision whose instance died is taken over by the next instance that reads the
+verification once the lease has run out. Nothing here trusts the agent or the wallet beyond what
+was verified.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Mapping
@@ -32,6 +36,7 @@ from verifier.agents.counters import (
     principal_allowed_before,
     remember_principal,
 )
+from verifier.agents.lease import acquire, holds_expired_lease, lease_of
 from verifier.agents.receipts import sign_receipt
 from verifier.agents.step_up_dc_api import human_flow_meta, step_up_spec
 from verifier.errors import ServiceError
@@ -105,12 +110,19 @@ class AgentVerifications:
         *,
         signing_key: SigningKey | None,
         issuer: str,
+        lease_seconds: int = 30,
+        pause: float = 0.0,
     ) -> None:
+        """``lease_seconds``: how long a decision may run before another instance takes it
+        over; ``pause``: test only (fault injection), seconds a decision waits after consuming
+        the counters and before recording its result (0: none)."""
         self.presentations = presentations
         self.store = presentations.store
         self.policies = dict(policies)
         self.key = signing_key
         self.issuer = issuer
+        self.lease_seconds = lease_seconds
+        self.pause = pause
         presentations.listeners.append(self._on_presentation)
 
     def _retention(self) -> int:
@@ -247,8 +259,10 @@ class AgentVerifications:
         return None if tx_id is None else await self.presentations.get(tx_id)
 
     async def evaluate(self, av: Transaction) -> Transaction:
-        """Decide if every needed presentation is final; otherwise leave it pending."""
-        if av.status != TxStatus.PENDING:
+        """Decide if every needed presentation is final (or finish a decision whose lease ran
+        out); otherwise leave it as it is."""
+        now = self.presentations.now()
+        if av.status != TxStatus.PENDING and not holds_expired_lease(av, now=now):
             return av
         verdict = await self._assess(av)
         if verdict is None:
@@ -324,11 +338,15 @@ class AgentVerifications:
     async def _decide(self, av: Transaction, verdict: _Verdict) -> Transaction:
         reasons, mandate, identity = list(verdict.reasons), verdict.mandate, verdict.identity
         action, rule = verdict.action, verdict.rule
-        claimed = await self.store.update_if(
-            av.id, {"status": TxStatus.PENDING}, {"status": TxStatus.REQUEST_RETRIEVED}, kind=KIND
+        taken_from = lease_of(av)
+        claimed = await acquire(
+            self.store, av, now=self.presentations.now(), seconds=self.lease_seconds
         )
         if claimed is None:  # another instance decides
             return (await self.store.get(av.id, kind=KIND)) or av
+        if taken_from is not None:
+            log.warning("agent decision taken over", extra={"tx": av.id})
+            await self._event(av.id, "lease_taken_over", expired_at=taken_from["until"])
         if rule is not None:
             await self._event(
                 av.id, "rule", rule=rule, outcome="fail", codes=[r.code for r in reasons]
@@ -346,9 +364,11 @@ class AgentVerifications:
         result = self._summary(av, decision, reasons, mandate, identity, rp_domain=rp_domain)
         result["receipt"] = await self._receipt(av, result, mandate, identity)
         final = TxStatus.REJECTED if reasons else TxStatus.VERIFIED
-        done = await self.store.update_if(
+        if self.pause:  # test only: a window in which to kill this instance mid-decision
+            await asyncio.sleep(self.pause)
+        done = await self.store.update_if(  # only while this attempt still holds the lease
             av.id,
-            {"status": TxStatus.REQUEST_RETRIEVED},
+            {"status": TxStatus.REQUEST_RETRIEVED, "meta": claimed.meta},
             {"status": final, "result": result},
             kind=KIND,
         )
@@ -375,6 +395,7 @@ class AgentVerifications:
             max_uses=limits.max_uses,
             budget=limits.budget,
             ttl=ttl,
+            once=av.id,
         )
         if isinstance(counters, Reason):
             await self._event(av.id, "rule", rule="counters", outcome="fail", codes=[counters.code])

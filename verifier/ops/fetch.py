@@ -7,11 +7,13 @@ against the verifier's own network (SSRF, digest §4.4 "general retrieval rules"
 - ``https`` only; plain ``http`` and private, loopback, link-local or otherwise non-global
   addresses are allowed only for hosts listed in ``allow_hosts`` (development and tests);
 - every address the host name resolves to must be acceptable (not just the first);
-- no redirects are followed; a total time limit and a size limit apply to the body.
-
-Known gap: the address check and the connection resolve the name separately, so a DNS record
-that changes in between (rebinding) is not caught; put the verifier behind an egress proxy or
-firewall for defence in depth.
+- no redirects are followed; a total time limit and a size limit apply to the body;
+- the name is resolved **once** and the connection goes to an address of that answer (pinned),
+  with the original name kept in the ``Host`` header and as the TLS server name (SNI and
+  certificate check): a DNS answer that changes between the check and the connection (DNS
+  rebinding, e.g. a public address first and ``127.0.0.1`` next) never reaches the second one.
+  Allow-listed names are pinned too when they resolve, and fetched by name when the resolver
+  does not know them (test transports). The resolver is injectable (tests).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -45,6 +47,15 @@ class Fetched:
     body: bytes
 
 
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (the system resolver), in its order."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 def _acceptable(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", maxsplit=1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -62,10 +73,12 @@ class SafeFetcher:
         max_bytes: int = 2 * 1024 * 1024,
         allow_hosts: Collection[str] = (),
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.allow_hosts = {h.lower() for h in allow_hosts}
+        self.resolver = resolver
         self._client = httpx.AsyncClient(
             timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
         )
@@ -73,8 +86,9 @@ class SafeFetcher:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def check_target(self, url: str) -> None:
-        """Raise :class:`FetchError` (``refused``) unless ``url`` may be fetched."""
+    async def check_target(self, url: str) -> list[str]:
+        """Raise :class:`FetchError` (``refused``) unless ``url`` may be fetched; the addresses
+        its host resolved to (all acceptable unless the host is allow-listed), to connect to."""
         try:
             parts = urlsplit(url)
             port = parts.port  # "Port out of range" or not a number: ValueError
@@ -86,33 +100,29 @@ class SafeFetcher:
         trusted = host in self.allow_hosts or f"{host}:{port}" in self.allow_hosts
         if parts.scheme != "https" and not (parts.scheme == "http" and trusted):
             raise FetchError(f"refusing {url!r}: only https is allowed", refused=True)
-        if trusted:
-            return
+        default_port = 443 if parts.scheme == "https" else 80
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port or 443, type=socket.SOCK_STREAM
-            )
+            addresses = await self.resolver(host, port or default_port)
         except OSError as exc:
+            if trusted:  # an allow-listed name the resolver does not know: by name (tests)
+                return []
             raise FetchError(f"cannot resolve {host}: {exc}") from None
-        for info in infos:
-            address = str(info[4][0])
-            if not _acceptable(address):
+        if not addresses and not trusted:
+            raise FetchError(f"cannot resolve {host}: no address")
+        for address in addresses:
+            if not trusted and not _acceptable(address):
                 raise FetchError(
                     f"refusing {url!r}: {host} resolves to non-public address {address}",
                     refused=True,
                 )
+        return addresses
 
     async def get(self, url: str, *, accept: str) -> Fetched:
         """Fetch ``url``; raise :class:`FetchError` for refusals, failures, 3xx and non-2xx."""
-        await self.check_target(url)
+        addresses = await self.check_target(url)
         try:
             async with asyncio.timeout(self.timeout):
-                async with self._client.stream("GET", url, headers={"Accept": accept}) as response:
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > self.max_bytes:
-                            raise FetchError(f"{url} is larger than {self.max_bytes} bytes")
+                response, body = await self._first_answer(url, addresses, accept)
         except TimeoutError:
             raise FetchError(f"{url} did not answer within {self.timeout} s") from None
         except httpx.HTTPError as exc:
@@ -125,3 +135,40 @@ class SafeFetcher:
             raise FetchError(f"{url} answered {response.status_code}")
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         return Fetched(url, response.status_code, content_type, bytes(body))
+
+    async def _first_answer(
+        self, url: str, addresses: list[str], accept: str
+    ) -> tuple[httpx.Response, bytes]:
+        """GET ``url`` from the first of ``addresses`` that takes the connection (only those:
+        the name is not resolved again), keeping the name for ``Host`` and TLS."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        headers = {"Accept": accept, "Host": parts.netloc.rsplit("@", 1)[-1]}
+        if not addresses:  # an allow-listed name left unresolved: connect by name
+            return await self._read(self._client.build_request("GET", url, headers=headers), url)
+        for index, address in enumerate(addresses):
+            literal = f"[{address}]" if ":" in address else address
+            pinned = parts._replace(netloc=f"{literal}:{parts.port}" if parts.port else literal)
+            request = self._client.build_request(
+                "GET", pinned.geturl(), headers=headers, extensions={"sni_hostname": host}
+            )
+            try:
+                return await self._read(request, url)
+            except httpx.ConnectError:
+                if index + 1 < len(addresses):
+                    continue  # nothing was sent: the next address of the same answer
+                raise
+        raise FetchError(f"cannot resolve {host}: no address")  # unreachable: addresses != []
+
+    async def _read(self, request: httpx.Request, url: str) -> tuple[httpx.Response, bytes]:
+        """Send ``request``; its response and body, within ``max_bytes``."""
+        response = await self._client.send(request, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise FetchError(f"{url} is larger than {self.max_bytes} bytes")
+        finally:
+            await response.aclose()
+        return response, bytes(body)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from verifier.errors import ServiceError
 from verifier.ops.metrics import Metrics
 from verifier.ops.rate_limit import RateLimit, client_key
+from verifier.ops.rate_limit_shared import SharedRateLimit
 from verifier.presentations.service import PresentationService
 from verifier.protocol import AgentVPError
 from verifier.protocol.errors import first_error
@@ -88,11 +89,14 @@ async def rate_limited(request: Request) -> None:
     """``AGENTVP_WALLET_RATE_LIMIT`` per client: over it, ``429 temporarily_unavailable`` with
     ``Retry-After``. Runs before the body is read or anything is looked up, so a refused request
     changes nothing. Counted in ``agentvp_rate_limited_total``; logged once per burst."""
-    limiter: RateLimit | None = request.app.state.wallet_rate_limit
+    limiter: RateLimit | SharedRateLimit | None = request.app.state.wallet_rate_limit
     if limiter is None:
         return
     client = client_key(request.client.host if request.client else None)
-    decision = limiter.check(client)
+    if isinstance(limiter, SharedRateLimit):  # counted in Redis, with every other instance
+        decision = await limiter.check(client)
+    else:
+        decision = limiter.check(client)
     if decision.allowed:
         return
     route = getattr(request.scope.get("route"), "path", "unmatched")

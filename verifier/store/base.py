@@ -8,7 +8,8 @@ Atomicity: every state change is a single compare-and-set (:meth:`TransactionSto
 "if these fields still hold these values, set those". Concurrent identical responses therefore
 see exactly one winner. Single-use values (nonces, replay ids) go through :meth:`claim`
 (set-if-absent with a TTL). Counters (mandate uses, spent budget) go through
-:meth:`TransactionStore.add_within` (increment only if every bound still holds).
+:meth:`TransactionStore.add_within` (increment only if every bound still holds; at most once per
+named operation).
 
 Times are integer UNIX seconds passed in by the caller (the clock is injected, never read here
 except by backends that must expire keys).
@@ -192,12 +193,24 @@ class TransactionStore(Protocol):
         """Set-if-absent a single-use marker that lives ``ttl`` seconds; True if we set it."""
 
     async def add_within(
-        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+        self,
+        key: str,
+        increments: Mapping[str, int],
+        limits: Mapping[str, int],
+        *,
+        ttl: int,
+        once: str | None = None,
     ) -> dict[str, int] | None:
         """Atomically add ``increments`` to the named counters under ``key`` if, afterwards,
         every counter named in ``limits`` stays <= its limit; return the new values, or None
         (and change nothing) if a limit would be exceeded. Counters start at 0 and the group
-        lives at least ``ttl`` seconds after the last successful add."""
+        lives at least ``ttl`` seconds after the last successful add.
+
+        ``once`` names the add (e.g. the decision it belongs to): an add whose ``once`` was
+        already applied to ``key`` changes nothing and returns the values that first add
+        produced, so a decision re-run after a crash never counts twice. The name is kept at
+        least ``ttl`` seconds and is not one of the group's counters. A refused add is not
+        remembered: counters only grow, so repeating it is refused again."""
 
     async def get_counters(self, key: str) -> dict[str, int]:
         """Current counter values under ``key`` (missing counters are absent)."""

@@ -9,8 +9,8 @@ share mutable objects with the store:
 
 - ``_txs``: kind:id -> (transaction JSON, retain_until); ``_by_request``: kind:request_id ->
   kind:id (:func:`~verifier.store.base.record_key`)
-- ``_claims``: key -> expiry; ``_counters``: key -> (counters, expiry);
-  ``_events``: stream -> (event JSON list, expiry)
+- ``_claims``: key -> expiry; ``_counters``: key -> (counters, expiry); ``_applied``:
+  (counter key, once) -> (values, expiry); ``_events``: stream -> (event JSON list, expiry)
 
 Expiry is lazy and driven by the injected ``clock``: an entry past its deadline is dropped when
 it is next touched, and a sweep over everything runs at most once per ``sweep_interval`` seconds
@@ -32,7 +32,7 @@ from typing import Any
 
 from .base import QueueItem, Transaction, record_key
 
-__all__ = ["CompareAndSet", "MemoryStore", "encode", "require_ttl"]
+__all__ = ["CompareAndSet", "MemoryStore", "encode", "require_once", "require_ttl"]
 
 TX_FIELDS = frozenset(f.name for f in fields(Transaction))
 IMMUTABLE_FIELDS = frozenset({"id", "request_id", "version", "kind"})
@@ -48,6 +48,12 @@ def require_ttl(ttl: int) -> None:
     """TTLs are whole positive seconds (Redis refuses ``EX 0``; a zero TTL is a caller bug)."""
     if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
         raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
+
+
+def require_once(once: str | None) -> None:
+    """An ``add_within`` name is a non-empty string (or None: an unnamed add)."""
+    if once is not None and (not isinstance(once, str) or not once):
+        raise ValueError(f"once must name the add (a non-empty string) or be None, got {once!r}")
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,8 @@ class MemoryStore:
         self._by_request: dict[str, str] = {}
         self._claims: dict[str, float] = {}
         self._counters: dict[str, tuple[dict[str, int], float]] = {}
+        # (counter key, once) -> the values that add produced, expiry (that of the group)
+        self._applied: dict[tuple[str, str], tuple[dict[str, int], float]] = {}
         self._events: dict[str, tuple[list[str], float]] = {}
         # queue -> item id -> [payload JSON, due_at, attempts, expires]
         self._queues: dict[str, dict[str, list[Any]]] = {}
@@ -139,6 +147,8 @@ class MemoryStore:
             del self._claims[key]
         for key in [k for k, (_, exp) in self._counters.items() if now > exp]:
             del self._counters[key]
+        for op in [k for k, (_, exp) in self._applied.items() if now > exp]:
+            del self._applied[op]
         for key in [k for k, (_, exp) in self._events.items() if now > exp]:
             del self._events[key]
 
@@ -220,18 +230,31 @@ class MemoryStore:
         return True
 
     async def add_within(
-        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+        self,
+        key: str,
+        increments: Mapping[str, int],
+        limits: Mapping[str, int],
+        *,
+        ttl: int,
+        once: str | None = None,
     ) -> dict[str, int] | None:
         require_ttl(ttl)
+        require_once(once)
         now = self._now()
+        applied = self._applied.get((key, once)) if once is not None else None
+        if applied is not None and now <= applied[1]:
+            return dict(applied[0])
         values = self._live_counters(key, now)
         for name, amount in increments.items():
             values[name] = values.get(name, 0) + amount
         if any(values.get(name, 0) > limit for name, limit in limits.items()):
             return None
         old_expiry = self._counters[key][1] if key in self._counters else now
+        expiry = max(old_expiry, now + ttl)
         if values:
-            self._counters[key] = (values, max(old_expiry, now + ttl))
+            self._counters[key] = (values, expiry)
+        if once is not None:
+            self._applied[(key, once)] = (dict(values), expiry)
         return dict(values)
 
     async def get_counters(self, key: str) -> dict[str, int]:

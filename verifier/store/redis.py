@@ -6,7 +6,8 @@ Key layout (``P`` is the prefix, default ``agentvp:``):
   JSON (:meth:`Transaction.to_fields`; ``version`` is a JSON number string such as ``"3"``);
 - ``P req:<kind>:<request_id>`` - string, ``<kind>:<id>`` (wallet-facing index);
 - ``P claim:<key>`` - string ``1``, written by ``SET NX EX`` (single-use markers);
-- ``P ctr:<key>`` - hash, counter name -> integer;
+- ``P ctr:<key>`` - hash, counter name -> integer; ``P ctrop:<key>`` - hash, the name of each
+  ``once`` add applied to it -> the group's values after it (JSON);
 - ``P ev:<stream>`` - list of event JSON, in append order;
 - ``P q:<queue>`` - sorted set of item ids scored by ``due_at``, with ``P qp:<queue>`` (id ->
   payload JSON) and ``P qa:<queue>`` (id -> attempts) hashes; enqueue and lease are scripts, so
@@ -48,7 +49,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
-from .memory import CompareAndSet, encode, require_ttl
+from .memory import CompareAndSet, encode, require_once, require_ttl
 
 __all__ = ["RedisStore"]
 
@@ -119,6 +120,24 @@ for _, name in ipairs(touched) do
 end
 if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 return redis.call('HGETALL', key)
+"""
+
+# ``_ADD_WITHIN`` applied at most once per name: KEYS[#KEYS] is the ``ctrop:`` hash (name -> the
+# values the add produced, JSON), ARGV[#ARGV] the name; ARGV[1] (the TTL) also keeps the hash.
+_ADD_WITHIN_NAMED = f"""
+local ops, once = KEYS[#KEYS], ARGV[#ARGV]
+local applied = redis.call('HGET', ops, once)
+if applied then return cjson.decode(applied) end
+local function body()
+{_ADD_WITHIN}
+end
+local after = body()
+if after then
+  redis.call('HSET', ops, once, cjson.encode(after))
+  local ttl = tonumber(ARGV[1])
+  if redis.call('PTTL', ops) < ttl then redis.call('PEXPIRE', ops, ttl) end
+end
+return after
 """
 
 # The wallet-facing lookup in one round trip: KEYS[1] is the req: index, ARGV[1] the tx: key
@@ -228,6 +247,7 @@ class RedisStore:
         self._create = self._redis.register_script(_CREATE)
         self._update_if = self._redis.register_script(_UPDATE_IF)
         self._add_within = self._redis.register_script(_ADD_WITHIN)
+        self._add_named = self._redis.register_script(_ADD_WITHIN_NAMED)
         self._append = self._redis.register_script(_APPEND)
         self._get_by_request = self._redis.register_script(_GET_BY_REQUEST)
         self._enqueue = self._redis.register_script(_ENQUEUE)
@@ -294,12 +314,23 @@ class RedisStore:
         return bool(won)
 
     async def add_within(
-        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+        self,
+        key: str,
+        increments: Mapping[str, int],
+        limits: Mapping[str, int],
+        *,
+        ttl: int,
+        once: str | None = None,
     ) -> dict[str, int] | None:
         require_ttl(ttl)
-        args = [ttl * 1000, *_pairs(increments), *_pairs(limits)]
+        require_once(once)
+        args: list[str | int] = [ttl * 1000, *_pairs(increments), *_pairs(limits)]
+        keys = [self._key("ctr", key)]
+        script = self._add_within
+        if once is not None:
+            keys, args, script = [*keys, self._key("ctrop", key)], [*args, once], self._add_named
         async with self._reachable():
-            reply = await self._add_within(keys=[self._key("ctr", key)], args=args)
+            reply = await script(keys=keys, args=args)
         return None if reply is None else {k: int(v) for k, v in _hash(reply).items()}
 
     async def get_counters(self, key: str) -> dict[str, int]:

@@ -51,8 +51,18 @@ from redis.exceptions import (
 )
 
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
-from .memory import CompareAndSet, encode, require_ttl
-from .redis import _ACK, _ADD_WITHIN, _ENQUEUE, _LEASE, _UPDATE_IF, _hash, _pairs, _text
+from .memory import CompareAndSet, encode, require_once, require_ttl
+from .redis import (
+    _ACK,
+    _ADD_WITHIN,
+    _ADD_WITHIN_NAMED,
+    _ENQUEUE,
+    _LEASE,
+    _UPDATE_IF,
+    _hash,
+    _pairs,
+    _text,
+)
 from .redis_ha_client import Connections, connect, retryable
 from .redis_urls import parse_ha_url
 
@@ -156,6 +166,7 @@ class RedisHAStore:
         self._create_index = register(_CREATE_INDEX)
         self._update_if = register(_UPDATE_IF_ONCE)
         self._add_within = register(_ADD_WITHIN_ONCE)
+        self._add_named = register(_ADD_WITHIN_NAMED)  # idempotent by its name: no op marker
         self._claim = register(_CLAIM)
         self._append = register(_APPEND_ONCE)
         self._enqueue = register(_ENQUEUE_ONCE)
@@ -272,9 +283,21 @@ class RedisHAStore:
         return bool(await self._call(lambda: self._claim(keys=[name], args=[token, ttl])))
 
     async def add_within(
-        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+        self,
+        key: str,
+        increments: Mapping[str, int],
+        limits: Mapping[str, int],
+        *,
+        ttl: int,
+        once: str | None = None,
     ) -> dict[str, int] | None:
         require_ttl(ttl)
+        require_once(once)
+        if once is not None:  # a retry of a named add is answered by its name
+            named = [self._key("ctr", key), self._key("ctrop", key)]
+            values = [ttl * 1000, *_pairs(increments), *_pairs(limits), once]
+            reply = await self._call(lambda: self._add_named(keys=named, args=values))
+            return {k: int(v) for k, v in _hash(reply).items()} if reply else None
         keys = [self._key("ctr", key), self._op(key)[1]]
         args = [ttl * 1000, *_pairs(increments), *_pairs(limits), self._op_ttl_ms]
         reply = await self._call(lambda: self._add_within(keys=keys, args=args))

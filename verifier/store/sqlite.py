@@ -25,6 +25,8 @@ Tables (times are UNIX seconds; a row is gone once ``now`` passes its deadline):
   ``data`` is :meth:`Transaction.to_json`; ``status``/``version`` are copies for inspection.
 - ``claims(key PK, expires)``
 - ``counters(key, name, value, expires)`` - PK (key, name); a group shares one ``expires``.
+- ``counter_ops(key, op, result, expires)`` - PK (key, op): each named (``once``) add applied
+  to a group, with the values it produced.
 - ``events(stream, seq, data, expires)`` - PK (stream, seq); a stream shares one ``expires``.
 - ``queue_items(queue, id, payload, due_at, attempts, expires)`` - PK (queue, id); leasing
   takes the write lock, so two processes never lease the same item at once.
@@ -46,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
-from .memory import CompareAndSet, encode, require_ttl
+from .memory import CompareAndSet, encode, require_once, require_ttl
 
 __all__ = ["SQLiteStore"]
 
@@ -65,6 +67,10 @@ _SCHEMA = (
         key TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, expires REAL NOT NULL,
         PRIMARY KEY (key, name))""",
     "CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)",
+    """CREATE TABLE IF NOT EXISTS counter_ops (
+        key TEXT NOT NULL, op TEXT NOT NULL, result TEXT NOT NULL, expires REAL NOT NULL,
+        PRIMARY KEY (key, op))""",
+    "CREATE INDEX IF NOT EXISTS counter_ops_expires ON counter_ops (expires)",
     """CREATE TABLE IF NOT EXISTS events (
         stream TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, expires REAL NOT NULL,
         PRIMARY KEY (stream, seq))""",
@@ -79,6 +85,7 @@ _PURGE = (
     "DELETE FROM transactions WHERE retain_until < ?",
     "DELETE FROM claims WHERE expires < ?",
     "DELETE FROM counters WHERE expires < ?",
+    "DELETE FROM counter_ops WHERE expires < ?",
     "DELETE FROM events WHERE expires < ?",
     "DELETE FROM queue_items WHERE expires < ?",
 )
@@ -252,11 +259,26 @@ class SQLiteStore:
             return cursor.rowcount == 1
 
     async def add_within(
-        self, key: str, increments: Mapping[str, int], limits: Mapping[str, int], *, ttl: int
+        self,
+        key: str,
+        increments: Mapping[str, int],
+        limits: Mapping[str, int],
+        *,
+        ttl: int,
+        once: str | None = None,
     ) -> dict[str, int] | None:
         require_ttl(ttl)
+        require_once(once)
         now = self._clock()
         with self._transaction() as db:
+            if once is not None:
+                applied = db.execute(
+                    "SELECT result FROM counter_ops WHERE key = ? AND op = ? AND expires >= ?",
+                    (key, once, now),
+                ).fetchone()
+                if applied is not None:
+                    done: dict[str, int] = json.loads(applied[0])
+                    return done
             db.execute("DELETE FROM counters WHERE key = ? AND expires < ?", (key, now))
             rows = db.execute(
                 "SELECT name, value, expires FROM counters WHERE key = ?", (key,)
@@ -275,6 +297,12 @@ class SQLiteStore:
             db.execute(
                 "UPDATE counters SET expires = ? WHERE key = ?", (max(expires, now + ttl), key)
             )
+            if once is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO counter_ops (key, op, result, expires)"
+                    " VALUES (?, ?, ?, ?)",
+                    (key, once, json.dumps(values), max(expires, now + ttl)),
+                )
             self._maybe_purge(db, now)
         return values
 
