@@ -184,15 +184,12 @@ class ClientRegistry:
         metadata = _validated(body)
         now = self.clock()
         client_id = secrets.token_urlsafe(24)
-        record = Transaction(
-            id=client_id,
-            request_id=f"cl:{client_id}",
-            state="",
-            nonce="",
-            client_id=client_id,
-            created_at=now,
-            expires_at=now + self.lifetime,
-            kind=KIND,
+        record = _client_record(
+            client_id,
+            f"cl:{client_id}",
+            client_id,
+            now=now,
+            lifetime=self.lifetime,
             meta={**metadata, "kind": "registered"},
         )
         await self.store.create(record, retain_until=record.expires_at)
@@ -236,15 +233,12 @@ class ClientRegistry:
             metadata = _validated(document)
         except OAuthError as exc:
             raise OAuthError(400, "invalid_client", exc.description) from None
-        fresh = Transaction(
-            id=key,
-            request_id=f"cl:{key}:{now}:{secrets.token_urlsafe(6)}",
-            state="",
-            nonce="",
-            client_id=url,
-            created_at=now,
-            expires_at=now + self.cimd_ttl,
-            kind=KIND,
+        fresh = _client_record(
+            key,
+            f"cl:{key}:{now}:{secrets.token_urlsafe(6)}",
+            url,
+            now=now,
+            lifetime=self.cimd_ttl,
             meta={**metadata, "kind": "metadata_document"},
         )
         if record is None:
@@ -254,6 +248,29 @@ class ClientRegistry:
             changes = {"meta": fresh.meta, "expires_at": fresh.expires_at}
             await self.store.update_if(key, {"version": record.version}, changes, kind=KIND)
         return _client(url, fresh.meta)
+
+
+def _client_record(
+    record_id: str,
+    request_id: str,
+    client_id: str,
+    *,
+    now: int,
+    lifetime: int,
+    meta: dict[str, Any],
+) -> Transaction:
+    """The store record of a client: registered (RFC 7591) or a cached metadata document."""
+    return Transaction(
+        id=record_id,
+        request_id=request_id,
+        state="",
+        nonce="",
+        client_id=client_id,
+        created_at=now,
+        expires_at=now + lifetime,
+        kind=KIND,
+        meta=meta,
+    )
 
 
 def _client(client_id: str, meta: Mapping[str, Any]) -> Client:
