@@ -105,7 +105,8 @@ class Settings(BaseSettings):
         "`redis+cluster://host:port[,host:port...]` for a Redis Cluster, "
         "`redis+sentinel://host:port[,host:port...]/service_name[/db]` for a master watched by "
         "Sentinels (`rediss+...` for TLS; both take `?failover_wait=<s>` (default 15: how long a "
-        "call retries through a failover) and `&prefix=<key prefix>`; see docs/DEPLOYMENT.md), "
+        "call retries through a failover), `&prefix=<key prefix>` and `&wait_replicas=0|1` "
+        "(default 1: a write is answered once a replica has it); see docs/DEPLOYMENT.md), "
         "`memory://` for tests (one process only).",
     )
     client_id_prefix: Literal["x509_hash", "x509_san_dns", "redirect_uri"] = Field(
