@@ -1,8 +1,9 @@
-"""One world for the wallet-login tests, over real HTTP: `agentvp serve` (SQLite), two
+"""One world for the wallet-login tests, over real HTTP: `agentvp serve` (SQLite), three
 `examples/mcp_shop` servers - ``shop`` listed with the README's one line
 (``{policy: shop-checkout}``), ``stepup`` with a second scope ``mcp:refund`` that is not
-granted by default and ``nonced`` (``--dpop-required --dpop-nonce``: DPoP with server nonces
-at the token endpoint and at the resource) - and a wallet directory holding the simulator's
+granted by default, which sees some verified claims (``RELEASED``) at introspection, and
+``nonced`` (``--dpop-required --dpop-nonce``: DPoP with server nonces at the token endpoint and
+at the resource) - and a wallet directory holding the simulator's
 identity credential, which `wallet-sim present <href> --yes` answers with."""
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ from wallet_sim.store import Wallet
 ROOT = Path(__file__).resolve().parents[2]
 CALLBACK = "/callback"
 DPOP_ONLY = "https://dpop-only.example/mcp"  # listed, not served: token endpoint checks only
+# what ``stepup`` may see of the person at introspection (family_name is presented, not listed)
+RELEASED = [
+    "given_name",
+    "birthdate",
+    "verification.trust_framework",
+    "verification.assurance_level",
+]
 WALLET_SIM = str(Path(sys.executable).parent / "wallet-sim")  # the installed console script
 
 
@@ -179,6 +187,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "default_scopes": ["mcp"],
             "scope_policies": {"mcp:refund": "strict", "mcp:admin": "impossible"},
             "token_lifetime": 3,
+            "released_claims": RELEASED,
         },
         DPOP_ONLY: {"policy": "shop-checkout", "dpop_required": True, "dpop_nonce": True},
         f"http://127.0.0.1:{port3}/mcp": {
