@@ -91,6 +91,7 @@ def build_service(
         timeout=settings.outbound_timeout,
         max_bytes=settings.outbound_max_bytes,
         allow_hosts=settings.outbound_allow_list,
+        ca_file=settings.outbound_ca_file,
     )
     metadata = IssuerMetadataCache(
         fetcher,
@@ -384,7 +385,9 @@ def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) ->
         svc.store,
         secret=settings.webhook_secret.encode(),
         fetcher=SafeFetcher(
-            timeout=settings.outbound_timeout, allow_hosts=settings.outbound_allow_list
+            timeout=settings.outbound_timeout,
+            allow_hosts=settings.outbound_allow_list,
+            ca_file=settings.outbound_ca_file,
         ),
         clock=svc.clock,
         max_attempts=settings.webhook_max_attempts,

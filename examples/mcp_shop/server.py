@@ -20,6 +20,9 @@ wallet: ``Bearer`` (or DPoP-bound) tokens with a ``scope``. Every tool needs ``-
 (default ``mcp``); ``refund`` needs ``--refund-scope`` as well (default ``mcp:refund``), so a
 client holding only ``mcp`` gets 403 ``insufficient_scope`` and re-authorizes (step-up).
 ``--dpop-required`` refuses Bearer tokens; ``--agent-only`` accepts agent tokens only.
+``--dpop-nonce`` wants this server's nonce in every DPoP proof (RFC 9449 §9: 401
+``use_dpop_nonce`` with a ``DPoP-Nonce`` header first); instances that share
+``MCP_SHOP_DPOP_NONCE_SECRET`` accept each other's nonces (without it: a random secret).
 
 With ``--ssf-api-key`` (an agentvp API key) the server subscribes to agentvp's Shared Signals
 stream for this resource and refuses (401 ``token_revoked``) tokens whose mandate agentvp has
@@ -37,6 +40,7 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 from typing import Any
 
 import uvicorn
@@ -44,6 +48,7 @@ from mcp.server.fastmcp import Context, FastMCP
 
 from verifier.protocol.oauth.access_token import ToolBinding
 from verifier.resource import (
+    DPoPNonces,
     JWKSCache,
     ProtectedResource,
     ResourceGuard,
@@ -92,6 +97,7 @@ def build(
     refund_scope: str = "mcp:refund",
     dpop_required: bool = False,
     signals: RevocationSignals | None = None,
+    dpop_nonces: DPoPNonces | None = None,
 ) -> Any:
     """The protected ASGI app (``signals``: agentvp's SSF stream, to refuse revoked grants)."""
     path = "/" + resource.split("://", 1)[1].partition("/")[2]
@@ -125,6 +131,7 @@ def build(
         base_scope=scope,
         dpop_required=dpop_required,
         signals=signals,
+        dpop_nonces=dpop_nonces,
     )
     return ProtectedResource(
         mcp.streamable_http_app(),
@@ -147,6 +154,12 @@ def main() -> None:
     parser.add_argument("--refund-scope", default="mcp:refund", help="Scope refund needs too.")
     parser.add_argument("--dpop-required", action="store_true", help="Refuse Bearer tokens.")
     parser.add_argument("--agent-only", action="store_true", help="Accept agent tokens only.")
+    parser.add_argument(
+        "--dpop-nonce",
+        action="store_true",
+        help="Require this server's DPoP nonce in proofs (RFC 9449 §9); the secret is "
+        "MCP_SHOP_DPOP_NONCE_SECRET (shared by instances) or random.",
+    )
     parser.add_argument(
         "--ssf-api-key",
         default=os.environ.get("MCP_SHOP_SSF_API_KEY"),
@@ -179,8 +192,14 @@ def main() -> None:
         refund_scope=args.refund_scope,
         dpop_required=args.dpop_required,
         signals=signals,
+        dpop_nonces=_nonces() if args.dpop_nonce else None,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+def _nonces() -> DPoPNonces:
+    secret = os.environ.get("MCP_SHOP_DPOP_NONCE_SECRET", "")
+    return DPoPNonces(secret.encode() if secret else secrets.token_bytes(32))
 
 
 if __name__ == "__main__":

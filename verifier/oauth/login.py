@@ -46,6 +46,7 @@ from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import OAuthError
 from verifier.oauth.clients import Client, ClientRegistry, redirect_matches
+from verifier.oauth.released import release
 from verifier.policy.identity import evaluate_identity
 from verifier.policy.queries import identity_query
 from verifier.policy.resources import ResourcePolicy
@@ -307,6 +308,9 @@ class WalletLogin:
         now = self.presentations.now()
         holder = str(identity.get("holder_jkt") or "")
         verification = _verification(identity)
+        rule = self.resources[login.meta["resource"]]
+        main = self.agents.policies[rule.policy].identity
+        frameworks = list(main.trust_frameworks) if main is not None else []
         record = Transaction(
             id=code_key(code),
             request_id=f"cd:{secrets.token_urlsafe(16)}",
@@ -326,6 +330,8 @@ class WalletLogin:
                 "auth_time": now,
                 "acr": verification.get("assurance_level"),
                 "trust_framework": verification.get("trust_framework"),
+                # what the resource may see at introspection (released_claims); never logged
+                "released": release(identity, rule.released_claims, frameworks),
             },
         )
         await self.store.create(record, retain_until=record.expires_at + self.code_lifetime)

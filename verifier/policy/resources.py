@@ -9,6 +9,7 @@
         dpop_required: false               # optional: wallet-login tokens must be DPoP-bound
         dpop_nonce: false                  # optional: token requests need a server nonce
         scope_policies: {mcp:refund: strict}  # optional: a scope's own identity rules (step-up)
+        released_claims: [given_name, verification.assurance_level]  # optional: at introspection
 
 An agent asks ``POST /oauth/agent-authorize`` for access to one or more ``resource`` values;
 each must be listed here, and all of them must name the same policy (one verification decides
@@ -26,8 +27,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["ResourcePolicy", "check_resources", "valid_resource"]
+__all__ = ["RELEASED_NAME", "ResourcePolicy", "check_resources", "valid_resource"]
 
+RELEASED_NAME = r"^(verification\.)?[A-Za-z][A-Za-z0-9_]{0,63}$"  # a released_claims entry
 _SCOPE = r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$"  # RFC 6749 §3.3 scope-token
 
 
@@ -59,6 +61,14 @@ class ResourcePolicy(BaseModel):
         description="Scope -> a policy whose identity rules a login asking for it must also "
         "meet (step-up: e.g. a higher assurance level, more claims).",
     )
+    released_claims: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Verified claims of a wallet login this resource may see, at token "
+        "introspection only (never in the token): person claims by name (`given_name`, "
+        "`birthdate`) and `verification.<member>` (`verification.trust_framework`, "
+        "`verification.assurance_level`). Default none: `sub` and `acr` only.",
+    )
 
     @model_validator(mode="after")
     def _scopes(self) -> ResourcePolicy:
@@ -71,6 +81,11 @@ class ResourcePolicy(BaseModel):
         unknown = set(self.scope_policies) - set(self.scopes)
         if unknown:
             raise ValueError(f"scope_policies: {sorted(unknown)} are not among scopes")
+        bad = [n for n in self.released_claims if not re.fullmatch(RELEASED_NAME, n)]
+        if bad:
+            raise ValueError(
+                f"released_claims: {bad[0]!r} is not a claim name or verification.<member>"
+            )
         return self
 
     @property

@@ -95,6 +95,7 @@ def build_login_server(
         timeout=settings.outbound_timeout,
         max_bytes=16 * 1024,
         allow_hosts=settings.outbound_allow_list,
+        ca_file=settings.outbound_ca_file,
     )
     on_close.append(fetcher.close)
 
