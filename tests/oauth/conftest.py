@@ -1,7 +1,8 @@
-"""One world for the wallet-login tests, over real HTTP: `agentvp serve` (SQLite), two
+"""One world for the wallet-login tests, over real HTTP: `agentvp serve` (SQLite), three
 `examples/mcp_shop` servers - ``shop`` listed with the README's one line
-(``{policy: shop-checkout}``) and ``stepup`` with a second scope ``mcp:refund`` that is not
-granted by default - and a wallet directory holding the simulator's identity credential, which
+(``{policy: shop-checkout}``), ``stepup`` with a second scope ``mcp:refund`` that is not
+granted by default, and ``confirm`` (checkouts above :data:`CONFIRM_ABOVE` need the person's
+wallet confirmation) - and a wallet directory holding the simulator's identity credential, which
 `wallet-sim present <href> --yes` answers with."""
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from wallet_sim.store import Wallet
 ROOT = Path(__file__).resolve().parents[2]
 CALLBACK = "/callback"
 DPOP_ONLY = "https://dpop-only.example/mcp"  # listed, not served: token endpoint checks only
+CONFIRM_ABOVE = 10000  # the ``confirm`` shop: larger wallet-login checkouts need a confirmation
 WALLET_SIM = str(Path(sys.executable).parent / "wallet-sim")  # the installed console script
 
 
@@ -157,7 +159,7 @@ def attr(html: str, marker: str, name: str) -> str:
 @pytest.fixture(scope="package")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("oauth")
-    vport, port1, port2 = free_port(), free_port(), free_port()
+    vport, port1, port2, port3 = free_port(), free_port(), free_port(), free_port()
     data = root / "verifier"
     api_key = make_data_dir(data, f"http://localhost:{vport}")
     wallet = make_wallet(root / "wallet", data)
@@ -180,6 +182,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "token_lifetime": 3,
         },
         DPOP_ONLY: {"policy": "shop-checkout", "dpop_required": True, "dpop_nonce": True},
+        f"http://127.0.0.1:{port3}/mcp": {"policy": "shop-checkout"},
     }
     (data / "policy.yaml").write_text(yaml.safe_dump(policy))
     verifier = start_verifier(data, port=vport, wallet_rate_limit="0")
@@ -187,6 +190,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     try:
         world.shops["shop"] = start_shop(root, "shop", verifier.url, port1)
         world.shops["stepup"] = start_shop(root, "stepup", verifier.url, port2)
+        confirm = ("--confirm-above", str(CONFIRM_ABOVE), "--api-key", api_key)
+        world.shops["confirm"] = start_shop(root, "confirm", verifier.url, port3, *confirm)
         yield world
     finally:
         for shop in world.shops.values():

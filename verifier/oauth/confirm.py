@@ -188,8 +188,11 @@ class Confirmations:
         return record
 
     async def status(self, confirmation_id: str) -> dict[str, Any]:
-        """``{status: pending|verified|rejected|expired, reason?}`` (decided when final)."""
+        """``{status: pending|verified|rejected|expired, reason?, redeemed?}`` (decided when
+        final; a redeemed confirmation stays ``verified`` with ``redeemed: true``)."""
         record = await self._decide(await self._record(confirmation_id))
+        if record.meta.get("redeemed_at"):  # spent: it was confirmed
+            return {"status": str(TxStatus.VERIFIED), "redeemed": True}
         answer: dict[str, Any] = {"status": str(record.status)}
         if record.meta.get("reason"):
             answer["reason"] = record.meta["reason"]
