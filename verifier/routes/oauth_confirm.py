@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
 
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import OAuthError
@@ -30,7 +31,7 @@ from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
 from verifier.routes.deps import rate_limited, require_api_key
 from verifier.routes.oauth_login import NO_STORE, login_server_of
-from verifier.routes.openapi import errors
+from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.web import WEB_DIR, SecureRoute
 
 __all__ = ["router"]
@@ -39,6 +40,43 @@ router = APIRouter(tags=["wallet login (OAuth)"])
 pages = APIRouter(route_class=SecureRoute, include_in_schema=False)
 MAX_BODY_BYTES = 8 * 1024
 MAX_ID = 64
+
+
+class ConfirmationRequest(BaseModel):
+    """What the resource server asks the person to confirm."""
+
+    token: str = Field(description="The person's wallet-login access token (as presented).")
+    tool: str = Field(max_length=128, description="The tool (operation) to confirm.")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="Its arguments.")
+    message: str = Field("", max_length=300, description="Shown on the page.")
+    lifetime: int | None = Field(
+        None, ge=1, le=600, description="Seconds (default `AGENTVP_OAUTH_CONFIRM_LIFETIME`)."
+    )
+
+
+class ConfirmationStarted(BaseModel):
+    """A started confirmation: hand `url` to the client (URL-mode elicitation)."""
+
+    confirmation_id: str = Field(description="Also the elicitation id.")
+    url: str = Field(description="The page the person opens.")
+    expires_at: int = Field(description="Unix time; redeem before it.")
+
+
+class RedeemRequest(BaseModel):
+    """The same person's token and the same call."""
+
+    token: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConfirmationRedeemed(BaseModel):
+    """A spent confirmation."""
+
+    status: str = Field(description="`confirmed`.")
+    confirmed_at: int
+    tool: str
+    sub: str = Field(description="The person (the token's pairwise `sub`).")
 
 
 def _confirmations(request: Request) -> Confirmations:
@@ -70,7 +108,11 @@ async def _answer(call: Callable[[], Awaitable[dict[str, Any]]], status: int = 2
     "/oauth/confirmations",
     status_code=201,
     dependencies=[Depends(require_api_key)],
-    responses=errors(400, 401, 404, 413, 503),
+    responses={
+        **answers(ConfirmationStarted, 201, "The confirmation and its page."),
+        **errors(400, 401, 404, 413, 503),
+    },
+    openapi_extra=json_request(ConfirmationRequest),
 )
 async def start_confirmation(request: Request) -> JSONResponse:
     """Start a person's confirmation of one tool call (bound to the token's person and the
@@ -86,7 +128,11 @@ async def start_confirmation(request: Request) -> JSONResponse:
 @router.post(
     "/oauth/confirmations/{confirmation_id}/redeem",
     dependencies=[Depends(require_api_key)],
-    responses=errors(400, 401, 403, 404, 409, 413),
+    responses={
+        **answers(ConfirmationRedeemed),
+        **errors(400, 401, 403, 404, 409, 413),
+    },
+    openapi_extra=json_request(RedeemRequest),
 )
 async def redeem_confirmation(request: Request, confirmation_id: str) -> JSONResponse:
     """Spend a confirmation (once) for the same person's token and the same call."""
