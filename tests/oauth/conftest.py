@@ -35,6 +35,8 @@ from wallet_sim.store import Wallet
 ROOT = Path(__file__).resolve().parents[2]
 CALLBACK = "/callback"
 DPOP_ONLY = "https://dpop-only.example/mcp"  # listed, not served: token endpoint checks only
+SELF_ISSUED = "https://self-issued.example/mcp"  # listed, not served: SIOPv2 id_token logins
+NO_IDENTITY = "https://no-identity.example/mcp"  # its policy asks for no identity: no login
 CONFIRM_ABOVE = 10000  # the ``confirm`` shop: larger wallet-login checkouts need a confirmation
 WALLET_SIM = str(Path(sys.executable).parent / "wallet-sim")  # the installed console script
 
@@ -171,7 +173,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     impossible = copy.deepcopy(strict)
     impossible["identity"]["trust_frameworks"] = {"other_framework": {}}
-    policy["policies"].update({"strict": strict, "impossible": impossible})
+    pseudonymous = copy.deepcopy(policy["policies"]["shop-checkout"])
+    del pseudonymous["identity"]
+    policy["policies"].update(
+        {"strict": strict, "impossible": impossible, "pseudonymous": pseudonymous}
+    )
     policy["resources"] = {
         f"http://127.0.0.1:{port1}/mcp": {"policy": "shop-checkout"},
         f"http://127.0.0.1:{port2}/mcp": {
@@ -183,6 +189,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         },
         DPOP_ONLY: {"policy": "shop-checkout", "dpop_required": True, "dpop_nonce": True},
         f"http://127.0.0.1:{port3}/mcp": {"policy": "shop-checkout"},
+        SELF_ISSUED: {
+            "policy": "pseudonymous",
+            "self_issued_login": True,
+            "scopes": ["mcp", "mcp:verified"],
+            "default_scopes": ["mcp"],
+            "scope_policies": {"mcp:verified": "shop-checkout"},
+        },
+        NO_IDENTITY: {"policy": "pseudonymous"},
     }
     (data / "policy.yaml").write_text(yaml.safe_dump(policy))
     verifier = start_verifier(data, port=vport, wallet_rate_limit="0")

@@ -118,7 +118,7 @@ async def test_a_large_checkout_goes_through_once_the_person_confirmed(world: Wo
     assert outcome(paid)["status"] == "paid"  # type: ignore[index]
     assert len(asked) == 1 and asked[0].mode == "url"
     assert asked[0].url == f"{world.url}/oauth/confirm/{asked[0].elicitationId}"
-    assert str(BIG["amount"]) in asked[0].message and BIG["order_id"] in asked[0].message
+    assert str(CONFIRM_ABOVE + 1) in asked[0].message and "ord-c1" in asked[0].message
     view = httpx.get(f"{asked[0].url}/status", timeout=10).json()
     assert view == {"status": "verified", "redeemed": True}
     # Spent: the same call again needs a new confirmation.

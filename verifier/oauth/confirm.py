@@ -5,7 +5,8 @@ one call (a large checkout, say) asks agentvp for a confirmation (RP API key) wi
 the tool's name and its arguments. agentvp introspects the token (active, a wallet-login token,
 for a listed resource) and binds the confirmation to its ``sub``, ``client_id`` and ``aud`` and
 to the SHA-256 of the call (canonical JSON of ``{tool, arguments}``); it opens an ordinary
-cross-device presentation of the resource policy's identity and answers the URL of a page that
+cross-device presentation of the resource policy's identity (a SIOPv2 self-issued ID token at
+a ``self_issued_login`` resource whose policy asks for none) and answers the URL of a page that
 shows the call, the QR code and ``<a id="wallet-link" href="openid4vp://…">``. The resource
 hands that URL to the MCP client as a URL-mode elicitation (MCP 2025-11-25, client/elicitation:
 ``URLElicitationRequiredError``, -32042).
@@ -36,9 +37,8 @@ from typing import Any
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import OAuthError
 from verifier.oauth.code_grant import CodeGrants
-from verifier.oauth.login import WalletLogin, login_query, pairwise_sub
+from verifier.oauth.login import WalletLogin, pairwise_sub
 from verifier.policy.identity import evaluate_identity
-from verifier.presentations.create import CreatePresentation
 from verifier.store.base import RecordKind, Transaction, TxStatus
 
 __all__ = ["ConfirmPage", "Confirmations", "call_digest"]
@@ -125,10 +125,9 @@ class Confirmations:
         resource = str(claims["aud"])
         client_id = str(claims.get("client_id", ""))
         try:
-            query = login_query(self.login.policies(resource, []))
+            spec = self.login.presentation(resource, [])
         except ValueError as exc:
             raise _refuse(400, "invalid_target", str(exc)) from None
-        spec = CreatePresentation(dcql_query=query, flow="cross_device")
         try:
             tx = await self.presentations.create(spec, purpose=PURPOSE)
         except ServiceError as exc:
@@ -222,10 +221,14 @@ class Confirmations:
     def _outcome(self, record: Transaction, tx: Transaction, now: int) -> tuple[TxStatus, str]:
         if tx.status != TxStatus.VERIFIED or not tx.result:
             return TxStatus.REJECTED, f"presentation_{(tx.error or {}).get('code', tx.status)}"
-        identity = tx.result["credentials"]["identity"][0]
+        if tx.response_type == "id_token":  # a self_issued_login resource: the key alone
+            identity = {"holder_jkt": tx.result["id_token"]["jwk_thumbprint"]}
+        else:
+            identity = tx.result["credentials"]["identity"][0]
         reasons = [
             reason.code
             for policy in self.login.policies(str(record.meta["resource"]), [])
+            if policy.identity is not None and tx.response_type != "id_token"
             for reason in evaluate_identity(identity, None, policy, now=now)
         ]
         if reasons:
