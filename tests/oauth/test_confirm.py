@@ -29,7 +29,9 @@ from mcp.types import (
     ElicitRequestURLParams,
     ElicitResult,
 )
+from playwright.async_api import async_playwright
 
+from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.harness import make_wallet
 from tests.oauth.conftest import CONFIRM_ABOVE, World, attr, wallet_sim, wallet_sim_async
 from tests.oauth.test_wallet_login import exchange
@@ -249,3 +251,35 @@ def test_the_api_refuses_bad_requests(world: World) -> None:
     started = api(world, "/oauth/confirmations", call).json()
     pending = api(world, f"/oauth/confirmations/{started['confirmation_id']}/redeem", call)
     assert pending.status_code == 409 and pending.json()["error"] == "confirmation_pending"
+
+
+@pytest.mark.browser
+async def test_the_confirmation_page_in_chromium(world: World) -> None:
+    """The page as a person sees it: strict CSP without console errors, the call, the QR code
+    and the wallet link; once the wallet answered it says so by itself."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} not installed (apt-get install chromium)"
+    token = login_token(world)
+    call = {"token": token, "tool": "checkout", "arguments": {**BIG, "order_id": "ord-c9"}}
+    started = api(world, "/oauth/confirmations", {**call, "message": "Pay <b>250</b> EUR?"})
+    assert started.status_code == 201, started.text
+    errors: list[str] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            await page.goto(started.json()["url"])
+            assert await page.locator("#qr svg").count() == 1
+            assert await page.text_content("#message") == "Pay <b>250</b> EUR?"  # escaped
+            assert "ord-c9" in (await page.text_content("#arguments") or "")
+            link = await page.get_attribute("#wallet-link", "href")
+            assert link is not None and link.startswith("openid4vp://")
+            code, out = await wallet_sim_async("present", link, "--yes", wallet=world.wallet_dir)
+            assert code == 0, out
+            await page.wait_for_selector('#main[data-status="verified"]', timeout=15000)
+            assert "Confirmed" in (await page.text_content("#confirm-status") or "")
+        finally:
+            await browser.close()
+    assert errors == [], errors
