@@ -32,9 +32,11 @@ from mcp.types import (
 from playwright.async_api import async_playwright
 
 from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import free_port
 from tests.e2e.harness import make_wallet
 from tests.oauth.conftest import CONFIRM_ABOVE, World, attr, wallet_sim, wallet_sim_async
 from tests.oauth.test_wallet_login import exchange
+from verifier.resource import AccessGrant, CallConfirmations, ConfirmationFailedError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 BIG = {"order_id": "ord-c1", "amount": CONFIRM_ABOVE + 1, "currency": "EUR"}
@@ -283,3 +285,12 @@ async def test_the_confirmation_page_in_chromium(world: World) -> None:
         finally:
             await browser.close()
     assert errors == [], errors
+
+
+async def test_the_resource_fails_closed_when_agentvp_is_unreachable() -> None:
+    confirmations = CallConfirmations(f"http://127.0.0.1:{free_port()}", api_key="k")
+    grant = AccessGrant(token="t", claims={"sub": "s", "client_id": "c", "aud": "a"}, action=None)
+    with pytest.raises(ConfirmationFailedError) as caught:
+        await confirmations.require(grant, "checkout", BIG, "confirm?")
+    assert caught.value.code == "confirmation_unavailable"
+    assert confirmations.pending == {}

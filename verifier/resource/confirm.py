@@ -11,7 +11,7 @@ require` is called in a tool handler before the call does anything:
 - on the retry it redeems the confirmation (single use, agentvp checks it is the same person's
   token and the same call) and returns; still pending: :class:`ConfirmationRequiredError` again with
   the same elicitation; declined, another person, expired or used: :class:`ConfirmationFailedError`
-  (and the next call starts afresh).
+  (and the next call starts afresh); agentvp unreachable: ``confirmation_unavailable``.
 
 What is pending is kept in memory, keyed by the token's ``sub``, ``client_id``, ``aud`` and the
 SHA-256 of the call - never by an MCP session id (the elicitation spec's statefulness rule).
@@ -87,10 +87,13 @@ class CallConfirmations:
 
     async def _post(self, path: str, body: Mapping[str, Any]) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.api_key}"}
-        async with httpx.AsyncClient(
-            timeout=10, follow_redirects=False, trust_env=False, transport=self.transport
-        ) as client:
-            return await client.post(f"{self.base}{path}", json=body, headers=headers)
+        try:
+            async with httpx.AsyncClient(
+                timeout=10, follow_redirects=False, trust_env=False, transport=self.transport
+            ) as client:
+                return await client.post(f"{self.base}{path}", json=body, headers=headers)
+        except httpx.HTTPError as exc:  # fail closed: no confirmation, no call
+            raise ConfirmationFailedError("confirmation_unavailable", str(exc)) from None
 
     async def require(
         self, grant: AccessGrant, tool: str, arguments: Mapping[str, Any], message: str
