@@ -345,6 +345,14 @@ class Settings(BaseSettings):
         le=86400,
         description="Seconds a fetched Client ID Metadata Document is reused.",
     )
+    oauth_confirm_lifetime: int = Field(
+        300,
+        ge=10,
+        le=600,
+        description="Default seconds a mid-session confirmation (`POST /oauth/confirmations`) "
+        "may take to be presented and redeemed; a resource may ask for less (`lifetime`), and "
+        "it never outlives its presentation request.",
+    )
     dc_api_origins: str = Field(
         "",
         description="Comma-separated origins of the pages that may ask for presentations over "

@@ -28,6 +28,15 @@ With ``--ssf-api-key`` (an agentvp API key) the server subscribes to agentvp's S
 stream for this resource and refuses (401 ``token_revoked``) tokens whose mandate agentvp has
 since seen revoked (:class:`verifier.resource.RevocationSignals`).
 
+With ``--confirm-above N`` (and ``--api-key``, an agentvp API key) a wallet-login ``checkout``
+of more than ``N`` (minor units) needs the person's confirmation from their wallet first: the
+call answers the MCP error ``URLElicitationRequiredError`` (-32042) holding a URL-mode
+elicitation (MCP 2025-11-25) whose ``url`` is agentvp's confirmation page for exactly this call;
+once the person presented their identity there, the client retries the call and it goes
+through (once). A decline, another person's wallet or an expired confirmation fail the call
+(:class:`verifier.resource.CallConfirmations`). Agent tokens are not asked: their mandate
+already names the amount the person allowed.
+
 Every call is logged with the token's ``verification_id`` (the same at every server one agentvp
 verification granted), ``mandate_jti``, ``client_id`` and ``sub``. Unauthenticated requests get
 401 with ``WWW-Authenticate: DPoP ... resource_metadata=...`` (and a ``Bearer`` challenge with
@@ -45,9 +54,16 @@ from typing import Any
 
 import uvicorn
 from mcp.server.fastmcp import Context, FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
+from mcp.shared.exceptions import UrlElicitationRequiredError
+from mcp.types import ElicitRequestURLParams
 
 from verifier.protocol.oauth.access_token import ToolBinding
 from verifier.resource import (
+    AccessGrant,
+    CallConfirmations,
+    ConfirmationFailedError,
+    ConfirmationRequiredError,
     DPoPNonces,
     JWKSCache,
     ProtectedResource,
@@ -87,6 +103,25 @@ def _audit(tool: str, ctx: Context[Any, Any, Any], **details: Any) -> dict[str, 
     return {"verification_id": grant.verification_id, **details}
 
 
+async def _confirm(
+    confirmations: CallConfirmations, grant: AccessGrant, arguments: dict[str, Any]
+) -> None:
+    """The person's confirmation of this checkout, or the elicitation / error that says why not."""
+    message = (
+        f"Confirm paying {arguments['amount']} {arguments['currency']} "
+        f"for order {arguments['order_id']} with your wallet."
+    )
+    try:
+        await confirmations.require(grant, "checkout", arguments, message)
+    except ConfirmationRequiredError as need:
+        elicitation = ElicitRequestURLParams(
+            mode="url", message=need.message, url=need.url, elicitationId=need.elicitation_id
+        )
+        raise UrlElicitationRequiredError([elicitation]) from None
+    except ConfirmationFailedError as failed:
+        raise ToolError(f"checkout not confirmed: {failed.code}") from None
+
+
 def build(
     agentvp: str,
     resource: str,
@@ -98,8 +133,12 @@ def build(
     dpop_required: bool = False,
     signals: RevocationSignals | None = None,
     dpop_nonces: DPoPNonces | None = None,
+    confirm_above: int | None = None,
+    confirmations: CallConfirmations | None = None,
 ) -> Any:
-    """The protected ASGI app (``signals``: agentvp's SSF stream, to refuse revoked grants)."""
+    """The protected ASGI app (``signals``: agentvp's SSF stream, to refuse revoked grants;
+    ``confirmations``: wallet-login checkouts above ``confirm_above`` need the person's
+    confirmation)."""
     path = "/" + resource.split("://", 1)[1].partition("/")[2]
     mcp = FastMCP(name, stateless_http=True, json_response=True, streamable_http_path=path)
 
@@ -108,6 +147,11 @@ def build(
         order_id: str, amount: int, currency: str, ctx: Context[Any, Any, Any]
     ) -> dict[str, Any]:
         """Pay for an order at Shop A (amount in minor units, e.g. cents)."""
+        grant = grant_of(ctx.request_context.request)
+        asked = confirm_above is not None and amount > confirm_above
+        if confirmations is not None and asked and grant.action is None:
+            order = {"order_id": order_id, "amount": amount, "currency": currency}
+            await _confirm(confirmations, grant, order)
         return {
             "status": "paid",
             **_audit("checkout", ctx, order_id=order_id, amount=amount, currency=currency),
@@ -167,6 +211,20 @@ def main() -> None:
         "resource) and refuse tokens of mandates revoked since they were issued.",
     )
     parser.add_argument(
+        "--confirm-above",
+        type=int,
+        help="Wallet-login checkouts above this amount need the person's wallet confirmation "
+        "(a URL-mode elicitation); needs --api-key.",
+    )
+    parser.add_argument(
+        "--confirm-lifetime", type=int, help="Seconds a confirmation may take (agentvp's default)."
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("MCP_SHOP_API_KEY"),
+        help="An agentvp API key for confirmations (POST /oauth/confirmations).",
+    )
+    parser.add_argument(
         "--signals-interval", type=float, default=5.0, help="Poll at most every N s."
     )
     args = parser.parse_args()
@@ -183,6 +241,13 @@ def main() -> None:
             interval=args.signals_interval,
         )
         asyncio.run(signals.refresh())  # subscribe now: events from here on are kept for us
+    confirmations = None
+    if args.confirm_above is not None:
+        if not args.api_key:
+            parser.error("--confirm-above needs --api-key (or MCP_SHOP_API_KEY)")
+        confirmations = CallConfirmations(
+            args.agentvp, api_key=args.api_key, lifetime=args.confirm_lifetime
+        )
     app = build(
         args.agentvp,
         resource,
@@ -193,6 +258,8 @@ def main() -> None:
         dpop_required=args.dpop_required,
         signals=signals,
         dpop_nonces=_nonces() if args.dpop_nonce else None,
+        confirm_above=args.confirm_above,
+        confirmations=confirmations,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

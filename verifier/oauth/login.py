@@ -29,6 +29,12 @@ are one compare-and-set, so concurrent polls agree.
 The ``sub`` of the grant is pairwise: SHA-256 over the issuer, the client and the holder key's
 RFC 7638 thumbprint - stable for one person and client, unlinkable across clients. ``acr`` is the
 identity's assurance level, ``auth_time`` the verification time.
+
+A resource with ``self_issued_login`` (its policy asks for no identity) opens a SIOPv2
+``response_type=id_token`` request instead: the verifier checks the self-issued ID token (SIOPv2
+§11.1: ``iss`` = ``sub`` = the thumbprint of ``sub_jwk``, signed by it, ``aud`` our client id,
+this request's ``nonce``, ``iat``/``exp``) and the grant's pairwise ``sub`` is over that key's
+thumbprint; there is no ``acr``.
 """
 
 from __future__ import annotations
@@ -185,7 +191,7 @@ class WalletLogin:
         rule = self.resources.get(resource)
         if rule is None:
             raise refuse("invalid_target", "not a protected resource")
-        if self.agents.policies[rule.policy].identity is None:
+        if self.agents.policies[rule.policy].identity is None and not rule.self_issued_login:
             raise refuse("invalid_target", "this resource's policy has no identity rules")
         scope = _one(params, "scope")
         scopes = scope.split() if scope else rule.granted_by_default
@@ -200,17 +206,27 @@ class WalletLogin:
         names = [rule.policy, *(rule.scope_policies[s] for s in scopes if s in rule.scope_policies)]
         return [self.agents.policies[name] for name in dict.fromkeys(names)]
 
+    def presentation(self, resource: str, scopes: Sequence[str]) -> CreatePresentation:
+        """What the person presents: the identity every policy asks for - or, at a resource
+        with ``self_issued_login`` whose asked policies want no identity, a SIOPv2 self-issued
+        ID token alone. ``ValueError`` when a policy asks for no identity otherwise, or the
+        policies accept no common credential type."""
+        policies = self.policies(resource, scopes)
+        if self.resources[resource].self_issued_login:
+            policies = [p for p in policies if p.identity is not None]
+            if not policies:
+                return CreatePresentation(response_type="id_token", flow="cross_device")
+        if any(p.identity is None for p in policies):
+            raise ValueError("a scope's policy has no identity rules")
+        return CreatePresentation(dcql_query=login_query(policies), flow="cross_device")
+
     async def start(self, params: Mapping[str, Sequence[str]]) -> LoginPage:
         client, redirect = await self._client(params)
         state, challenge, resource, scopes = self._request(params, redirect)
-        policies = self.policies(resource, scopes)
         try:
-            if any(p.identity is None for p in policies):
-                raise ValueError("a scope's policy has no identity rules")
-            query = login_query(policies)
+            spec = self.presentation(resource, scopes)
         except ValueError as exc:
             raise LoginError("invalid_scope", str(exc), redirect=redirect, state=state) from None
-        spec = CreatePresentation(dcql_query=query, flow="cross_device")
         try:
             tx = await self.presentations.create(spec, purpose=PURPOSE)
         except ServiceError as exc:
@@ -284,11 +300,17 @@ class WalletLogin:
             return TxStatus.REJECTED, self._answer(
                 login, {"error": "access_denied", "error_description": text}
             )
+        if tx.response_type == "id_token":  # SIOPv2 alone: the key is the person, no rules
+            key = {"holder_jkt": tx.result["id_token"]["jwk_thumbprint"]}
+            code = secrets.token_urlsafe(32)
+            await self._store_code(login, key, code)
+            return TxStatus.VERIFIED, self._answer(login, {"code": code})
         identity = tx.result["credentials"]["identity"][0]
         now = self.presentations.now()
         reasons = [
             reason
             for policy in self.policies(login.meta["resource"], login.meta["scopes"])
+            if policy.identity is not None  # a self_issued_login resource's own policy
             for reason in evaluate_identity(identity, None, policy, now=now)
         ]
         if not identity.get("holder_jkt"):  # the pairwise sub needs the holder's key

@@ -125,7 +125,13 @@ def build_login_server(
             refresh_lifetime=settings.oauth_refresh_lifetime,
         ),
     )
-    return LoginServer(access=access, clients=clients, login=login, grants=grants)
+    return LoginServer(
+        access=access,
+        clients=clients,
+        login=login,
+        grants=grants,
+        confirm_lifetime=settings.oauth_confirm_lifetime,
+    )
 
 
 def login_server_of(request: Request) -> LoginServer:
