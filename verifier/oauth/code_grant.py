@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.agents.grants import token_is_revoked
 from verifier.oauth.agent_grant import AgentAccess, OAuthError
 from verifier.oauth.login import code_key
 from verifier.policy.resources import ResourcePolicy
@@ -316,6 +317,8 @@ class CodeGrants:
             return None
         family = await self.store.get(claims["sid"], kind=GRANT)
         if family is None or family.status != TxStatus.PENDING or self.now() >= family.expires_at:
+            return {"active": False}
+        if await token_is_revoked(self.store, claims.get("jti")):  # RFC 7009, on its own
             return {"active": False}
         kind = "DPoP" if isinstance(claims.get("cnf"), dict) else "Bearer"
         return {"active": True, "token_type": kind, **claims}
