@@ -9,7 +9,9 @@
 - ``POST /oauth/token`` - form: ``grant_type``, ``auth_req_id``, optional ``resource``; header
   ``DPoP``. Errors as RFC 6749 §5.2 JSON (400), the pending ones with ``interval``. The
   ``authorization_code`` and ``refresh_token`` grants of the wallet login go to
-  :class:`verifier.oauth.code_grant.CodeGrants` (routes in :mod:`.oauth_login`);
+  :class:`verifier.oauth.code_grant.CodeGrants` (routes in :mod:`.oauth_login`), the
+  ``client_credentials`` grant of service clients to :class:`verifier.oauth.pep_clients.
+  PEPClients`;
 - ``POST /oauth/introspect`` - RFC 7662, form ``token``; for relying parties (API key).
 - ``POST /oauth/revoke`` - RFC 7009, form ``token``, ``token_type_hint``; an API key, or a public
   client's ``client_id`` for its own tokens (:mod:`verifier.oauth.revocation`). What it revokes
@@ -31,6 +33,7 @@ from fastapi.responses import JSONResponse
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import AccessSettings, AgentAccess, OAuthError
+from verifier.oauth.pep_clients import PEPClients
 from verifier.oauth.revocation import TokenRevocation
 from verifier.oauth.server import LoginServer, authorization_server_metadata
 from verifier.policy.presets import load_policy_file
@@ -169,7 +172,8 @@ async def agent_authorize(request: Request) -> JSONResponse:
     responses={**answers(TokenAnswer), **errors(400, 404, 413, 503)},
     openapi_extra=form_request(
         {
-            "grant_type": f"`{GRANT_TYPE}`, `authorization_code` or `refresh_token`.",
+            "grant_type": f"`{GRANT_TYPE}`, `authorization_code`, `refresh_token` or "
+            "`client_credentials` (a service client, e.g. a PEP: HTTP Basic).",
             "auth_req_id": "Agent grant: from /oauth/agent-authorize.",
             "resource": "The resource the token is for (RFC 8707).",
             "code": "authorization_code: the code from the wallet login.",
@@ -177,7 +181,8 @@ async def agent_authorize(request: Request) -> JSONResponse:
             "code_verifier": "authorization_code: the PKCE verifier (RFC 7636).",
             "client_id": "authorization_code, refresh_token: the public client.",
             "refresh_token": "refresh_token: the current refresh token (rotated).",
-            "scope": "refresh_token: a narrower scope (optional).",
+            "scope": "refresh_token, client_credentials: a narrower scope (optional).",
+            "client_secret": "client_credentials: the client secret (client_secret_post).",
         },
         headers=DPOP,
     ),
@@ -195,6 +200,10 @@ async def token(request: Request) -> JSONResponse:
             return await login.grants.authorization_code(dpop=dpop_of(request), form=form)
         if login is not None and grant_type == ["refresh_token"]:
             return await login.grants.refresh_token(dpop=dpop_of(request), form=form)
+        pep: PEPClients | None = getattr(request.app.state, "pep_clients", None)
+        if pep is not None and grant_type == ["client_credentials"]:
+            authorization = request.headers.get("authorization")
+            return await pep.token(authorization=authorization, form=form)
         return await access.token(dpop=dpop_of(request), form=form)
 
     return await _answer(call)
