@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
@@ -233,6 +233,7 @@ async def introspect(request: Request) -> JSONResponse:
 
 @router.post(
     "/oauth/revoke",
+    response_class=Response,
     responses={
         200: {"description": "Revoked, or nothing to revoke (RFC 7009 §2.2)."},
         **errors(400, 401, 404, 413),
@@ -246,7 +247,7 @@ async def introspect(request: Request) -> JSONResponse:
         required=["token"],
     ),
 )
-async def revoke(request: Request) -> JSONResponse:
+async def revoke(request: Request) -> Response:
     """RFC 7009 token revocation: an API key (any token) or a public client's own token."""
     access = access_of(request)
 
@@ -282,4 +283,7 @@ async def revoke(request: Request) -> JSONResponse:
             await transmitter.emit(SESSION_REVOKED, revoked.subject, event, dedupe=revoked.dedupe)
         return {}
 
-    return await _answer(call)
+    answer = await _answer(call)
+    if answer.status_code != 200:
+        return answer
+    return Response(status_code=200, headers=NO_STORE)  # RFC 7009 §2.2: no body
