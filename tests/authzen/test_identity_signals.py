@@ -148,6 +148,8 @@ def test_a_single_revoked_token_is_signalled_once_beside_the_mandate_pair(
         assert _revoke(pep, token).status_code == 200  # again: no second event
         refused = shop.post(tool_call("checkout", **ORDER), token=token, key=agent.key)
         assert refused.status_code == 401, refused.text
+        second = tool_call("checkout", **{**ORDER, "order_id": "ord-2"})
+        assert shop.post(second, token=other, key=agent.key).status_code == 200  # only that one
         # then the mandate: exactly one credential-change and one session-revoked more
         set_credential_status(world.wallet, agent.mandate.id, "revoked")
         wait_for(lambda: len(push.received) >= 3)

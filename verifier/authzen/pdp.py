@@ -185,9 +185,15 @@ class PDP:
             return [Reason("mandate_revoked", "the mandate's status is no longer valid")]
         if grant.token is not None and await token_is_revoked(self.store, grant.token.get("jti")):
             return [Reason("token_revoked", "the token was revoked")]
-        if grant.identity is not None and (
-            await identity_revoked_mark(self.store, grant.identity)
-            or await mandate_revoked(grant.identity, status, now=now)
+        if grant.identity is not None:
+            return await self._identity_revoked(grant.identity, now)
+        return []
+
+    async def _identity_revoked(self, identity: dict[str, Any], now: int) -> list[Reason]:
+        """The identity credential's revocation: the grant watcher's mark, or its list now."""
+        status = self.presentations.status
+        if await identity_revoked_mark(self.store, identity) or await mandate_revoked(
+            identity, status, now=now
         ):
             return [
                 Reason("identity_revoked", "the identity credential's status is no longer valid")
