@@ -2,22 +2,25 @@
 revoked by its issuer (its grant's token turns inactive at introspection, at the PDP and at the
 MCP example's guard; a real push receiver gets exactly one credential-change naming the identity
 credential, one assurance-level-change and one session-revoked naming the grant; another grant
-of the same mandate is untouched), and a single token revoked at the RFC 7009 endpoint (one
-session-revoked naming the token, none again for a second revocation, and a later mandate
-revocation still sends exactly one credential-change and one session-revoked)."""
+of the same mandate is untouched), the same for a wallet login resting on an identity credential,
+and a single token revoked at the RFC 7009 endpoint (one session-revoked naming the token, none
+again for a second revocation, and a later mandate revocation still sends exactly one
+credential-change and one session-revoked)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from tests.authzen.conftest import PEP, tool_request
-from tests.authzen.receivers import PushReceiver
-from tests.authzen.test_ssf import CAEP, ORDER, PUSH, wait_for
+from tests.authzen.receivers import PushReceiver, verify_set
+from tests.authzen.test_ssf import CAEP, ORDER, POLL, PUSH, wait_for
 from tests.mcp.conftest import Agent, World, claims_of, tool_call
+from tests.oauth.conftest import attr, pkce
 from wallet_sim.issuing import set_credential_status
 from wallet_sim.wallet import WalletSimulator
 
@@ -173,3 +176,99 @@ def test_a_single_revoked_token_is_signalled_once_beside_the_mandate_pair(
     finally:
         push.stop()
         pep.http.delete("/ssf/stream", params={"stream_id": push_id})
+
+
+def test_a_wallet_login_ends_with_its_identity_credential(world: World, pep: PEP) -> None:
+    """A person logs in to an MCP host with the wallet; when the issuer revokes the identity
+    credential they logged in with, the login's tokens turn inactive, its refresh token is
+    refused and the stream hears one session-revoked naming the login."""
+    shop = world.shops["shop1"]
+    url = world.verifier.url
+    stream = pep.http.post("/ssf/stream", json={"delivery": {"method": POLL}}).json()
+    try:
+        client = httpx.post(
+            f"{url}/oauth/register",
+            json={"redirect_uris": ["http://127.0.0.1:1/callback"], "client_name": "host"},
+            timeout=10,
+        ).json()
+        person = world.agent("login-person")  # a fresh person with an identity credential
+        verifier, challenge = pkce()
+        params = {
+            "response_type": "code",
+            "client_id": client["client_id"],
+            "redirect_uri": client["redirect_uris"][0],
+            "state": "s-1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "resource": shop.resource,
+        }
+        page = httpx.get(f"{url}/oauth/authorize", params=params, timeout=10)
+        assert page.status_code == 200, page.text
+        wallet = WalletSimulator(world.wallet, holders=[person.human])
+        try:
+            wallet.submit(
+                wallet.propose(wallet.resolve(attr(page.text, 'id="wallet-link"', "href")))
+            )
+        finally:
+            wallet.http.close()
+        login_id = attr(page.text, 'id="main"', "data-login")
+        view: dict[str, Any] = {}
+
+        def done() -> bool:
+            view.update(httpx.get(f"{url}/oauth/login/{login_id}", timeout=10).json())
+            return view["status"] != "pending"
+
+        wait_for(done)
+        assert view["status"] == "verified", view
+        code = parse_qs(urlsplit(view["redirect"]).query)["code"][0]
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": client["client_id"],
+            "redirect_uri": client["redirect_uris"][0],
+            "code_verifier": verifier,
+        }
+        tokens = httpx.post(f"{url}/oauth/token", data=form, timeout=10).json()
+        access = tokens["access_token"]
+        assert world.introspect(access)["active"] is True
+        identity = world.wallet.credentials(kind="identity", holder=person.human)[-1]
+        set_credential_status(world.wallet, identity.id, "revoked")
+        wait_for(lambda: world.introspect(access) == {"active": False})
+        refresh = {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": client["client_id"],
+        }
+        refused = httpx.post(f"{url}/oauth/token", data=refresh, timeout=10)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+        received: list[dict[str, Any]] = []
+
+        def polled() -> bool:
+            sets = pep.http.post(f"/ssf/poll/{stream['stream_id']}", json={}).json()["sets"]
+            if sets:
+                pep.http.post(
+                    f"/ssf/poll/{stream['stream_id']}", json={"ack": list(sets), "maxEvents": 0}
+                )
+            received.extend(
+                verify_set(t, jwks(world), issuer=url, audience=stream["aud"])
+                for t in sets.values()
+            )
+            return len(received) >= 3
+
+        wait_for(polled)
+        time.sleep(2)
+        polled()
+        assert _kinds(received) == [
+            "assurance-level-change",
+            "credential-change",
+            "session-revoked",
+        ], received
+        session = next(c for c in received if CAEP + "session-revoked" in c["events"])
+        assert session["sub_id"] == {"format": "opaque", "id": claims_of(access)["sid"]}
+    finally:
+        pep.http.delete("/ssf/stream", params={"stream_id": stream["stream_id"]})
+
+
+def jwks(world: World) -> dict[str, Any]:
+    keys: dict[str, Any] = httpx.get(f"{world.verifier.url}/oauth/jwks.json", timeout=10).json()
+    return keys

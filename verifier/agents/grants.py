@@ -21,7 +21,8 @@ the same way, under its own *identity key* (:func:`identity_key_of`: a digest of
 status reference): ``grants:<identity key>`` lists the grants resting on it, one ``grants:watch``
 item (``kind`` ``identity``) re-checks it, ``revoked:<identity key>`` marks it revoked.
 :func:`grant_identity` finds the identity of a grant, :func:`identity_revoked_mark` tells whether
-the watcher has marked it.
+the watcher has marked it. A wallet login whose identity credential has a status entry rests on
+it the same way (``{"login": <sid>}`` in ``grants:<identity key>``, :func:`watch_identity`).
 
 Single tokens revoked on their own (RFC 7009, :mod:`verifier.oauth.revocation`) are marked as
 ``revoked-token:<jti>`` (:func:`mark_token_revoked`, :func:`token_is_revoked`) until they expire.
@@ -46,12 +47,15 @@ __all__ = [
     "identity_key_of",
     "identity_revoked_mark",
     "identity_subject",
+    "identity_watch",
     "is_revoked",
     "last_valid_moment",
+    "logins_of",
     "mandate_key_of",
     "mark_revoked",
     "mark_token_revoked",
     "token_is_revoked",
+    "watch_identity",
 ]
 
 WATCH_QUEUE = "grants:watch"
@@ -140,12 +144,20 @@ async def grants_of(store: TransactionStore, key: str) -> list[str]:
     return [str(e["av"]) for e in await store.read_events(f"grants:{key}") if "av" in e]
 
 
+async def logins_of(store: TransactionStore, key: str) -> list[str]:
+    """The wallet logins (``sid``) resting on the identity credential ``key``, oldest first."""
+    return [str(e["login"]) for e in await store.read_events(f"grants:{key}") if "login" in e]
+
+
 async def last_valid_moment(store: TransactionStore, key: str, *, retention: int) -> int:
-    """The last moment a token of any allowed verification of the mandate ``key`` can be valid
-    (0 when none is left)."""
+    """The last moment a token of any allowed verification (or wallet login) resting on the
+    mandate or identity ``key`` can be valid (0 when none is left)."""
     last = 0
-    for av_id in await grants_of(store, key):
-        av = await store.get(av_id, kind=RecordKind.AGENT_VERIFICATION)
+    for event in await store.read_events(f"grants:{key}"):
+        if "login" in event:
+            last = max(last, int(event.get("until", 0)))
+            continue
+        av = await store.get(str(event.get("av")), kind=RecordKind.AGENT_VERIFICATION)
         if av is not None:
             last = max(last, av.expires_at + retention)
     return last
@@ -207,22 +219,47 @@ class GrantIndex:
     async def _register_identity(self, av: Transaction, until: int) -> None:
         """Watch the identity credential the grant rests on (when it has a status entry)."""
         identity = await grant_identity(self.store, av)
-        key = identity_key_of(identity) if identity is not None else None
-        if identity is None or key is None:
+        item = identity_watch(identity) if identity is not None else None
+        if item is None:
             return
         now = int(self.clock())
-        await self.store.append_event(f"grants:{key}", {"av": av.id}, ttl=_YEAR // 12)
-        item = {
-            "kind": "identity",
-            "key": key,
-            "iss": identity.get("iss"),
-            "vct": identity.get("vct"),
-            "status": _status_ref(identity),
-            "subject": identity_subject(identity),
-            "level": assurance_level_of(identity),
-            "namespace": _verification(identity).get("trust_framework"),
-            "until": until,
-        }
-        await self.store.enqueue(
-            WATCH_QUEUE, key, item, due_at=now + self.check_every, ttl=max(until - now, 60)
+        await watch_identity(
+            self.store, item, {"av": av.id}, until=until, due_at=now + self.check_every, now=now
         )
+
+
+def identity_watch(identity: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the grant watcher needs to watch an identity credential (its verified result):
+    key, issuer, ``vct``, status reference, SSF subject, assurance level and its namespace;
+    None when it has no status list entry."""
+    key = identity_key_of(identity)
+    if key is None:
+        return None
+    return {
+        "kind": "identity",
+        "key": key,
+        "iss": identity.get("iss"),
+        "vct": identity.get("vct"),
+        "status": _status_ref(identity),
+        "subject": identity_subject(identity),
+        "level": assurance_level_of(identity),
+        "namespace": _verification(identity).get("trust_framework"),
+    }
+
+
+async def watch_identity(
+    store: TransactionStore,
+    item: Mapping[str, Any],
+    entry: Mapping[str, Any],
+    *,
+    until: int,
+    due_at: int,
+    now: int,
+) -> None:
+    """Record ``entry`` (``{"av": <grant>}``, or ``{"login": <sid>, "until": …}`` for a wallet
+    login) as resting on the identity ``item`` and queue its watch (one item per credential)."""
+    key = str(item["key"])
+    await store.append_event(f"grants:{key}", dict(entry), ttl=_YEAR // 12)
+    await store.enqueue(
+        WATCH_QUEUE, key, {**item, "until": until}, due_at=due_at, ttl=max(until - now, 60)
+    )

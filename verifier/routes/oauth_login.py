@@ -124,6 +124,7 @@ def build_login_server(
         settings=LoginTokenSettings(
             token_lifetime=settings.oauth_token_lifetime,
             refresh_lifetime=settings.oauth_refresh_lifetime,
+            watch_every=settings.grant_watch_interval,
         ),
     )
     return LoginServer(access=access, clients=clients, login=login, grants=grants)

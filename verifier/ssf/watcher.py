@@ -21,7 +21,8 @@ grants' tokens turn inactive, decisions about them ``false``) and each stream ge
 ``credential-change`` naming the identity credential, one ``assurance-level-change``
 (:func:`assurance_drop`: the level the credential established drops to ``none``) and one
 ``session-revoked`` per grant resting on it, naming the grant (``opaque``, the
-``verification_id`` every token of the grant carries).
+``verification_id`` every token of the grant carries), and one per wallet login resting on it
+(``opaque``, the login's ``sid``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from verifier.agents.grants import WATCH_QUEUE, grants_of, last_valid_moment, mark_revoked
+from verifier.agents.grants import (
+    WATCH_QUEUE,
+    grants_of,
+    last_valid_moment,
+    logins_of,
+    mark_revoked,
+)
 from verifier.agents.revalidation import check_status_again
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import StatusError
@@ -189,6 +196,13 @@ class GrantWatcher:
                 {"format": "opaque", "id": av_id},
                 common,
                 dedupe=f"session-revoked:grant:{av_id}",
+            )
+        for sid in await logins_of(self.store, key):  # wallet logins resting on it
+            await self.transmitter.emit(
+                SESSION_REVOKED,
+                {"format": "opaque", "id": sid},
+                common,
+                dedupe=f"session-revoked:login:{sid}",
             )
 
     async def run(self, *, tick: float = 1.0) -> None:
