@@ -54,6 +54,7 @@ from verifier.routes import (
     authzen_api,
     docs,
     oauth,
+    oauth_confirm,
     oauth_login,
     openapi,
     ops,
@@ -92,6 +93,7 @@ def build_service(
         timeout=settings.outbound_timeout,
         max_bytes=settings.outbound_max_bytes,
         allow_hosts=settings.outbound_allow_list,
+        ca_file=settings.outbound_ca_file,
     )
     metadata = IssuerMetadataCache(
         fetcher,
@@ -237,6 +239,7 @@ ROUTERS = (
     ssf_api,
     oauth,
     oauth_login,
+    oauth_confirm,
     wallet_api,
     web,
     web_agent,
@@ -390,7 +393,9 @@ def _webhooks(settings: Settings, svc: PresentationService, metrics: Metrics) ->
         svc.store,
         secret=settings.webhook_secret.encode(),
         fetcher=SafeFetcher(
-            timeout=settings.outbound_timeout, allow_hosts=settings.outbound_allow_list
+            timeout=settings.outbound_timeout,
+            allow_hosts=settings.outbound_allow_list,
+            ca_file=settings.outbound_ca_file,
         ),
         clock=svc.clock,
         max_attempts=settings.webhook_max_attempts,

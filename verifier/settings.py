@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from verifier.config_files import load_document
+from verifier.ops.fetch import outbound_tls
 from verifier.protocol import AgentVPError
 from verifier.protocol.oid4vp.dc_api import check_origin
 
@@ -105,7 +106,8 @@ class Settings(BaseSettings):
         "`redis+cluster://host:port[,host:port...]` for a Redis Cluster, "
         "`redis+sentinel://host:port[,host:port...]/service_name[/db]` for a master watched by "
         "Sentinels (`rediss+...` for TLS; both take `?failover_wait=<s>` (default 15: how long a "
-        "call retries through a failover) and `&prefix=<key prefix>`; see docs/DEPLOYMENT.md), "
+        "call retries through a failover), `&prefix=<key prefix>` and `&wait_replicas=0|1` "
+        "(default 1: a write is answered once a replica has it); see docs/DEPLOYMENT.md), "
         "`memory://` for tests (one process only).",
     )
     client_id_prefix: Literal["x509_hash", "x509_san_dns", "redirect_uri"] = Field(
@@ -224,6 +226,14 @@ class Settings(BaseSettings):
         description="Comma-separated hosts (or host:port) that may be fetched over plain http and "
         "at loopback/private addresses. Empty in production: only https to public addresses.",
     )
+    outbound_ca_file: Path | None = Field(
+        None,
+        description="PEM file of CA certificates trusted **in addition to** the default trust "
+        "store for every outbound https fetch (Client ID Metadata Documents, issuer metadata, "
+        "status lists, webhooks, SSF push): a private or development CA. Read at startup; a "
+        "missing file or one without a usable certificate stops the start with that reason. "
+        "Unset: the default trust store only.",
+    )
     issuer_metadata_ttl: int = Field(
         3600, ge=10, description="Seconds fetched jwt-vc-issuer metadata (issuer keys) is reused."
     )
@@ -335,6 +345,14 @@ class Settings(BaseSettings):
         le=86400,
         description="Seconds a fetched Client ID Metadata Document is reused.",
     )
+    oauth_confirm_lifetime: int = Field(
+        300,
+        ge=10,
+        le=600,
+        description="Default seconds a mid-session confirmation (`POST /oauth/confirmations`) "
+        "may take to be presented and redeemed; a resource may ask for less (`lifetime`), and "
+        "it never outlives its presentation request.",
+    )
     dc_api_origins: str = Field(
         "",
         description="Comma-separated origins of the pages that may ask for presentations over "
@@ -394,6 +412,18 @@ class Settings(BaseSettings):
                 except ValueError:
                     message = f"trusted_proxies: {item!r} is no address or network"
                     raise ValueError(message) from None
+        return value
+
+    @field_validator("outbound_ca_file", mode="before")
+    @classmethod
+    def _ca_file_unset(cls, value: Any) -> Any:
+        return None if value == "" else value  # AGENTVP_OUTBOUND_CA_FILE= (empty): unset
+
+    @field_validator("outbound_ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            outbound_tls(value)  # OutboundCAError (a ValueError) names the problem
         return value
 
     @field_validator("dc_api_origins")

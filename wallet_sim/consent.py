@@ -62,7 +62,8 @@ def optional_in(proposal: Proposal) -> set[str]:
     """The proposal's optional query ids, minus those ``transaction_data`` binds."""
     bound = {i for td in proposal.transaction_data for i in td.credential_ids}
     chosen = proposal.presentation.matches
-    return optional_query_ids(proposal.request.dcql_query, chosen) - bound
+    query = proposal.request.dcql_query
+    return optional_query_ids(query, chosen) - bound if query is not None else set()
 
 
 def without_optional(request: RequestObject, drop: Collection[str]) -> RequestObject:
@@ -71,7 +72,7 @@ def without_optional(request: RequestObject, drop: Collection[str]) -> RequestOb
     Raises ``ValueError`` when nothing would be left to present.
     """
     query = request.dcql_query
-    if not drop or query.credential_sets is None:
+    if not drop or query is None or query.credential_sets is None:
         return request
     kept = tuple(
         cset

@@ -64,7 +64,13 @@ INITIALIZE = {
 
 
 class DPoPAuth(httpx.Auth):
-    """``Authorization: DPoP <token>`` plus a fresh DPoP proof (with ``ath``) on every request."""
+    """``Authorization: DPoP <token>`` plus a fresh DPoP proof (with ``ath``) on every request.
+
+    A server that wants its nonce in proofs (RFC 9449 §9) answers 401 ``use_dpop_nonce`` with a
+    ``DPoP-Nonce`` header: the request is sent once more with a new proof carrying it. The
+    latest ``DPoP-Nonce`` any answer carried goes into the following proofs."""
+
+    requires_request_body = True  # a retry sends the same body again
 
     def __init__(
         self, key: SigningKey, token: str, *, clock: Callable[[], float] = time.time
@@ -72,9 +78,11 @@ class DPoPAuth(httpx.Auth):
         self.key = key
         self.token = token
         self.clock = clock
+        self.nonce: str | None = None
+        self.nonce_retries = 0
         self.refusals: list[httpx.Response] = []
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def _sign(self, request: httpx.Request) -> httpx.Request:
         request.headers["Authorization"] = f"DPoP {self.token}"
         request.headers["DPoP"] = create_proof(
             self.key,
@@ -82,8 +90,19 @@ class DPoPAuth(httpx.Auth):
             htu=str(request.url),
             now=int(self.clock()),
             access_token=self.token,
+            nonce=self.nonce,
         )
-        response = yield request
+        return request
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        response = yield self._sign(request)
+        sent_nonce = self.nonce
+        self.nonce = response.headers.get("DPoP-Nonce") or self.nonce
+        asked = 'error="use_dpop_nonce"' in response.headers.get("WWW-Authenticate", "")
+        if response.status_code == 401 and asked and self.nonce != sent_nonce:
+            self.nonce_retries += 1
+            response = yield self._sign(request)
+            self.nonce = response.headers.get("DPoP-Nonce") or self.nonce
         if response.status_code in (401, 403):
             self.refusals.append(response)
 

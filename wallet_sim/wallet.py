@@ -110,6 +110,8 @@ class Proposal:
         lines = [f"verifier: {req.client_id}"]
         if req.verifier_subject:
             lines.append(f"certificate: {req.verifier_subject} (trusted)")
+        if req.wants_id_token:
+            lines.append("sign-in: a self-issued ID token (your key, no verified claims)")
         return lines + consent_lines(self.transaction_data, self.presentation, self.credentials)
 
 
@@ -178,7 +180,10 @@ class WalletSimulator:
             ) from None
 
     def propose(self, request: RequestObject) -> Proposal:
-        """Select credentials and disclosures; raise :class:`WalletError` if we cannot comply."""
+        """Select credentials and disclosures; raise :class:`WalletError` if we cannot comply.
+        A SIOPv2 ``id_token`` request (no DCQL query) selects nothing."""
+        if request.dcql_query is None:
+            return Proposal(request, Presentation(vp_token={}, matches={}), [], {})
         stored = [
             c
             for c in self.wallet.credentials()
@@ -212,7 +217,9 @@ class WalletSimulator:
 
     def submit(self, proposal: Proposal) -> dict[str, object]:
         """Send the presentation; the verifier's JSON answer (maybe with ``redirect_uri``)."""
-        params: dict[str, Any] = {"vp_token": proposal.presentation.vp_token}
+        params: dict[str, Any] = {}
+        if proposal.request.dcql_query is not None:
+            params["vp_token"] = proposal.presentation.vp_token
         if proposal.request.wants_id_token:
             params["id_token"] = create_id_token(
                 key=self.wallet.key("human"),

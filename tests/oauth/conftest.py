@@ -1,7 +1,10 @@
-"""One world for the wallet-login tests, over real HTTP: `agentvp serve` (SQLite), two
+"""One world for the wallet-login tests, over real HTTP: `agentvp serve` (SQLite), four
 `examples/mcp_shop` servers - ``shop`` listed with the README's one line
-(``{policy: shop-checkout}``) and ``stepup`` with a second scope ``mcp:refund`` that is not
-granted by default - and a wallet directory holding the simulator's identity credential, which
+(``{policy: shop-checkout}``), ``stepup`` with a second scope ``mcp:refund`` that is not
+granted by default, which sees some verified claims (``RELEASED``) at introspection,
+``nonced`` (``--dpop-required --dpop-nonce``: DPoP with server nonces at the token endpoint and
+at the resource) and ``confirm`` (checkouts above :data:`CONFIRM_ABOVE` need the person's
+wallet confirmation) - and a wallet directory holding the simulator's identity credential, which
 `wallet-sim present <href> --yes` answers with."""
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ from wallet_sim.store import Wallet
 ROOT = Path(__file__).resolve().parents[2]
 CALLBACK = "/callback"
 DPOP_ONLY = "https://dpop-only.example/mcp"  # listed, not served: token endpoint checks only
+# what ``stepup`` may see of the person at introspection (family_name is presented, not listed)
+RELEASED = [
+    "given_name",
+    "birthdate",
+    "verification.trust_framework",
+    "verification.assurance_level",
+]
+SELF_ISSUED = "https://self-issued.example/mcp"  # listed, not served: SIOPv2 id_token logins
+NO_IDENTITY = "https://no-identity.example/mcp"  # its policy asks for no identity: no login
+CONFIRM_ABOVE = 10000  # the ``confirm`` shop: larger wallet-login checkouts need a confirmation
 WALLET_SIM = str(Path(sys.executable).parent / "wallet-sim")  # the installed console script
 
 
@@ -157,7 +170,7 @@ def attr(html: str, marker: str, name: str) -> str:
 @pytest.fixture(scope="package")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("oauth")
-    vport, port1, port2 = free_port(), free_port(), free_port()
+    vport, port1, port2, port3, port4 = (free_port() for _ in range(5))
     data = root / "verifier"
     api_key = make_data_dir(data, f"http://localhost:{vport}")
     wallet = make_wallet(root / "wallet", data)
@@ -169,7 +182,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     impossible = copy.deepcopy(strict)
     impossible["identity"]["trust_frameworks"] = {"other_framework": {}}
-    policy["policies"].update({"strict": strict, "impossible": impossible})
+    pseudonymous = copy.deepcopy(policy["policies"]["shop-checkout"])
+    del pseudonymous["identity"]
+    policy["policies"].update(
+        {"strict": strict, "impossible": impossible, "pseudonymous": pseudonymous}
+    )
     policy["resources"] = {
         f"http://127.0.0.1:{port1}/mcp": {"policy": "shop-checkout"},
         f"http://127.0.0.1:{port2}/mcp": {
@@ -178,8 +195,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "default_scopes": ["mcp"],
             "scope_policies": {"mcp:refund": "strict", "mcp:admin": "impossible"},
             "token_lifetime": 3,
+            "released_claims": RELEASED,
         },
         DPOP_ONLY: {"policy": "shop-checkout", "dpop_required": True, "dpop_nonce": True},
+        f"http://127.0.0.1:{port3}/mcp": {
+            "policy": "shop-checkout",
+            "dpop_required": True,
+            "dpop_nonce": True,
+        },
+        f"http://127.0.0.1:{port4}/mcp": {"policy": "shop-checkout"},
+        SELF_ISSUED: {
+            "policy": "pseudonymous",
+            "self_issued_login": True,
+            "scopes": ["mcp", "mcp:verified"],
+            "default_scopes": ["mcp"],
+            "scope_policies": {"mcp:verified": "shop-checkout"},
+        },
+        NO_IDENTITY: {"policy": "pseudonymous"},
     }
     (data / "policy.yaml").write_text(yaml.safe_dump(policy))
     verifier = start_verifier(data, port=vport, wallet_rate_limit="0")
@@ -187,6 +219,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     try:
         world.shops["shop"] = start_shop(root, "shop", verifier.url, port1)
         world.shops["stepup"] = start_shop(root, "stepup", verifier.url, port2)
+        world.shops["nonced"] = start_shop(
+            root, "nonced", verifier.url, port3, "--dpop-required", "--dpop-nonce"
+        )
+        confirm = ("--confirm-above", str(CONFIRM_ABOVE), "--api-key", api_key)
+        world.shops["confirm"] = start_shop(root, "confirm", verifier.url, port4, *confirm)
         yield world
     finally:
         for shop in world.shops.values():

@@ -376,14 +376,22 @@ async def test_a_client_metadata_url_at_a_private_address_is_never_fetched() -> 
     await fetcher.close()
 
 
-def test_resource_settings_are_checked() -> None:
+def test_resource_settings_are_checked(data_dir: tuple[Path, str]) -> None:
     from pydantic import ValidationError  # noqa: PLC0415
 
+    from verifier.policy.presets import load_policy_file  # noqa: PLC0415
     from verifier.policy.resources import ResourcePolicy, check_resources  # noqa: PLC0415
 
+    policies = load_policy_file(data_dir[0] / "policy.yaml").policies
     rule = ResourcePolicy.model_validate({"policy": "p", "scope_policies": {"mcp": "nope"}})
     with pytest.raises(ValueError, match=r"scope_policies\.mcp: unknown policy 'nope'"):
-        check_resources({SHOP: rule}, ["p"])
+        check_resources({SHOP: rule}, {"p": policies["shop-checkout"]})
+    # A bare self-issued ID token cannot show an identity's assurance level.
+    siop = ResourcePolicy.model_validate({"policy": "shop-checkout", "self_issued_login": True})
+    with pytest.raises(ValueError, match=r"self_issued_login: policy 'shop-checkout' asks for"):
+        check_resources({SHOP: siop}, policies)
+    check_resources({SHOP: siop.model_copy(update={"policy": "agents"})}, policies)
+    assert ResourcePolicy.model_validate({"policy": "p"}).self_issued_login is False
     bad = [
         {"policy": "p", "scope_policies": {"other": "p"}},
         {"policy": "p", "default_scopes": ["other"]},

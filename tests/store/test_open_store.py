@@ -72,6 +72,10 @@ async def test_redis_urls_build_a_redis_store_without_connecting(url: str) -> No
             "REDISS+SENTINEL://:pw@s1:26379/main/4?failover_wait=0",
             HATarget("sentinel", (("s1", 26379),), True, None, "pw", "main", 4, 0, "agentvp:"),
         ),
+        (
+            "redis+sentinel://s1:26379/main?wait_replicas=0",
+            HATarget("sentinel", (("s1", 26379),), service="main", wait_replicas=0),
+        ),
     ],
 )
 async def test_cluster_and_sentinel_urls_build_a_ha_store_without_connecting(
@@ -98,6 +102,8 @@ async def test_cluster_and_sentinel_urls_build_a_ha_store_without_connecting(
         ("redis+cluster://r1:7000?failover_wait=soon", "failover_wait must be"),
         ("redis+cluster://r1:7000?failover_wait", "failover_wait must be"),
         ("redis+cluster://r1:7000?prefix=", "prefix must be"),
+        ("redis+cluster://r1:7000?wait_replicas=2", "wait_replicas must be 0 or 1"),
+        ("redis+cluster://r1:7000?wait_replicas=", "wait_replicas must be 0 or 1"),
         ("redis+cluster://r1:7000?prefix=a{b}", "prefix must be"),
         ("redis+cluster://r1:7000?prefix=" + "a" * 65, "prefix must be"),
         ("redis+sentinel://s1:26379", "service_name"),

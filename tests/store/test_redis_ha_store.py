@@ -78,28 +78,30 @@ async def test_keys_carry_hash_tags_and_each_record_stays_in_one_slot(
 
 
 class LoseFirstReply:
-    """Wraps a registered script: the first call runs on Redis, then its reply is 'lost' (the
-    connection drops), as when a master dies between applying a write and answering."""
+    """Wraps the store's replicated writer: the first run of each script happens on Redis, then
+    its reply is 'lost' (the connection drops), as when a master dies between applying a write
+    (and its replica acknowledging it) and answering."""
 
-    def __init__(self, script: Callable[..., Awaitable[Any]]) -> None:
-        self.script = script
-        self.calls = 0
+    def __init__(self, store: RedisHAStore, names: tuple[str, ...]) -> None:
+        self.names = {id(getattr(store, name)): name for name in names}
+        self.calls = dict.fromkeys(names, 0)
+        self.script: Callable[..., Awaitable[Any]] = store._writer.script
+        store._writer.script = self  # type: ignore[method-assign]
 
-    async def __call__(self, **kwargs: Any) -> Any:
-        self.calls += 1
-        reply = await self.script(**kwargs)
-        if self.calls == 1:
-            raise RedisConnectionError("Connection closed by server.")
+    async def __call__(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        name = self.names.get(id(script))
+        reply = await self.script(script, keys, args)
+        if name is not None:
+            self.calls[name] += 1
+            if self.calls[name] == 1:
+                raise RedisConnectionError("Connection closed by server.")
         return reply
 
 
 async def test_a_retried_write_whose_reply_was_lost_is_applied_once(redis_cluster_url: str) -> None:
     store = RedisHAStore(redis_cluster_url, prefix=f"t{uuid.uuid4().hex[:8]}:")
-    wrappers: dict[str, LoseFirstReply] = {}
     scripts = ("_create_record", "_create_index", "_update_if", "_add_within", "_claim")
-    for name in (*scripts, "_append", "_enqueue"):
-        wrappers[name] = LoseFirstReply(getattr(store, name))
-        setattr(store, name, wrappers[name])
+    lose = LoseFirstReply(store, (*scripts, "_append", "_enqueue"))
     try:
         tx = new_tx()
         await store.create(tx, retain_until=int(time.time()) + 100)  # both steps retried
@@ -116,8 +118,7 @@ async def test_a_retried_write_whose_reply_was_lost_is_applied_once(redis_cluste
         assert await store.read_events("s") == [{"a": 1}]  # one event, not two
         assert await store.enqueue("q", "i", {}, due_at=0, ttl=60) is True
         assert [i.item_id for i in await store.lease("q", now=1, lease_for=9, limit=9)] == ["i"]
-        calls = {name: wrapper.calls for name, wrapper in wrappers.items()}
-        assert calls == {name: 3 if name == "_claim" else 2 for name in wrappers}  # all retried
+        assert lose.calls == {name: 3 if name == "_claim" else 2 for name in lose.calls}
         # A refused call leaves no marker: its retry is refused again, still changing nothing.
         assert await store.add_within("c", {"n": 5}, {"n": 9}, ttl=60) is None
         assert await store.get_counters("c") == {"n": 5}
@@ -185,10 +186,14 @@ async def test_a_create_whose_index_cannot_be_written_leaves_no_record(
     url = redis_cluster.url.replace("failover_wait=30", "failover_wait=1")
     store = RedisHAStore(url, prefix=prefix)
 
-    async def unreachable(**_: Any) -> Any:
-        raise RedisConnectionError("Connection refused")
+    run = store._writer.script
 
-    store._create_index = unreachable  # type: ignore[method-assign]
+    async def unreachable(script: Any, keys: list[str], args: list[Any]) -> Any:
+        if script is store._create_index:  # the index's slot is unreachable
+            raise RedisConnectionError("Connection refused")
+        return await run(script, keys, args)
+
+    store._writer.script = unreachable  # type: ignore[method-assign]
     try:
         assert await store.ping() is True
         tx = new_tx()

@@ -18,14 +18,17 @@ wider one (``invalid_scope``).
 
 **Tokens**: ``at+jwt`` (RFC 9068) with ``iss``, ``sub`` (pairwise), ``aud`` = the resource,
 ``client_id``, ``scope``, ``iat``, ``exp``, ``jti``, ``auth_time``, ``acr`` (the assurance level of
-the presented identity). Without a ``DPoP`` header the token is ``token_type: Bearer``; with one,
-the proof is checked (RFC 9449 §4.3, ``jti`` single-use) and the token carries ``cnf.jkt`` and is
-``token_type: DPoP``; the refresh family is then bound to that key and every refresh must prove
-it (§5: refresh tokens of public clients are sender-constrained). A resource with
-``dpop_required`` refuses a request without a proof (``invalid_dpop_proof``); one with
-``dpop_nonce`` wants a server nonce in the proof (§8): ``use_dpop_nonce`` and a ``DPoP-Nonce``
-header first - HMAC of the minute under a key derived from the signing key, so stateless and the
-same on every instance; the current and the previous minute's are accepted.
+the presented identity) - no other verified claim: those the resource's ``released_claims``
+lists are kept with the grant and answered at introspection only (:mod:`.released`). Without
+a ``DPoP`` header the token is ``token_type: Bearer``; with one, the proof is checked (RFC 9449
+§4.3, ``jti`` single-use) and the token carries ``cnf.jkt`` and is ``token_type: DPoP``; the
+refresh family is then bound to that key and every refresh must prove it (§5: refresh tokens of
+public clients are sender-constrained). A resource with ``dpop_required`` refuses a request
+without a proof (``invalid_dpop_proof``); one with ``dpop_nonce`` wants a server nonce in the
+proof (§8): ``use_dpop_nonce`` and a ``DPoP-Nonce`` header first - HMAC of the minute under a
+key derived from the signing key, so stateless and the same on every instance; the current and
+the previous minute's are accepted (the token endpoint's own: a resource's nonces, RFC 9449 §9,
+are its own too, see :mod:`verifier.resource.nonces`).
 
 **The identity credential**: a login rests on the credential the person presented. When it has
 a status list entry, the grant watcher re-checks it (:func:`verifier.agents.grants.
@@ -49,6 +52,7 @@ from verifier.agents.grants import is_revoked, token_is_revoked, watch_identity
 from verifier.agents.revalidation import mandate_revoked
 from verifier.oauth.agent_grant import AgentAccess, OAuthError
 from verifier.oauth.login import code_key
+from verifier.oauth.released import still_released
 from verifier.policy.resources import ResourcePolicy
 from verifier.protocol.jose.base64url import b64url_encode
 from verifier.resource.tokens import AccessError, verify_access_token
@@ -278,6 +282,7 @@ class CodeGrants:
                 "acr": record.meta.get("acr"),
                 "jkt": jkt,
                 "identity": record.meta.get("identity"),
+                "released": record.meta.get("released") or {},  # introspection only
             },
         )
         await self.store.create(family, retain_until=family.expires_at)
@@ -358,4 +363,10 @@ class CodeGrants:
         if await self._identity_ended(family):
             return {"active": False}
         kind = "DPoP" if isinstance(claims.get("cnf"), dict) else "Bearer"
-        return {"active": True, "token_type": kind, **claims}
+        answer = {"active": True, "token_type": kind, **claims}
+        rule = self.resources.get(str(family.meta.get("resource")))
+        names = rule.released_claims if rule is not None else []
+        released = still_released(family.meta.get("released"), names)
+        if released:  # the resource's released_claims, in the IDA shape
+            answer["verified_claims"] = released
+        return answer

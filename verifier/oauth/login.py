@@ -31,6 +31,12 @@ RFC 7638 thumbprint - stable for one person and client, unlinkable across client
 identity's assurance level, ``auth_time`` the verification time. When the identity credential
 has a status list entry, its reference goes with the code to the login's refresh family, which
 the grant watcher then watches (:mod:`.code_grant`).
+
+A resource with ``self_issued_login`` (its policy asks for no identity) opens a SIOPv2
+``response_type=id_token`` request instead: the verifier checks the self-issued ID token (SIOPv2
+§11.1: ``iss`` = ``sub`` = the thumbprint of ``sub_jwk``, signed by it, ``aud`` our client id,
+this request's ``nonce``, ``iat``/``exp``) and the grant's pairwise ``sub`` is over that key's
+thumbprint; there is no ``acr``.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import OAuthError
 from verifier.oauth.clients import Client, ClientRegistry, redirect_matches
+from verifier.oauth.released import release
 from verifier.policy.identity import evaluate_identity
 from verifier.policy.queries import identity_query
 from verifier.policy.resources import ResourcePolicy
@@ -187,7 +194,7 @@ class WalletLogin:
         rule = self.resources.get(resource)
         if rule is None:
             raise refuse("invalid_target", "not a protected resource")
-        if self.agents.policies[rule.policy].identity is None:
+        if self.agents.policies[rule.policy].identity is None and not rule.self_issued_login:
             raise refuse("invalid_target", "this resource's policy has no identity rules")
         scope = _one(params, "scope")
         scopes = scope.split() if scope else rule.granted_by_default
@@ -202,17 +209,27 @@ class WalletLogin:
         names = [rule.policy, *(rule.scope_policies[s] for s in scopes if s in rule.scope_policies)]
         return [self.agents.policies[name] for name in dict.fromkeys(names)]
 
+    def presentation(self, resource: str, scopes: Sequence[str]) -> CreatePresentation:
+        """What the person presents: the identity every policy asks for - or, at a resource
+        with ``self_issued_login`` whose asked policies want no identity, a SIOPv2 self-issued
+        ID token alone. ``ValueError`` when a policy asks for no identity otherwise, or the
+        policies accept no common credential type."""
+        policies = self.policies(resource, scopes)
+        if self.resources[resource].self_issued_login:
+            policies = [p for p in policies if p.identity is not None]
+            if not policies:
+                return CreatePresentation(response_type="id_token", flow="cross_device")
+        if any(p.identity is None for p in policies):
+            raise ValueError("a scope's policy has no identity rules")
+        return CreatePresentation(dcql_query=login_query(policies), flow="cross_device")
+
     async def start(self, params: Mapping[str, Sequence[str]]) -> LoginPage:
         client, redirect = await self._client(params)
         state, challenge, resource, scopes = self._request(params, redirect)
-        policies = self.policies(resource, scopes)
         try:
-            if any(p.identity is None for p in policies):
-                raise ValueError("a scope's policy has no identity rules")
-            query = login_query(policies)
+            spec = self.presentation(resource, scopes)
         except ValueError as exc:
             raise LoginError("invalid_scope", str(exc), redirect=redirect, state=state) from None
-        spec = CreatePresentation(dcql_query=query, flow="cross_device")
         try:
             tx = await self.presentations.create(spec, purpose=PURPOSE)
         except ServiceError as exc:
@@ -286,11 +303,17 @@ class WalletLogin:
             return TxStatus.REJECTED, self._answer(
                 login, {"error": "access_denied", "error_description": text}
             )
+        if tx.response_type == "id_token":  # SIOPv2 alone: the key is the person, no rules
+            key = {"holder_jkt": tx.result["id_token"]["jwk_thumbprint"]}
+            code = secrets.token_urlsafe(32)
+            await self._store_code(login, key, code)
+            return TxStatus.VERIFIED, self._answer(login, {"code": code})
         identity = tx.result["credentials"]["identity"][0]
         now = self.presentations.now()
         reasons = [
             reason
             for policy in self.policies(login.meta["resource"], login.meta["scopes"])
+            if policy.identity is not None  # a self_issued_login resource's own policy
             for reason in evaluate_identity(identity, None, policy, now=now)
         ]
         if not identity.get("holder_jkt"):  # the pairwise sub needs the holder's key
@@ -310,6 +333,9 @@ class WalletLogin:
         now = self.presentations.now()
         holder = str(identity.get("holder_jkt") or "")
         verification = _verification(identity)
+        rule = self.resources[login.meta["resource"]]
+        main = self.agents.policies[rule.policy].identity
+        frameworks = list(main.trust_frameworks) if main is not None else []
         record = Transaction(
             id=code_key(code),
             request_id=f"cd:{secrets.token_urlsafe(16)}",
@@ -330,6 +356,8 @@ class WalletLogin:
                 "acr": verification.get("assurance_level"),
                 "trust_framework": verification.get("trust_framework"),
                 "identity": identity_watch(identity),  # watched while the login lives
+                # what the resource may see at introspection (released_claims); never logged
+                "released": release(identity, rule.released_claims, frameworks),
             },
         )
         await self.store.create(record, retain_until=record.expires_at + self.code_lifetime)

@@ -14,12 +14,13 @@ supported`` (RFC 9207), ``scopes_supported`` (every scope of every resource) and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.oauth.agent_grant import AgentAccess
 from verifier.oauth.clients import ClientRegistry
 from verifier.oauth.code_grant import CodeGrants
+from verifier.oauth.confirm import Confirmations
 from verifier.oauth.login import WalletLogin
 from verifier.policy.resources import ResourcePolicy
 
@@ -32,6 +33,11 @@ class LoginServer:
     clients: ClientRegistry
     login: WalletLogin
     grants: CodeGrants
+    confirmations: Confirmations = field(init=False)
+    confirm_lifetime: int = 300
+
+    def __post_init__(self) -> None:
+        self.confirmations = Confirmations(self.login, self.grants, lifetime=self.confirm_lifetime)
 
 
 def authorization_server_metadata(

@@ -14,6 +14,13 @@ against the verifier's own network (SSRF, digest §4.4 "general retrieval rules"
   rebinding, e.g. a public address first and ``127.0.0.1`` next) never reaches the second one.
   Allow-listed names are pinned too when they resolve, and fetched by name when the resolver
   does not know them (test transports). The resolver is injectable (tests).
+
+TLS: certificates are checked against httpx's default trust store plus, when ``ca_file`` is
+given (setting ``outbound_ca_file``), the PEM certificates in that file - a private or
+development CA trusted *in addition*, never instead. :func:`outbound_tls` builds that context
+once; a missing or unusable file is an error at startup (:class:`OutboundCAError`), not at the
+first fetch. A certificate that does not verify (unknown CA, wrong name, expired) is a
+:class:`FetchError` saying so.
 """
 
 from __future__ import annotations
@@ -21,13 +28,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = ["FetchError", "Fetched", "SafeFetcher"]
+__all__ = ["FetchError", "Fetched", "OutboundCAError", "SafeFetcher", "outbound_tls"]
 
 
 class FetchError(Exception):
@@ -37,6 +46,42 @@ class FetchError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.refused = refused  # True: policy refused the URL (not a network failure)
+
+
+class OutboundCAError(ValueError):
+    """The extra CA file for outbound TLS is missing or holds no usable PEM certificate."""
+
+
+def outbound_tls(ca_file: Path | str | None) -> ssl.SSLContext | bool:
+    """What httpx verifies outbound TLS with: ``True`` (its default trust store) without
+    ``ca_file``; else that store plus every certificate in the PEM file ``ca_file``."""
+    if ca_file is None or str(ca_file) == "":
+        return True
+    path = Path(ca_file)
+    try:
+        pem = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutboundCAError(f"outbound_ca_file {str(path)!r} cannot be read: {exc}") from None
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise OutboundCAError(f"outbound_ca_file {str(path)!r} holds no PEM certificate")
+    context = httpx.create_ssl_context(trust_env=False)
+    try:
+        context.load_verify_locations(cadata=pem)
+    except (ssl.SSLError, ValueError) as exc:
+        raise OutboundCAError(
+            f"outbound_ca_file {str(path)!r} is not a PEM bundle: {exc}"
+        ) from None
+    return context
+
+
+def _tls_problem(exc: BaseException) -> str | None:
+    """The certificate check that failed, when ``exc`` (or its cause) is one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or "certificate verify failed")
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +119,22 @@ class SafeFetcher:
         allow_hosts: Collection[str] = (),
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver = system_resolver,
+        ca_file: Path | str | None = None,
+        verify: ssl.SSLContext | bool | None = None,
     ) -> None:
+        """``ca_file``: PEM certificates trusted besides the default store (see
+        :func:`outbound_tls`); ``verify``: an already built context (shared), instead."""
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.allow_hosts = {h.lower() for h in allow_hosts}
         self.resolver = resolver
+        self.verify = verify if verify is not None else outbound_tls(ca_file)
         self._client = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport,
+            verify=self.verify,
         )
 
     async def close(self) -> None:
@@ -126,6 +180,9 @@ class SafeFetcher:
         except TimeoutError:
             raise FetchError(f"{url} did not answer within {self.timeout} s") from None
         except httpx.HTTPError as exc:
+            problem = _tls_problem(exc)
+            if problem is not None:
+                raise FetchError(f"{url}: TLS certificate not accepted ({problem})") from None
             raise FetchError(f"{url} is unreachable: {type(exc).__name__}") from None
         if response.is_redirect:
             raise FetchError(
@@ -154,9 +211,11 @@ class SafeFetcher:
             )
             try:
                 return await self._read(request, url)
-            except httpx.ConnectError:
-                if index + 1 < len(addresses):
-                    continue  # nothing was sent: the next address of the same answer
+            except httpx.ConnectError as exc:
+                # nothing was sent: the next address of the same answer - unless a certificate
+                # did not verify, which ends it (that host answered, with the wrong identity)
+                if _tls_problem(exc) is None and index + 1 < len(addresses):
+                    continue
                 raise
         raise FetchError(f"cannot resolve {host}: no address")  # unreachable: addresses != []
 

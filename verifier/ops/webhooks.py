@@ -85,7 +85,11 @@ class Webhooks:
         self.retention = retention
         self.poll_interval = poll_interval
         self._client = httpx.AsyncClient(
-            timeout=fetcher.timeout, follow_redirects=False, trust_env=False, transport=transport
+            timeout=fetcher.timeout,
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport,
+            verify=fetcher.verify,  # the fetcher's trust (outbound_ca_file) for deliveries too
         )
         self.delivered = 0
         self.failed = 0

@@ -9,6 +9,8 @@
         dpop_required: false               # optional: wallet-login tokens must be DPoP-bound
         dpop_nonce: false                  # optional: token requests need a server nonce
         scope_policies: {mcp:refund: strict}  # optional: a scope's own identity rules (step-up)
+        released_claims: [given_name, verification.assurance_level]  # optional: at introspection
+        self_issued_login: false           # optional: a SIOPv2 self-issued id_token logs in
 
 An agent asks ``POST /oauth/agent-authorize`` for access to one or more ``resource`` values;
 each must be listed here, and all of them must name the same policy (one verification decides
@@ -16,18 +18,28 @@ for them all). A person logs in for an MCP client at ``/oauth/authorize`` (the w
 :mod:`verifier.oauth.login`) by presenting what the policy's ``identity`` section asks for; the
 client gets a token with the granted ``scope``. Tokens are audience-restricted to one resource
 each (``aud``). Checked at startup by :func:`check_resources`.
+
+``self_issued_login`` (default off) lets a person log in with a SIOPv2 self-issued ID token
+alone (``response_type=id_token``): proof of a key, no verified claims - the token's ``sub`` is
+pairwise over that key's thumbprint and it has no ``acr``. Only for a resource whose policy asks
+for no identity (every ``identity`` section requires an assurance level, which a bare ID token
+cannot show; such a resource is refused at startup). Its step-up scopes whose policies ask for
+an identity still need the credential.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["ResourcePolicy", "check_resources", "valid_resource"]
+from verifier.policy.rules import AgentPolicy
 
+__all__ = ["RELEASED_NAME", "ResourcePolicy", "check_resources", "valid_resource"]
+
+RELEASED_NAME = r"^(verification\.)?[A-Za-z][A-Za-z0-9_]{0,63}$"  # a released_claims entry
 _SCOPE = r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$"  # RFC 6749 §3.3 scope-token
 
 
@@ -59,6 +71,19 @@ class ResourcePolicy(BaseModel):
         description="Scope -> a policy whose identity rules a login asking for it must also "
         "meet (step-up: e.g. a higher assurance level, more claims).",
     )
+    released_claims: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Verified claims of a wallet login this resource may see, at token "
+        "introspection only (never in the token): person claims by name (`given_name`, "
+        "`birthdate`) and `verification.<member>` (`verification.trust_framework`, "
+        "`verification.assurance_level`). Default none: `sub` and `acr` only.",
+    )
+    self_issued_login: bool = Field(
+        False,
+        description="A person may log in with a SIOPv2 self-issued ID token alone (a key, no "
+        "verified claims); only where the policy asks for no identity.",
+    )
 
     @model_validator(mode="after")
     def _scopes(self) -> ResourcePolicy:
@@ -71,6 +96,11 @@ class ResourcePolicy(BaseModel):
         unknown = set(self.scope_policies) - set(self.scopes)
         if unknown:
             raise ValueError(f"scope_policies: {sorted(unknown)} are not among scopes")
+        bad = [n for n in self.released_claims if not re.fullmatch(RELEASED_NAME, n)]
+        if bad:
+            raise ValueError(
+                f"released_claims: {bad[0]!r} is not a claim name or verification.<member>"
+            )
         return self
 
     @property
@@ -84,14 +114,22 @@ def valid_resource(uri: str) -> bool:
     return parts.scheme in ("https", "http") and bool(parts.hostname) and not parts.fragment
 
 
-def check_resources(resources: Mapping[str, ResourcePolicy], policies: Collection[str]) -> None:
-    """``ValueError`` naming the first resource that is not a URI or names an unknown policy."""
+def check_resources(
+    resources: Mapping[str, ResourcePolicy], policies: Mapping[str, AgentPolicy]
+) -> None:
+    """``ValueError`` naming the first resource that is not a URI, names an unknown policy, or
+    accepts a self-issued ID token where its policy asks for an identity."""
     for uri, rule in resources.items():
         if not valid_resource(uri):
             raise ValueError(f"resources.{uri}: not an absolute http(s) URI without fragment")
         known = ", ".join(sorted(policies)) or "none"
         if rule.policy not in policies:
             raise ValueError(f"resources.{uri}.policy: unknown policy {rule.policy!r} ({known})")
+        if rule.self_issued_login and policies[rule.policy].identity is not None:
+            raise ValueError(
+                f"resources.{uri}.self_issued_login: policy {rule.policy!r} asks for an identity "
+                "with an assurance level, which a self-issued ID token cannot show"
+            )
         for scope, name in rule.scope_policies.items():
             if name not in policies:
                 raise ValueError(

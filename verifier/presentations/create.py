@@ -56,8 +56,11 @@ class CreatePresentation(BaseModel):
         description="Default: the `default_response_mode` setting (`direct_post.jwt`); "
         "`dc_api.jwt` (encrypted, the default) or `dc_api` for `flow: dc_api`.",
     )
-    response_type: Literal["vp_token", "vp_token id_token"] = Field(
-        "vp_token", description="`vp_token id_token` also asks for a SIOPv2 self-issued ID token."
+    response_type: Literal["vp_token", "vp_token id_token", "id_token"] = Field(
+        "vp_token",
+        description="`vp_token id_token` also asks for a SIOPv2 self-issued ID token; "
+        "`id_token` asks for that alone (no `dcql_query`, `profile` or `transaction_data`; not "
+        "over the DC API): proof of a key, no verified claims.",
     )
     flow: Literal["cross_device", "same_device", "dc_api"] = Field(
         "cross_device",
@@ -88,8 +91,29 @@ class CreatePresentation(BaseModel):
         "POST /v1/ap2/verifications. Needs a signed request (x509 client_id prefix).",
     )
 
+    def _resolve_id_token(self) -> tuple[dict[str, Any], list[str]]:
+        """SIOPv2 alone: no query, no transaction data, not over the DC API."""
+        asks = self.dcql_query is not None or self.profile is not None
+        if asks or self.transaction_data or self.ap2_challenge_id is not None:
+            raise ServiceError(
+                400, "invalid_request", "response_type id_token asks for no credential"
+            )
+        if self.flow == "dc_api":
+            raise ServiceError(400, "invalid_request", "response_type id_token needs no DC API")
+        if self.flow == "same_device" and not _is_web_url(self.redirect_uri or ""):
+            raise ServiceError(400, "invalid_request", "same_device needs an http(s) redirect_uri")
+        return {}, []
+
     def resolve(self, presets: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
-        """The validated DCQL query and base64url transaction data; ``ServiceError`` if bad."""
+        """The validated DCQL query and base64url transaction data; ``ServiceError`` if bad.
+        A SIOPv2 ``id_token`` request has neither: ``({}, [])``."""
+        if self.response_type == "id_token":
+            return self._resolve_id_token()
+        return self._resolve_query(presets)
+
+    def _resolve_query(
+        self, presets: Mapping[str, Mapping[str, Any]]
+    ) -> tuple[dict[str, Any], list[str]]:
         if (self.dcql_query is None) == (self.profile is None):
             raise ServiceError(400, "invalid_request", "give exactly one of dcql_query and profile")
         if self.profile is not None:

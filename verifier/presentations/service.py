@@ -48,6 +48,7 @@ from verifier.protocol import (
     AgentVPError,
     DCQLQuery,
     IDTokenError,
+    MalformedError,
     SigningKey,
     StatusError,
     verify_vp_token,
@@ -395,10 +396,14 @@ class PresentationService:
     async def _verify(
         self, tx: Transaction, response: AuthorizationResponse, audience: str
     ) -> dict[str, Any]:
+        now = self.now()
+        if tx.response_type == "id_token":  # SIOPv2 alone: who holds the key, nothing more
+            return {"credentials": {}, "verified_at": now, "id_token": self._id_token(tx, response)}
+        if response.vp_token is None:
+            raise MalformedError("malformed_response", "response_type asks for a vp_token")
         prepare = getattr(self.keys, "prepare", None)
         if prepare is not None:  # fetch issuer metadata before the synchronous core runs
             await prepare(response.vp_token)
-        now = self.now()
         query = DCQLQuery.parse(tx.dcql_query)
         verified = verify_vp_token(
             response.vp_token,
@@ -425,10 +430,14 @@ class PresentationService:
                 credentials[query_id].append(credential_result(credential, status))
         result: dict[str, Any] = {"credentials": credentials, "verified_at": now}
         if "id_token" in tx.response_type.split():
-            if response.id_token is None:
-                raise IDTokenError("id_token_missing", "response_type asks for an id_token")
-            subject = verify_id_token(
-                response.id_token, audience=tx.client_id, nonce=tx.nonce, now=now
-            )
-            result["id_token"] = {"sub": subject.sub, "jwk_thumbprint": subject.thumbprint}
+            result["id_token"] = self._id_token(tx, response)
         return result
+
+    def _id_token(self, tx: Transaction, response: AuthorizationResponse) -> dict[str, str]:
+        """SIOPv2 §11.1: the self-issued ID token of this request (aud, nonce, time, key)."""
+        if response.id_token is None:
+            raise IDTokenError("id_token_missing", "response_type asks for an id_token")
+        subject = verify_id_token(
+            response.id_token, audience=tx.client_id, nonce=tx.nonce, now=self.now()
+        )
+        return {"sub": subject.sub, "jwk_thumbprint": subject.thumbprint}

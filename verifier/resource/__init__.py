@@ -40,14 +40,18 @@ handshakes there. A refused request runs nothing and leaves the token unspent.
 
 Modules: :mod:`.tokens` (token and DPoP checks, tool-call check, errors),
 :mod:`.messages` (the one JSON-RPC message a request may carry), :mod:`.keys` (JWKS cache,
-replay cache), :mod:`.asgi` (the middleware and RFC 9728 metadata), :mod:`.signals` (agentvp's
-Shared Signals stream: tokens of revoked mandates refused before they expire).
+replay cache), :mod:`.nonces` (server DPoP nonces, RFC 9449 §9), :mod:`.asgi` (the middleware
+and RFC 9728 metadata), :mod:`.signals` (agentvp's Shared Signals stream: tokens of revoked
+mandates refused before they expire), :mod:`.confirm` (the person confirms one tool call from
+their wallet: a URL-mode elicitation).
 """
 
 from __future__ import annotations
 
 from .asgi import SCOPE_KEY, ProtectedResource, grant_of, metadata_url
+from .confirm import CallConfirmations, ConfirmationFailedError, ConfirmationRequiredError
 from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
+from .nonces import DPoPNonces
 from .signals import RevocationSignals
 from .tokens import AccessError, AccessGrant, ResourceGuard, check_tool, verify_access_token
 
@@ -55,6 +59,10 @@ __all__ = [
     "SCOPE_KEY",
     "AccessError",
     "AccessGrant",
+    "CallConfirmations",
+    "ConfirmationFailedError",
+    "ConfirmationRequiredError",
+    "DPoPNonces",
     "JWKSCache",
     "JWKSUnavailableError",
     "MemoryReplayCache",

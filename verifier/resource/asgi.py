@@ -26,7 +26,8 @@ streamable-HTTP app - without depending on a web framework:
   with :func:`grant_of` from the tool handler's request) for logging and correlation.
 
 The URL a DPoP proof must name is the resource's configured origin plus the request path,
-never the ``Host`` header.
+never the ``Host`` header. When the guard has ``dpop_nonces`` (:mod:`.nonces`), every answer of
+the protected path - refusal or the application's - carries the current ``DPoP-Nonce``.
 """
 
 from __future__ import annotations
@@ -167,10 +168,33 @@ class ProtectedResource:
             grant, replay = await self._check(scope, receive)
         except AccessError as exc:
             log.info("refused %s %s: %s", scope["method"], path, exc.code)
-            await _send_json(send, exc.status, exc.body(), self._challenges(exc))
+            fields = self._challenges(exc) + self._nonce_fields(exc.headers)
+            await _send_json(send, exc.status, exc.body(), fields)
             return
         scope[SCOPE_KEY] = grant
-        await self.app(scope, replay, send)
+        await self.app(scope, replay, self._with_nonce(send))
+
+    def _nonce_fields(self, given: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+        """The refusal's own fields, and the current DPoP nonce when the guard wants nonces
+        (RFC 9449 §9: a client learns it from any answer, not only ``use_dpop_nonce``)."""
+        fields = {k.lower(): v for k, v in given.items()}
+        nonces = self.guard.dpop_nonces
+        if nonces is not None:
+            fields.setdefault("dpop-nonce", nonces.current(self.guard.resource))
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fields.items()]
+
+    def _with_nonce(self, send: Send) -> Send:
+        """``send`` adding the current ``DPoP-Nonce`` to the application's answer (rotation)."""
+        if self.guard.dpop_nonces is None:
+            return send
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers") or [] if h[0].lower() != b"dpop-nonce"]
+                message = {**message, "headers": headers + self._nonce_fields({})}
+            await send(message)
+
+        return sending
 
     def _challenges(self, exc: AccessError) -> list[tuple[bytes, bytes]]:
         """``WWW-Authenticate`` fields: the refusal's; without credentials, when wallet-login

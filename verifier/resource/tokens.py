@@ -14,7 +14,8 @@
 (RFC 9449 §7.1), one ``DPoP`` header whose proof passes :func:`verifier.protocol.oauth.dpop.
 verify_proof` for this method and URI with ``ath`` over this token, a proof key whose
 thumbprint is ``cnf.jkt`` (``dpop_key_mismatch``), a ``jti`` not seen before
-(``dpop_replayed``), and the token's ``authorization_details`` (RFC 9396) holding one agent
+(``dpop_replayed``), with ``dpop_nonces`` a current nonce of this resource (``use_dpop_nonce``,
+:mod:`.nonces`), and the token's ``authorization_details`` (RFC 9396) holding one agent
 action for this resource. :func:`check_tool` then tests a tool call against that action.
 
 Failures are :class:`AccessError`: status 400/401/403 and the RFC 6750 §3 / RFC 9449 §7.1
@@ -45,6 +46,7 @@ from verifier.protocol.oauth.access_token import (
 from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, verify_proof
 
 from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
+from .nonces import DPoPNonces
 from .signals import RevocationSignals
 
 __all__ = [
@@ -73,6 +75,7 @@ class AccessError(Exception):
         *,
         scheme: str = "DPoP",
         scope: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(f"{code}: {description}")
         self.status = status
@@ -81,6 +84,7 @@ class AccessError(Exception):
         self.description = description
         self.scheme = scheme  # the challenge's scheme: the one the refused request used
         self.scope = scope  # RFC 6750 §3: the scope the request needs (step-up)
+        self.headers = dict(headers or {})  # more response fields, e.g. DPoP-Nonce (§9)
 
     @property
     def text(self) -> str:
@@ -227,6 +231,7 @@ class ResourceGuard:
     base_scope: str | None = None  # wallet-login tokens: None = refused, else the scope needed
     dpop_required: bool = False  # wallet-login tokens must be DPoP-bound
     signals: RevocationSignals | None = None  # agentvp's SSF stream (see .signals)
+    dpop_nonces: DPoPNonces | None = None  # proofs must carry our nonce (see .nonces, §9)
 
     async def authorize(
         self, *, method: str, url: str, authorization: Sequence[str], dpop: Sequence[str]
@@ -316,6 +321,17 @@ class ResourceGuard:
         if proof.jkt != claims["cnf"]["jkt"]:
             raise AccessError(
                 401, "invalid_dpop_proof", "dpop_key_mismatch", "the proof key is not cnf.jkt"
+            )
+        nonces = self.dpop_nonces
+        if nonces is not None and not nonces.accepts(proof.nonce, self.resource):
+            missing = proof.nonce is None
+            raise AccessError(
+                401,
+                "use_dpop_nonce",
+                "dpop_nonce_missing" if missing else "dpop_nonce_invalid",
+                "the resource requires its DPoP-Nonce in the proof"
+                + ("" if missing else "; this one is not current or not ours"),
+                headers={"DPoP-Nonce": nonces.current(self.resource)},
             )
         if not await self.replay.claim(f"dpop:{proof.replay_key}", ttl=self.dpop_max_age * 2):
             raise AccessError(401, "invalid_dpop_proof", "dpop_replayed", "jti already used")

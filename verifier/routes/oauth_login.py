@@ -97,6 +97,7 @@ def build_login_server(
         timeout=settings.outbound_timeout,
         max_bytes=16 * 1024,
         allow_hosts=settings.outbound_allow_list,
+        ca_file=settings.outbound_ca_file,
     )
     on_close.append(fetcher.close)
 
@@ -127,7 +128,13 @@ def build_login_server(
             watch_every=settings.grant_watch_interval,
         ),
     )
-    return LoginServer(access=access, clients=clients, login=login, grants=grants)
+    return LoginServer(
+        access=access,
+        clients=clients,
+        login=login,
+        grants=grants,
+        confirm_lifetime=settings.oauth_confirm_lifetime,
+    )
 
 
 def login_server_of(request: Request) -> LoginServer:

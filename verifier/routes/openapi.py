@@ -33,6 +33,7 @@ _DESCRIPTIONS = {
     401: "Missing or unknown API key (`invalid_token`).",
     403: "Refused (`access_denied`).",
     404: "No such resource (`not_found`; `invalid_request` for an unknown wallet request).",
+    409: "Not in a state that allows this (e.g. `confirmation_pending`, `confirmation_used`).",
     413: "Request body over `AGENTVP_MAX_BODY_BYTES`.",
     415: "Wrong `Content-Type`.",
     429: "Too many requests from this client (`temporarily_unavailable`, `Retry-After`).",

@@ -182,6 +182,12 @@ class TokenAnswer(_Open):
 
 class Introspection(_Open):
     active: bool
+    verified_claims: dict[str, Any] | None = Field(
+        None,
+        description="A wallet-login token whose resource lists `released_claims`: those of "
+        "them the person presented, as `{verification: {...}, claims: {...}}` (never in the "
+        "token itself).",
+    )
 
 
 class WalletResponseAnswer(_Open):

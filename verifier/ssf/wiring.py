@@ -46,7 +46,9 @@ def build_ssf(
             svc.store,
             secret=b"",
             fetcher=SafeFetcher(
-                timeout=settings.outbound_timeout, allow_hosts=settings.outbound_allow_list
+                timeout=settings.outbound_timeout,
+                allow_hosts=settings.outbound_allow_list,
+                ca_file=settings.outbound_ca_file,
             ),
             clock=svc.clock,
             max_attempts=settings.webhook_max_attempts,

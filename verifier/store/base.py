@@ -60,6 +60,7 @@ class RecordKind(StrEnum):
     OAUTH_CODE = "oauth_code"  # a single-use authorization code (id: its SHA-256)
     OAUTH_GRANT = "oauth_grant"  # a refresh-token family (revoked as a whole on reuse)
     OAUTH_REFRESH = "oauth_refresh"  # one refresh token of a family (id: its SHA-256)
+    OAUTH_CONFIRM = "oauth_confirm"  # a person's confirmation of one tool call (single use)
     SSF_STREAM = "ssf_stream"  # a Shared Signals event stream (its configuration in ``meta``)
 
 

@@ -30,8 +30,9 @@ answers as the applied call did instead of applying it again - no double count, 
 no duplicate event. ``lease`` is the one write without a token: a retried lease whose first reply
 was lost leaves those items leased to nobody until the lease runs out (delayed, not lost).
 
-Redis replicates asynchronously: a write acknowledged by a master in the instant before it dies
-can be missing on the promoted replica (Redis's own limit; see docs/DEPLOYMENT.md).
+Redis replicates asynchronously; every write here is answered only once a replica acknowledged
+it too (:mod:`.redis_replicated`, URL option ``wait_replicas``), so a master that dies right
+after answering loses nothing it answered.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from redis.asyncio import RedisCluster
+from redis.commands.core import AsyncScript
 from redis.exceptions import (
     RedisClusterException,
     RedisError,
@@ -64,6 +66,7 @@ from .redis import (
     _text,
 )
 from .redis_ha_client import Connections, connect, retryable
+from .redis_replicated import ReplicaWriter
 from .redis_urls import parse_ha_url
 
 __all__ = ["OP_MARGIN", "RedisHAStore"]
@@ -161,6 +164,7 @@ class RedisHAStore:
             connections=self._connections,
         )
         self._cluster = self._redis if isinstance(self._redis, RedisCluster) else None
+        self._writer = ReplicaWriter(self._redis, wait_replicas=self.target.wait_replicas)
         register = self._redis.register_script
         self._create_record = register(_CREATE_RECORD)
         self._create_index = register(_CREATE_INDEX)
@@ -212,6 +216,10 @@ class RedisHAStore:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
 
+    async def _write(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """``script``, retried as :meth:`_call` does, answered once a replica has it."""
+        return await self._call(lambda: self._writer.script(script, keys, args))
+
     # -- transactions ---------------------------------------------------------------------------
 
     async def create(self, tx: Transaction, *, retain_until: int) -> None:
@@ -222,14 +230,12 @@ class RedisHAStore:
         for name, value in tx.to_fields().items():
             args += [name, value]
         args.append(self._op_ttl_ms)
-        created = await self._call(lambda: self._create_record(keys=[key, op], args=args))
+        created = await self._write(self._create_record, [key, op], args)
         if created is None:
             raise ValueError("transaction id already exists")
         index = self._key("req", record_key(tx.kind, tx.request_id))
         try:
-            taken = await self._call(
-                lambda: self._create_index(keys=[index], args=[tag, retain_until])
-            )
+            taken = await self._write(self._create_index, [index], [tag, retain_until])
         except BaseException:
             # Redis stayed away for failover_wait (or we were cancelled): one attempt, no
             # second wait. A record left behind is unreachable (its id was never returned;
@@ -271,7 +277,7 @@ class RedisHAStore:
             *_pairs(cas.changes),
             self._op_ttl_ms,
         ]
-        reply = await self._call(lambda: self._update_if(keys=keys, args=args))
+        reply = await self._write(self._update_if, keys, args)
         return Transaction.from_fields(_hash(reply)) if reply else None
 
     # -- single-use markers and counters --------------------------------------------------------
@@ -280,7 +286,7 @@ class RedisHAStore:
         require_ttl(ttl)
         token = secrets.token_hex(12)
         name = self._key("claim", key)
-        return bool(await self._call(lambda: self._claim(keys=[name], args=[token, ttl])))
+        return bool(await self._write(self._claim, [name], [token, ttl]))
 
     async def add_within(
         self,
@@ -296,11 +302,11 @@ class RedisHAStore:
         if once is not None:  # a retry of a named add is answered by its name
             named = [self._key("ctr", key), self._key("ctrop", key)]
             values = [ttl * 1000, *_pairs(increments), *_pairs(limits), once]
-            reply = await self._call(lambda: self._add_named(keys=named, args=values))
+            reply = await self._write(self._add_named, named, values)
             return {k: int(v) for k, v in _hash(reply).items()} if reply else None
         keys = [self._key("ctr", key), self._op(key)[1]]
         args = [ttl * 1000, *_pairs(increments), *_pairs(limits), self._op_ttl_ms]
-        reply = await self._call(lambda: self._add_within(keys=keys, args=args))
+        reply = await self._write(self._add_within, keys, args)
         return {k: int(v) for k, v in _hash(reply).items()} if reply else None
 
     async def get_counters(self, key: str) -> dict[str, int]:
@@ -314,7 +320,7 @@ class RedisHAStore:
         require_ttl(ttl)
         keys = [self._key("ev", stream), self._op(stream)[1]]
         args: list[str | int] = [encode(dict(event)), ttl * 1000, self._op_ttl_ms]
-        return int(await self._call(lambda: self._append(keys=keys, args=args)))
+        return int(await self._write(self._append, keys, args))
 
     async def read_events(self, stream: str) -> list[dict[str, Any]]:
         name = self._key("ev", stream)
@@ -338,11 +344,11 @@ class RedisHAStore:
             ttl * 1000,
             self._op_ttl_ms,
         ]
-        return bool(await self._call(lambda: self._enqueue(keys=keys, args=args)))
+        return bool(await self._write(self._enqueue, keys, args))
 
     async def lease(self, queue: str, *, now: int, lease_for: int, limit: int) -> list[QueueItem]:
         keys = self._queue_keys(queue)
-        flat = await self._call(lambda: self._lease(keys=keys, args=[now, now + lease_for, limit]))
+        flat = await self._write(self._lease, keys, [now, now + lease_for, limit])
         return [
             QueueItem(flat[i], json.loads(flat[i + 1]), int(flat[i + 2]))
             for i in range(0, len(flat), 3)
@@ -350,11 +356,11 @@ class RedisHAStore:
 
     async def ack(self, queue: str, item_id: str) -> None:
         keys = self._queue_keys(queue)
-        await self._call(lambda: self._ack(keys=keys, args=[item_id]))
+        await self._write(self._ack, keys, [item_id])
 
     async def reschedule(self, queue: str, item_id: str, *, due_at: int) -> None:
         name = self._key("q", queue)
-        await self._call(lambda: self._redis.zadd(name, {item_id: due_at}, xx=True))
+        await self._call(lambda: self._writer.command(name, ("ZADD", name, "XX", due_at, item_id)))
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from redis.asyncio.sentinel import (
 )
 from redis.backoff import NoBackoff
 from redis.exceptions import (
+    AskError,
     BusyLoadingError,
     ClusterDownError,
     MasterDownError,
@@ -33,6 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from .redis_replicated import NotReplicatedError
 from .redis_urls import HATarget
 
 __all__ = ["RETRYABLE", "Connections", "connect", "retryable"]
@@ -51,6 +53,8 @@ RETRYABLE = (
     SlotNotCoveredError,
     TimeoutError,
     ConnectionError,
+    NotReplicatedError,  # not yet on a replica: the retry answers it as applied, or applies it
+    AskError,  # and MOVED: a slot that moved in a failover (the writer re-routed the slot)
 )
 _RETRYABLE_REPLIES = ("CLUSTERDOWN", "TRYAGAIN", "READONLY", "LOADING", "MASTERDOWN", "NOREPLICAS")
 

@@ -13,7 +13,11 @@ Options (query string):
 - ``failover_wait`` (seconds, default 15, 0 - 300) bounds how long one store call keeps retrying
   while a failover runs before it answers :class:`~.base.StoreUnavailableError` (503);
 - ``prefix`` (default ``agentvp:``; letters, digits and ``:_.-``, at most 64) starts every key -
-  a cluster has no database numbers, so this is how deployments share one.
+  a cluster has no database numbers, so this is how deployments share one;
+- ``wait_replicas`` (``1``, the default, or ``0``): with ``1`` a write is answered only once a
+  replica has it too (``WAIT``), so a master killed right after answering loses nothing that
+  was answered; a master that has no replica at all (after a failover, before its old master
+  returns) is not waited on. ``0`` accepts Redis's asynchronous replication window.
 
 Parsing only; nothing here connects.
 """
@@ -51,6 +55,7 @@ class HATarget:
     db: int = 0  # sentinel only (a cluster has database 0 alone)
     failover_wait: float = DEFAULT_FAILOVER_WAIT
     prefix: str = DEFAULT_PREFIX
+    wait_replicas: int = 1
 
 
 def _node(text: str, url: str) -> tuple[str, int]:
@@ -61,9 +66,10 @@ def _node(text: str, url: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _options(query: str, url: str) -> tuple[float, str]:
-    """``failover_wait`` and ``prefix`` from the query string (defaults for absent ones)."""
-    failover_wait, prefix = DEFAULT_FAILOVER_WAIT, DEFAULT_PREFIX
+def _options(query: str, url: str) -> tuple[float, str, int]:
+    """``failover_wait``, ``prefix`` and ``wait_replicas`` from the query string (defaults for
+    absent ones)."""
+    failover_wait, prefix, wait_replicas = DEFAULT_FAILOVER_WAIT, DEFAULT_PREFIX, 1
     for pair in query.split("&") if query else ():
         name, _, value = (unquote(part) for part in pair.partition("="))
         if name == "prefix":
@@ -71,9 +77,15 @@ def _options(query: str, url: str) -> tuple[float, str]:
                 raise ValueError(f"store URL {url!r}: prefix must be 1-64 of A-Z a-z 0-9 : _ . -")
             prefix = value
             continue
+        if name == "wait_replicas":
+            if value not in ("0", "1"):
+                raise ValueError(f"store URL {url!r}: wait_replicas must be 0 or 1")
+            wait_replicas = int(value)
+            continue
         if name != "failover_wait":
             raise ValueError(
-                f"store URL {url!r}: unknown option {name!r} (known: failover_wait, prefix)"
+                f"store URL {url!r}: unknown option {name!r}"
+                " (known: failover_wait, prefix, wait_replicas)"
             )
         try:
             failover_wait = float(value)
@@ -83,7 +95,7 @@ def _options(query: str, url: str) -> tuple[float, str]:
             raise ValueError(
                 f"store URL {url!r}: failover_wait must be 0 - {MAX_FAILOVER_WAIT:g} seconds"
             )
-    return failover_wait, prefix
+    return failover_wait, prefix, wait_replicas
 
 
 def parse_ha_url(url: str) -> HATarget:
@@ -106,7 +118,7 @@ def parse_ha_url(url: str) -> HATarget:
     nodes = tuple(_node(part, url) for part in netloc.split(",") if part)
     if not nodes:
         raise ValueError(f"store URL {url!r}: name at least one host:port")
-    failover_wait, prefix = _options(query, url)
+    failover_wait, prefix, wait_replicas = _options(query, url)
     parts = [unquote(p) for p in path.split("/") if p] if path else []
     service, db = "", 0
     if mode == "cluster" and parts:
@@ -117,4 +129,6 @@ def parse_ha_url(url: str) -> HATarget:
                 f"store URL {url!r}: use redis+sentinel://host:port[,host:port]/service_name[/db]"
             )
         service, db = parts[0], int(parts[1]) if len(parts) == 2 else 0
-    return HATarget(mode, nodes, tls, username, password, service, db, failover_wait, prefix)
+    return HATarget(
+        mode, nodes, tls, username, password, service, db, failover_wait, prefix, wait_replicas
+    )

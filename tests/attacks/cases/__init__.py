@@ -9,6 +9,7 @@ from tests.attacks.cases import (
     credential,
     dc_api,
     disclosures,
+    dpop_nonce,
     envelope,
     issuer,
     jose_strict,
@@ -52,6 +53,7 @@ MODULES = [
     jose_strict,
     x509_path,
     one_action,
+    dpop_nonce,
     wallet_login,
 ]
 CASES: list[Case] = [case for module in MODULES for case in module.CASES]

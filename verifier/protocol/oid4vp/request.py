@@ -94,8 +94,9 @@ def build_request_claims(
         "response_uri": response_uri,
         "nonce": nonce,
         "state": state,
-        "dcql_query": dict(dcql_query),
     }
+    if "vp_token" in response_type.split():  # SIOPv2 `id_token` alone asks for no credential
+        claims["dcql_query"] = dict(dcql_query)
     if "id_token" in response_type.split():
         claims["scope"] = "openid"
         claims["id_token_type"] = "subject_signed_id_token"  # noqa: S105 - a type name

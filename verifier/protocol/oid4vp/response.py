@@ -86,7 +86,8 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
 
 def response_from_params(params: Mapping[str, Any], *, encrypted: bool) -> AuthorizationResponse:
     """The response parameters of a decoded response (any mode): an OAuth ``error`` (with a
-    bounded description) or a ``vp_token``; ``state`` and ``id_token`` must be strings."""
+    bounded description) or a ``vp_token`` and/or an ``id_token`` (SIOPv2; which of them the
+    request asked for is the verifier's check); ``state`` and ``id_token`` must be strings."""
     error = _text(params, "error")
     if error is not None:
         if not _ERROR_CODE.fullmatch(error):
@@ -99,7 +100,7 @@ def response_from_params(params: Mapping[str, Any], *, encrypted: bool) -> Autho
             encrypted=encrypted,
         )
     vp_token = params.get("vp_token")
-    if vp_token is None:
+    if vp_token is None and params.get("id_token") is None:
         raise MalformedError("malformed_response", "response has neither vp_token nor error")
     return AuthorizationResponse(
         vp_token=vp_token,

@@ -8,7 +8,8 @@ the chain validates to a trusted verifier anchor and base64url(SHA-256(leaf DER)
 ``response_uri`` host equals it), ``redirect_uri`` must *not* be signed and its id is the
 response URI; a ``wallet_nonce`` we sent comes back; ``nonce``, ``response_mode`` and
 ``response_uri`` are present and ``redirect_uri`` is absent; exactly one of ``dcql_query`` and
-``scope``.
+``scope`` - or, for a SIOPv2 ``response_type=id_token`` request, neither ``dcql_query`` nor
+``transaction_data`` (the wallet answers with a self-issued ID token only).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class RequestObject:
     response_uri: str
     nonce: str
     state: str | None
-    dcql_query: DCQLQuery
+    dcql_query: DCQLQuery | None  # None: SIOPv2 ``response_type=id_token`` alone
     client_metadata: dict[str, Any] = field(default_factory=dict)
     transaction_data: tuple[str, ...] = ()
     wallet_nonce: str | None = None
@@ -130,9 +131,23 @@ def _response_parameters(
     if prefix == "x509_san_dns" and not trusted and parts.hostname != original:
         raise RequestObjectError("response_uri_invalid", "response_uri host is not the client id")
     response_type = str(_text(claims, "response_type"))
-    if response_type not in ("vp_token", "vp_token id_token"):
+    if response_type not in ("vp_token", "vp_token id_token", "id_token"):
         raise RequestObjectError("request_parameter_invalid", f"response_type {response_type!r}")
     return response_mode, response_uri, response_type
+
+
+def _query(claims: dict[str, Any], response_type: str) -> DCQLQuery | None:
+    """The DCQL query; None for SIOPv2 ``id_token`` alone (which must carry none)."""
+    if response_type == "id_token":
+        if "dcql_query" in claims or "transaction_data" in claims:
+            raise RequestObjectError(
+                "request_parameter_invalid", "an id_token request carries no dcql_query"
+            )
+        return None
+    try:
+        return DCQLQuery.parse(claims.get("dcql_query"))
+    except AgentVPError as exc:
+        raise RequestObjectError("request_parameter_invalid", f"dcql_query: {exc.reason}") from None
 
 
 def verify_request_object(
@@ -174,10 +189,7 @@ def verify_request_object(
     response_mode, response_uri, response_type = _response_parameters(
         claims, prefix=prefix, original=original, trusted=url_client_id in trusted_client_ids
     )
-    try:
-        query = DCQLQuery.parse(claims.get("dcql_query"))
-    except AgentVPError as exc:
-        raise RequestObjectError("request_parameter_invalid", f"dcql_query: {exc.reason}") from None
+    query = _query(claims, response_type)
     metadata = claims.get("client_metadata") or {}
     td = claims.get("transaction_data") or []
     if not isinstance(metadata, dict) or not isinstance(td, list):

@@ -1,0 +1,121 @@
+"""Writes are answered only once a replica has them (``WAIT``), on a real Redis Cluster and a real
+Sentinel setup: a replica that stops acknowledging (SIGSTOP) holds writes back, unanswered, until
+``failover_wait``; ``wait_replicas=0`` opts out; a master with no replica at all (the survivor of
+a failover) is written to without waiting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import redis
+
+from tests.redis_ha import RedisCluster, SentinelSetup, _info
+from verifier.store import RedisHAStore, StoreUnavailableError
+
+pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+
+
+@contextmanager
+def stalled(pid: int) -> Iterator[None]:
+    """The process stays connected but answers nothing (its replication acks stop)."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def replica_port(master: int) -> int:
+    fields = dict(part.split("=", 1) for part in _info(master, "replication")["slave0"].split(","))
+    return int(fields["port"])
+
+
+def url_with(url: str, **options: str) -> str:
+    url = url.replace("failover_wait=30", "failover_wait=1")
+    return url + "".join(f"&{name}={value}" for name, value in options.items())
+
+
+def read_on_replica(port: int, key: str, *, cluster: bool) -> str | None:
+    with redis.Redis(port=port, decode_responses=True) as replica:
+        if cluster:
+            replica.execute_command("READONLY")  # a cluster replica answers MOVED otherwise
+        value: str | None = replica.hget(key, "n")  # type: ignore[assignment]
+        return value
+
+
+async def check_held_back(
+    url: str, replica_pid: int, replica: int, prefix: str, names: dict[str, str]
+) -> None:
+    store = RedisHAStore(url_with(url), prefix=prefix)
+    relaxed = RedisHAStore(url_with(url, wait_replicas="0"), prefix=prefix)
+    try:
+        assert await store.add_within(names["warm"], {"n": 1}, {"n": 9}, ttl=60) == {"n": 1}
+        with stalled(replica_pid):
+            with pytest.raises(StoreUnavailableError, match="no replica acknowledged"):
+                await store.add_within("held", {"n": 1}, {"n": 9}, ttl=60)
+            # Opting out: answered at once, though no replica has it yet.
+            relaxed_add = await relaxed.add_within(names["relaxed"], {"n": 1}, {"n": 9}, ttl=60)
+            assert relaxed_add == {"n": 1}
+        assert await store.add_within(names["after"], {"n": 2}, {"n": 9}, ttl=60) == {"n": 2}
+        # Answered means on the replica: read it there, not on the master.
+        key = f"{prefix}ctr:{{{names['after']}}}"
+        assert read_on_replica(replica, key, cluster="cluster" in url) == "2"
+    finally:
+        await store.close()
+        await relaxed.close()
+
+
+async def test_a_cluster_write_is_answered_only_once_a_replica_has_it(
+    redis_cluster: RedisCluster,
+) -> None:
+    redis_cluster.wait_healthy(timeout=90)
+    prefix = f"w{uuid.uuid4().hex[:8]}:"
+    master = redis_cluster.master_of(f"{prefix}ctr:{{held}}")
+    # The other keys' slots must be served by the same master (its replica is the one stalled).
+    names = {
+        role: next(
+            f"{role}{n}"
+            for n in range(200)
+            if redis_cluster.master_of(f"{prefix}ctr:{{{role}{n}}}") == master
+        )
+        for role in ("warm", "relaxed", "after")
+    }
+    replica = replica_port(master)
+    try:
+        pid = redis_cluster.procs[replica].pid
+        await check_held_back(redis_cluster.url, pid, replica, prefix, names)
+    finally:
+        redis_cluster.wait_healthy(timeout=90)
+
+
+async def test_a_sentinel_write_is_answered_only_once_a_replica_has_it(
+    redis_sentinel: SentinelSetup,
+) -> None:
+    master = redis_sentinel.master()
+    replica = replica_port(master)
+    prefix = f"w{uuid.uuid4().hex[:8]}:"
+    pid = redis_sentinel.procs[replica].pid
+    names = {role: role for role in ("warm", "relaxed", "after")}
+    await check_held_back(redis_sentinel.url, pid, replica, prefix, names)
+
+
+async def test_a_master_without_replicas_is_written_to_without_waiting(
+    redis_sentinel: SentinelSetup,
+) -> None:
+    master = redis_sentinel.master()
+    replica = replica_port(master)
+    store = RedisHAStore(url_with(redis_sentinel.url), prefix=f"w{uuid.uuid4().hex[:8]}:")
+    try:
+        redis_sentinel.kill(replica)
+        # No replica left to wait on: the writes go on (with failover_wait=1, a wait would fail).
+        for n in range(1, 4):
+            assert await store.add_within("alone", {"n": 1}, {"n": 9}, ttl=60) == {"n": n}
+        assert await store.claim(f"c{uuid.uuid4().hex}", ttl=60) is True
+    finally:
+        await store.close()
+        redis_sentinel.restore()
