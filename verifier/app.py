@@ -34,6 +34,7 @@ from verifier.ap2.wiring import build_ap2
 from verifier.authzen.subjects import TokenKind
 from verifier.authzen.wiring import AgentAccessTokens, build_pdp
 from verifier.errors import ServiceError
+from verifier.oauth.pep_clients import PEPClients
 from verifier.ops.fetch import SafeFetcher
 from verifier.ops.logs import AccessLog
 from verifier.ops.metrics import Metrics
@@ -310,6 +311,11 @@ def create_app(
     app.state.login_server = oauth_login.build_login_server(
         settings, app.state.agent_access, svc.on_close
     )
+    app.state.pep_clients = (
+        PEPClients(app.state.agent_access, lifetime=settings.oauth_client_lifetime)
+        if app.state.agent_access is not None
+        else None
+    )
     app.state.ap2 = build_ap2(settings, svc)
     _grants(app, settings)
     app.state.wallet_rate_limit = wallet_rate_limit(settings, svc)
@@ -331,7 +337,7 @@ def _handle_errors(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        return _error(exc.status, exc.error, exc.description, **headers, **exc.headers)
+        return _error(exc.status, exc.error, exc.description, **{**headers, **exc.headers})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

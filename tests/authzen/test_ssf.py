@@ -43,6 +43,7 @@ def test_metadata(world: World) -> None:
     assert meta["delivery_methods_supported"] == [PUSH, POLL]
     assert meta["configuration_endpoint"] == f"{base}/ssf/stream"
     assert meta["verification_endpoint"] == f"{base}/ssf/verify"
+    assert CAEP + "assurance-level-change" in meta["events_supported"]
 
 
 def test_stream_management_and_its_errors(world: World, pep: PEP) -> None:

@@ -1,6 +1,8 @@
 """The grant watcher in process (memory store, a fixed clock, a scripted status checker): bounded
 rounds, rescheduling while valid, one revocation mark and one pair of events per stream however
-many instances watch, no event for a list that cannot be read, a later grant keeps the watch."""
+many instances watch, no event for a list that cannot be read, a later grant keeps the watch;
+the identity credential behind stepped-up grants watched the same way (its own mark, one
+credential-change and assurance-level-change per stream, one session-revoked per grant)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,16 @@ from typing import Any
 
 import pytest
 
-from verifier.agents.grants import WATCH_QUEUE, GrantIndex, is_revoked, mandate_key_of
+from verifier.agents.grants import (
+    WATCH_QUEUE,
+    GrantIndex,
+    identity_key_of,
+    is_revoked,
+    mandate_key_of,
+)
 from verifier.protocol import SigningKey, StatusError, VerifiedCredential
+from verifier.protocol.jose.jws import parse_unverified_jws
+from verifier.ssf.events import ASSURANCE_LEVEL_CHANGE, CREDENTIAL_CHANGE, SESSION_REVOKED
 from verifier.ssf.streams import Streams
 from verifier.ssf.transmitter import Transmitter
 from verifier.ssf.watcher import GrantWatcher
@@ -36,7 +46,8 @@ class Lists:
         self.checked: list[int] = []
 
     async def check(self, credential: VerifiedCredential, *, now: int) -> dict[str, Any] | None:
-        assert credential.status is not None and credential.vct == "https://vct.example/mandate"
+        assert credential.status is not None
+        assert credential.vct in ("https://vct.example/mandate", "https://vct.example/identity")
         idx = credential.status.idx
         self.checked.append(idx)
         state = self.state.get(idx, "valid")
@@ -48,7 +59,44 @@ class Lists:
         return {"status": "valid"}
 
 
-async def _grant(store: MemoryStore, index: GrantIndex, n: int, *, jti: str | None = None) -> str:
+def _identity(idx: int | None, *, jti: str | None = None) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "verified_claims": {"verification": {"trust_framework": "eidas", "assurance_level": "high"}}
+    }
+    if jti is not None:
+        claims["jti"] = jti
+    identity: dict[str, Any] = {
+        "iss": "https://id.example",
+        "vct": "https://vct.example/identity",
+        "claims": claims,
+    }
+    if idx is not None:
+        identity["status"] = {"status": "valid", "uri": "https://id.example/list", "idx": idx}
+    return identity
+
+
+async def _grant(
+    store: MemoryStore,
+    index: GrantIndex,
+    n: int,
+    *,
+    jti: str | None = None,
+    identity: dict[str, Any] | None = None,
+) -> str:
+    meta: dict[str, Any] = {}
+    if identity is not None:
+        human = Transaction(
+            id=f"h{n}",
+            request_id=f"rh{n}",
+            state="",
+            nonce="",
+            client_id="",
+            status=TxStatus.VERIFIED,
+            expires_at=1_800_000_300,
+            result={"credentials": {"identity": [identity]}},
+        )
+        await store.create(human, retain_until=1_900_000_000)
+        meta["human_tx"] = human.id
     agent = Transaction(
         id=f"p{n}",
         request_id=f"rp{n}",
@@ -74,7 +122,7 @@ async def _grant(store: MemoryStore, index: GrantIndex, n: int, *, jti: str | No
         status=TxStatus.VERIFIED,
         kind=RecordKind.AGENT_VERIFICATION,
         expires_at=1_800_000_300 + 100 * n,
-        meta={"agent_tx": agent.id},
+        meta={"agent_tx": agent.id, **meta},
         result={"decision": "allow", "mandate": mandate},
     )
     await store.create(av, retain_until=1_900_000_000)
@@ -170,3 +218,79 @@ async def test_the_watch_ends_with_the_last_grant() -> None:
     clock.now += 1000
     assert await one.run_once() == 0
     assert await store.lease(WATCH_QUEUE, now=int(clock.now), lease_for=1, limit=10) == []
+
+
+def _claims(sets: dict[str, str]) -> list[dict[str, Any]]:
+    return [parse_unverified_jws(t, what="SET").payload_json(what="SET") for t in sets.values()]
+
+
+async def test_a_revoked_identity_ends_every_grant_resting_on_it_once_per_stream() -> None:
+    store, clock, lists, index, transmitter, watchers = _world()
+    poll = await transmitter.streams.create("owner", {"delivery": {"method": "urn:ietf:rfc:8936"}})
+    identity = _identity(100)
+    first = await _grant(store, index, 1, identity=identity)
+    await _grant(store, index, 2, identity=identity)  # the same person steps up again
+    await _grant(store, index, 3)  # no step-up: not affected
+    key = identity_key_of(identity)
+    assert key is not None
+    lists.state[100] = "revoked"
+    clock.now += 10
+    handled = [await w.run_once() for w in watchers]
+    assert sum(handled) == 4  # three mandates and one identity: one watch each
+    assert await is_revoked(store, key) and not await is_revoked(store, first)
+    sets = (await transmitter.poll("owner", poll["stream_id"], {}))["sets"]
+    claims = _claims(sets)
+    kinds = sorted(next(iter(c["events"])).rsplit("/", 1)[1] for c in claims)
+    assert kinds == [
+        "assurance-level-change",
+        "credential-change",
+        "session-revoked",
+        "session-revoked",
+    ]
+    by_kind = {next(iter(c["events"])).rsplit("/", 1)[1]: c for c in claims}
+    subject = {"format": "opaque", "id": "https://id.example/list#100"}
+    change = by_kind["credential-change"]
+    assert change["sub_id"] == subject
+    assert change["events"][CREDENTIAL_CHANGE]["change_type"] == "revoke"
+    level = by_kind["assurance-level-change"]
+    assert level["sub_id"] == subject
+    event = level["events"][ASSURANCE_LEVEL_CHANGE]
+    assert event["namespace"] == "eidas" and event["previous_level"] == "high"
+    assert event["current_level"] == "none" and event["change_direction"] == "decrease"
+    sessions = [c["sub_id"] for c in claims if SESSION_REVOKED in c["events"]]
+    assert sorted(s["id"] for s in sessions) == ["av1", "av2"]
+    assert all(s["format"] == "opaque" for s in sessions)
+    # a crashed emitter re-running it sends nothing twice; later rounds send nothing either
+    item = {"key": key, "subject": subject, "level": "high", "namespace": "eidas"}
+    await watchers[1]._emit_identity(item, "revoke", 0)
+    clock.now += 100
+    assert sum([await w.run_once() for w in watchers]) == 3  # the three valid mandates only
+    again = await transmitter.poll("owner", poll["stream_id"], {"ack": list(sets)})
+    assert again["sets"] == {}
+
+
+async def test_an_identity_with_a_jti_is_named_by_it_and_suspension_is_an_update() -> None:
+    store, clock, lists, index, transmitter, (one, _) = _world()
+    poll = await transmitter.streams.create("owner", {"delivery": {"method": "urn:ietf:rfc:8936"}})
+    identity = _identity(101, jti="id-1")
+    await _grant(store, index, 4, identity=identity)
+    lists.state[101] = "down"
+    clock.now += 10
+    assert await one.run_once() == 2
+    assert (await transmitter.poll("owner", poll["stream_id"], {}))["sets"] == {}  # never invented
+    lists.state[101] = "suspended"
+    clock.now += 10
+    assert await one.run_once() == 2
+    claims = _claims((await transmitter.poll("owner", poll["stream_id"], {}))["sets"])
+    change = next(c for c in claims if CREDENTIAL_CHANGE in c["events"])
+    assert change["sub_id"] == {"format": "jwt_id", "iss": "https://id.example", "jti": "id-1"}
+    assert change["events"][CREDENTIAL_CHANGE]["change_type"] == "update"
+    assert len(claims) == 3
+
+
+async def test_an_identity_without_a_status_entry_is_not_watched() -> None:
+    store, clock, lists, index, _, (one, _) = _world()
+    await _grant(store, index, 5, identity=_identity(None))
+    assert identity_key_of(_identity(None)) is None
+    clock.now += 10
+    assert await one.run_once() == 1 and lists.checked == [5]

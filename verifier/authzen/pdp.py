@@ -45,7 +45,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifier.agents.counters import consume, mandate_key
-from verifier.agents.grants import is_revoked
+from verifier.agents.grants import identity_revoked_mark, is_revoked, token_is_revoked
 from verifier.agents.revalidation import mandate_revoked, uses_spent_by_later_actions
 from verifier.agents.step_up_dc_api import step_up_spec
 from verifier.agents.verifications import AgentVerifications
@@ -183,7 +183,18 @@ class PDP:
             grant.mandate, status, now=now
         ):
             return [Reason("mandate_revoked", "the mandate's status is no longer valid")]
-        if grant.identity is not None and await mandate_revoked(grant.identity, status, now=now):
+        if grant.token is not None and await token_is_revoked(self.store, grant.token.get("jti")):
+            return [Reason("token_revoked", "the token was revoked")]
+        if grant.identity is not None:
+            return await self._identity_revoked(grant.identity, now)
+        return []
+
+    async def _identity_revoked(self, identity: dict[str, Any], now: int) -> list[Reason]:
+        """The identity credential's revocation: the grant watcher's mark, or its list now."""
+        status = self.presentations.status
+        if await identity_revoked_mark(self.store, identity) or await mandate_revoked(
+            identity, status, now=now
+        ):
             return [
                 Reason("identity_revoked", "the identity credential's status is no longer valid")
             ]

@@ -25,8 +25,10 @@ compare-and-set on it (``next_poll``/``interval`` for ``slow_down``; ``issued`` 
 gets one token). DPoP proof ``jti`` values are single-use through ``store.claim``.
 
 Introspection (RFC 7662 §2) reports ``active: false`` for a token that does not verify, has
-expired, whose verification is gone, whose mandate's status list now says revoked or suspended
-(checked afresh, failing closed), or whose mandate's uses are spent by *later* actions: once the
+expired, was revoked on its own (RFC 7009), whose verification is gone, whose mandate's - or the
+identity credential's the person stepped up with - status list now says revoked or suspended
+(the grant watcher's mark, or checked afresh, failing closed), or whose mandate's uses are spent
+by *later* actions: once the
 mandate's ``mandate.max_uses`` are all used, only the token of the action that used the last one
 stays active (:mod:`verifier.agents.revalidation`).
 """
@@ -41,7 +43,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifier.agents.counters import mandate_key
-from verifier.agents.grants import is_revoked
+from verifier.agents.grants import (
+    grant_identity,
+    identity_revoked_mark,
+    is_revoked,
+    token_is_revoked,
+)
 from verifier.agents.revalidation import mandate_revoked, uses_spent_by_later_actions
 from verifier.agents.verifications import AgentVerifications
 from verifier.policy.resources import ResourcePolicy, check_resources
@@ -125,6 +132,7 @@ class AgentAccess:
             "authorize": f"{base}/oauth/agent-authorize",
             "token": f"{base}/oauth/token",
             "introspect": f"{base}/oauth/introspect",
+            "revoke": f"{base}/oauth/revoke",
             "jwks": f"{base}/oauth/jwks.json",
         }
 
@@ -137,6 +145,7 @@ class AgentAccess:
             "agent_authorization_endpoint": self.endpoints["authorize"],
             "token_endpoint": self.endpoints["token"],
             "introspection_endpoint": self.endpoints["introspect"],
+            "revocation_endpoint": self.endpoints["revoke"],
             "jwks_uri": self.endpoints["jwks"],
             "response_types_supported": [],
             "grant_types_supported": [GRANT_TYPE],
@@ -397,11 +406,26 @@ class AgentAccess:
         if agent_tx is None or not agent_tx.result:
             return inactive
         mandate = agent_tx.result["credentials"]["mandate"][0]
-        status = self.presentations.status
-        if await is_revoked(self.store, mandate_key(mandate)) or await mandate_revoked(
-            mandate, status, now=self.presentations.now()
-        ):  # the grant watcher's mark, or the status list now
-            return inactive
-        if await uses_spent_by_later_actions(self.store, av.id, mandate):
+        if await self._ended(av, mandate, claims):
             return inactive
         return {"active": True, "token_type": "DPoP", **claims}
+
+    async def _ended(
+        self, av: Transaction, mandate: Mapping[str, Any], claims: Mapping[str, Any]
+    ) -> bool:
+        """True when the grant behind a token no longer holds, or the token was revoked."""
+        status, now = self.presentations.status, self.presentations.now()
+        if await is_revoked(self.store, mandate_key(mandate)) or await mandate_revoked(
+            mandate, status, now=now
+        ):  # the grant watcher's mark, or the status list now
+            return True
+        if await uses_spent_by_later_actions(self.store, av.id, dict(mandate)):
+            return True
+        if await token_is_revoked(self.store, claims.get("jti")):
+            return True
+        identity = await grant_identity(self.store, av)
+        # the person's identity credential behind the grant: the watcher's mark, or its list now
+        return identity is not None and (
+            await identity_revoked_mark(self.store, identity)
+            or await mandate_revoked(identity, status, now=now)
+        )

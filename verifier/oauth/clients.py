@@ -204,6 +204,8 @@ class ClientRegistry:
         record = await self.store.get(client_id, kind=KIND)
         if record is None or record.expires_at <= self.clock():
             raise OAuthError(400, "invalid_client", "unknown client_id")
+        if record.meta.get("kind") == "service":  # client_credentials only (.pep_clients)
+            raise OAuthError(400, "invalid_client", "a service client cannot log people in")
         return _client(client_id, record.meta)
 
     async def _metadata_document(self, url: str) -> Client:

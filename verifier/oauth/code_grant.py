@@ -29,6 +29,12 @@ proof (§8): ``use_dpop_nonce`` and a ``DPoP-Nonce`` header first - HMAC of the 
 key derived from the signing key, so stateless and the same on every instance; the current and
 the previous minute's are accepted (the token endpoint's own: a resource's nonces, RFC 9449 §9,
 are its own too, see :mod:`verifier.resource.nonces`).
+
+**The identity credential**: a login rests on the credential the person presented. When it has
+a status list entry, the grant watcher re-checks it (:func:`verifier.agents.grants.
+watch_identity`); once it is revoked or suspended (the watcher's mark, or the list now) the
+login's access tokens introspect inactive and its refresh token is refused (``invalid_grant``),
+and the streams get one ``session-revoked`` naming the login (``opaque``, its ``sid``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.agents.grants import is_revoked, token_is_revoked, watch_identity
+from verifier.agents.revalidation import mandate_revoked
 from verifier.oauth.agent_grant import AgentAccess, OAuthError
 from verifier.oauth.login import code_key
 from verifier.oauth.released import still_released
@@ -64,6 +72,7 @@ SINGLE = ("code", "redirect_uri", "client_id", "code_verifier", "refresh_token",
 class LoginTokenSettings:
     token_lifetime: int = 300
     refresh_lifetime: int = 86400
+    watch_every: int = 60  # the grant watcher's interval for the login's identity credential
 
 
 def _grant(description: str) -> OAuthError:
@@ -186,6 +195,29 @@ class CodeGrants:
             "refresh_token": refresh,
         }
 
+    async def _watch(self, family: Transaction) -> None:
+        """Queue the login's identity credential for the grant watcher (when it has a status
+        entry): revoked or suspended, the login ends."""
+        item = family.meta.get("identity")
+        if not isinstance(item, dict):
+            return
+        now = self.now()
+        until = family.expires_at + self.settings.token_lifetime
+        entry = {"login": family.id, "until": until}
+        due = now + self.settings.watch_every
+        await watch_identity(self.store, item, entry, until=until, due_at=due, now=now)
+
+    async def _identity_ended(self, family: Transaction) -> bool:
+        """The login's identity credential is revoked or suspended: the watcher's mark, or its
+        status list now (failing closed)."""
+        item = family.meta.get("identity")
+        if not isinstance(item, dict):
+            return False
+        if await is_revoked(self.store, str(item["key"])):
+            return True
+        status = self.access.presentations.status
+        return await mandate_revoked(item, status, now=self.now())
+
     async def _revoke(self, family_id: str | None) -> None:
         if family_id is None:
             return
@@ -249,10 +281,12 @@ class CodeGrants:
                 "auth_time": record.meta["auth_time"],
                 "acr": record.meta.get("acr"),
                 "jkt": jkt,
+                "identity": record.meta.get("identity"),
                 "released": record.meta.get("released") or {},  # introspection only
             },
         )
         await self.store.create(family, retain_until=family.expires_at)
+        await self._watch(family)
         return self._answer(
             family, list(record.meta["scopes"]), jkt, await self._new_refresh(family)
         )
@@ -277,6 +311,8 @@ class CodeGrants:
             raise _grant("the grant was revoked")
         if self.now() >= family.expires_at:
             raise _grant("the grant has expired; log in again")
+        if await self._identity_ended(family):
+            raise _grant("the identity credential of this login was revoked; log in again")
         if not secrets.compare_digest(client_id.encode(), family.client_id.encode()):
             raise _grant("the refresh token was issued to another client")
         self._resource(form, family.meta["resource"])
@@ -321,6 +357,10 @@ class CodeGrants:
             return None
         family = await self.store.get(claims["sid"], kind=GRANT)
         if family is None or family.status != TxStatus.PENDING or self.now() >= family.expires_at:
+            return {"active": False}
+        if await token_is_revoked(self.store, claims.get("jti")):  # RFC 7009, on its own
+            return {"active": False}
+        if await self._identity_ended(family):
             return {"active": False}
         kind = "DPoP" if isinstance(claims.get("cnf"), dict) else "Bearer"
         answer = {"active": True, "token_type": kind, **claims}

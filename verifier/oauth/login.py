@@ -28,7 +28,9 @@ are one compare-and-set, so concurrent polls agree.
 
 The ``sub`` of the grant is pairwise: SHA-256 over the issuer, the client and the holder key's
 RFC 7638 thumbprint - stable for one person and client, unlinkable across clients. ``acr`` is the
-identity's assurance level, ``auth_time`` the verification time.
+identity's assurance level, ``auth_time`` the verification time. When the identity credential
+has a status list entry, its reference goes with the code to the login's refresh family, which
+the grant watcher then watches (:mod:`.code_grant`).
 
 A resource with ``self_issued_login`` (its policy asks for no identity) opens a SIOPv2
 ``response_type=id_token`` request instead: the verifier checks the self-issued ID token (SIOPv2
@@ -48,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from verifier.agents.grants import identity_watch
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import OAuthError
@@ -352,6 +355,7 @@ class WalletLogin:
                 "auth_time": now,
                 "acr": verification.get("assurance_level"),
                 "trust_framework": verification.get("trust_framework"),
+                "identity": identity_watch(identity),  # watched while the login lives
                 # what the resource may see at introspection (released_claims); never logged
                 "released": release(identity, rule.released_claims, frameworks),
             },

@@ -10,9 +10,13 @@ poll receiver for one resource:
   session-revoked]}``), authenticated with an agentvp API key;
 - at most every ``interval`` seconds, when the guard checks a token, it polls (RFC 8936 §2.4),
   verifies each SET (``typ`` ``secevent+jwt``, signature by a key of agentvp's JWKS, ``iss`` =
-  agentvp, ``aud`` = the resource), acknowledges it, and remembers the mandate named by a CAEP
-  ``session-revoked`` or ``credential-change`` (``revoke``/``update``) with a ``jwt_id`` subject;
-- :meth:`revoked` is then true for every token whose ``mandate_jti`` is such a mandate.
+  agentvp, ``aud`` = the resource), acknowledges it, and remembers what it revokes: a CAEP
+  ``session-revoked`` or ``credential-change`` (``revoke``/``update``) with a ``jwt_id`` subject
+  names a mandate (any other ``iss``) or, with agentvp's own ``iss``, one token (its ``jti``); a
+  ``session-revoked`` with an ``opaque`` subject names a grant (``verification_id``) or a wallet
+  login (``sid``);
+- :meth:`revoked` is then true for every token whose ``mandate_jti`` is such a mandate, whose
+  ``jti`` is such a token, or whose ``verification_id``/``sid`` is such a session.
 
 A SET that does not verify is refused through ``setErrs`` and changes nothing. A poll that fails
 (agentvp unreachable) keeps what is known and is retried at the next check; introspection and
@@ -68,9 +72,16 @@ class RevocationSignals:
         self._next = 0.0
         self._lock = asyncio.Lock()
         self.mandates: set[str] = set()
+        self.tokens: set[str] = set()
+        self.sessions: set[str] = set()
 
     def revoked(self, claims: Mapping[str, Any]) -> bool:
-        return str(claims.get("mandate_jti")) in self.mandates
+        sessions = (claims.get("verification_id"), claims.get("sid"))
+        return (
+            str(claims.get("mandate_jti")) in self.mandates
+            or str(claims.get("jti")) in self.tokens
+            or any(isinstance(s, str) and s in self.sessions for s in sessions)
+        )
 
     async def refresh(self) -> None:
         """Poll if the last poll is older than ``interval`` (one poll at a time)."""
@@ -150,6 +161,11 @@ class RevocationSignals:
         for kind, event in events.items():
             change = event.get("change_type") if isinstance(event, dict) else None
             revoking = kind == EVENTS[1] or (kind == EVENTS[0] and change in _REVOKING_CHANGES)
-            if revoking and subject.get("format") == "jwt_id" and "jti" in subject:
-                self.mandates.add(str(subject["jti"]))
+            if not revoking:
+                continue
+            if subject.get("format") == "jwt_id" and "jti" in subject:
+                own = subject.get("iss") == self.agentvp  # one of agentvp's tokens
+                (self.tokens if own else self.mandates).add(str(subject["jti"]))
+            elif kind == EVENTS[1] and subject.get("format") == "opaque" and "id" in subject:
+                self.sessions.add(str(subject["id"]))
         return None

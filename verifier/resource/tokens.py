@@ -271,7 +271,10 @@ class ResourceGuard:
             if self.signals.revoked(claims):
                 raise self._as(
                     scheme,
-                    _invalid("token_revoked", "agentvp signalled that the mandate is revoked"),
+                    _invalid(
+                        "token_revoked",
+                        "agentvp signalled that the token, its grant or its mandate is revoked",
+                    ),
                 )
         if "authorization_details" not in claims:
             return await self._scope_grant(scheme, method, url, token, claims, dpop, now)

@@ -1,4 +1,5 @@
-"""The AuthZEN Authorization API (PEPs authenticate with ``Authorization: Bearer <API key>``).
+"""The AuthZEN Authorization API (PEPs authenticate with ``Authorization: Bearer <API key>``, or
+with a service client's ``client_credentials`` token holding ``authzen:evaluate``).
 
 ``POST /access/v1/evaluation``, ``POST /access/v1/evaluations`` and
 ``GET /.well-known/authzen-configuration``. ``X-Request-ID`` is echoed on every answer (AuthZEN
@@ -18,6 +19,8 @@ from verifier.authzen.pdp import PDP
 from verifier.authzen.requests import RequestError, parse_batch, parse_evaluation
 from verifier.authzen.wiring import metadata
 from verifier.errors import ServiceError
+from verifier.oauth.agent_grant import OAuthError
+from verifier.oauth.pep_clients import EVALUATE, PEPClients
 from verifier.routes.deps import json_body, require_api_key
 from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.signal_schemas import (
@@ -58,12 +61,32 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 async def _pep(request: Request) -> None:
-    """The PEP's API key (as :func:`require_api_key`), with ``X-Request-ID`` echoed on a 401."""
+    """The PEP: an API key (as :func:`require_api_key`) or a service client's token with the
+    ``authzen:evaluate`` scope (:class:`PEPClients`); ``X-Request-ID`` echoed on a 401/403."""
     try:
-        await require_api_key(request)
+        try:
+            await require_api_key(request)
+        except ServiceError:
+            token = request.headers.get("authorization", "").partition(" ")[2].strip()
+            pep: PEPClients | None = getattr(request.app.state, "pep_clients", None)
+            if pep is None or token.count(".") != 2:
+                raise
+            await _client_token(pep, token)
     except ServiceError as exc:
         exc.headers.update(_headers(request))
         raise
+
+
+async def _client_token(pep: PEPClients, token: str) -> None:
+    try:
+        await pep.check(token, scope=EVALUATE)
+    except OAuthError as exc:
+        challenge = f'Bearer error="{exc.error}"'
+        if exc.status == 403:
+            challenge += f', scope="{EVALUATE}"'
+        raise ServiceError(
+            exc.status, exc.error, exc.description, headers={"WWW-Authenticate": challenge}
+        ) from None
 
 
 def _bad(request: Request, exc: RequestError) -> ServiceError:
@@ -79,7 +102,7 @@ async def authzen_configuration(request: Request) -> JSONResponse:
 @router.post(
     "/access/v1/evaluation",
     dependencies=[Depends(_pep)],
-    responses={**answers(EvaluationAnswer), **errors(400, 401, 413, 415)},
+    responses={**answers(EvaluationAnswer), **errors(400, 401, 403, 413, 415)},
     openapi_extra=json_request(EvaluationRequest),
 )
 async def evaluation(request: Request) -> JSONResponse:
@@ -97,7 +120,7 @@ async def evaluation(request: Request) -> JSONResponse:
 @router.post(
     "/access/v1/evaluations",
     dependencies=[Depends(_pep)],
-    responses={**answers(EvaluationsAnswer), **errors(400, 401, 413, 415)},
+    responses={**answers(EvaluationsAnswer), **errors(400, 401, 403, 413, 415)},
     openapi_extra=json_request(EvaluationsRequest),
 )
 async def evaluations(request: Request) -> JSONResponse:

@@ -9,8 +9,13 @@
 - ``POST /oauth/token`` - form: ``grant_type``, ``auth_req_id``, optional ``resource``; header
   ``DPoP``. Errors as RFC 6749 §5.2 JSON (400), the pending ones with ``interval``. The
   ``authorization_code`` and ``refresh_token`` grants of the wallet login go to
-  :class:`verifier.oauth.code_grant.CodeGrants` (routes in :mod:`.oauth_login`);
+  :class:`verifier.oauth.code_grant.CodeGrants` (routes in :mod:`.oauth_login`), the
+  ``client_credentials`` grant of service clients to :class:`verifier.oauth.pep_clients.
+  PEPClients`;
 - ``POST /oauth/introspect`` - RFC 7662, form ``token``; for relying parties (API key).
+- ``POST /oauth/revoke`` - RFC 7009, form ``token``, ``token_type_hint``; an API key, or a public
+  client's ``client_id`` for its own tokens (:mod:`verifier.oauth.revocation`). What it revokes
+  is announced on the Shared Signals streams as one CAEP ``session-revoked``.
 
 Forms are ``application/x-www-form-urlencoded``, UTF-8, bounded; only ``resource`` may repeat.
 Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1) except the metadata and JWKS.
@@ -23,11 +28,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import AccessSettings, AgentAccess, OAuthError
+from verifier.oauth.pep_clients import PEPClients
+from verifier.oauth.revocation import TokenRevocation
 from verifier.oauth.server import LoginServer, authorization_server_metadata
 from verifier.policy.presets import load_policy_file
 from verifier.protocol.oauth.access_token import GRANT_TYPE
@@ -42,6 +49,8 @@ from verifier.routes.schemas import (
     TokenAnswer,
 )
 from verifier.settings import Settings
+from verifier.ssf.events import SESSION_REVOKED
+from verifier.ssf.transmitter import Transmitter
 
 __all__ = ["build_agent_access", "router"]
 
@@ -163,7 +172,8 @@ async def agent_authorize(request: Request) -> JSONResponse:
     responses={**answers(TokenAnswer), **errors(400, 404, 413, 503)},
     openapi_extra=form_request(
         {
-            "grant_type": f"`{GRANT_TYPE}`, `authorization_code` or `refresh_token`.",
+            "grant_type": f"`{GRANT_TYPE}`, `authorization_code`, `refresh_token` or "
+            "`client_credentials` (a service client, e.g. a PEP: HTTP Basic).",
             "auth_req_id": "Agent grant: from /oauth/agent-authorize.",
             "resource": "The resource the token is for (RFC 8707).",
             "code": "authorization_code: the code from the wallet login.",
@@ -171,7 +181,8 @@ async def agent_authorize(request: Request) -> JSONResponse:
             "code_verifier": "authorization_code: the PKCE verifier (RFC 7636).",
             "client_id": "authorization_code, refresh_token: the public client.",
             "refresh_token": "refresh_token: the current refresh token (rotated).",
-            "scope": "refresh_token: a narrower scope (optional).",
+            "scope": "refresh_token, client_credentials: a narrower scope (optional).",
+            "client_secret": "client_credentials: the client secret (client_secret_post).",
         },
         headers=DPOP,
     ),
@@ -189,6 +200,10 @@ async def token(request: Request) -> JSONResponse:
             return await login.grants.authorization_code(dpop=dpop_of(request), form=form)
         if login is not None and grant_type == ["refresh_token"]:
             return await login.grants.refresh_token(dpop=dpop_of(request), form=form)
+        pep: PEPClients | None = getattr(request.app.state, "pep_clients", None)
+        if pep is not None and grant_type == ["client_credentials"]:
+            authorization = request.headers.get("authorization")
+            return await pep.token(authorization=authorization, form=form)
         return await access.token(dpop=dpop_of(request), form=form)
 
     return await _answer(call)
@@ -214,3 +229,61 @@ async def introspect(request: Request) -> JSONResponse:
         return answer if answer is not None else await access.introspect(tokens[0])
 
     return await _answer(call)
+
+
+@router.post(
+    "/oauth/revoke",
+    response_class=Response,
+    responses={
+        200: {"description": "Revoked, or nothing to revoke (RFC 7009 §2.2)."},
+        **errors(400, 401, 404, 413),
+    },
+    openapi_extra=form_request(
+        {
+            "token": "An access token or a refresh token.",
+            "token_type_hint": "`access_token` or `refresh_token` (optional).",
+            "client_id": "A public client revoking its own token (without an API key).",
+        },
+        required=["token"],
+    ),
+)
+async def revoke(request: Request) -> Response:
+    """RFC 7009 token revocation: an API key (any token) or a public client's own token."""
+    access = access_of(request)
+
+    async def call() -> dict[str, Any]:
+        form = await form_of(request)
+        if request.headers.get("authorization") is not None:
+            await require_api_key(request)
+            client_id = None
+        else:
+            ids = form.get("client_id", [])
+            if len(ids) != 1 or not ids[0]:
+                raise OAuthError(
+                    401, "invalid_client", "send an API key or the client_id of a public client"
+                )
+            client_id = ids[0]
+        tokens = form.get("token", [])
+        hints = form.get("token_type_hint", [])
+        if len(tokens) != 1 or not tokens[0] or len(hints) > 1:
+            raise OAuthError(400, "invalid_request", "token is required (once)")
+        login: LoginServer | None = getattr(request.app.state, "login_server", None)
+        revocation = TokenRevocation(access, login.grants if login is not None else None)
+        revoked = await revocation.revoke(
+            tokens[0], hint=hints[0] if hints else None, client_id=client_id
+        )
+        transmitter: Transmitter | None = getattr(request.app.state, "ssf", None)
+        if revoked is not None and transmitter is not None:
+            now = access.presentations.now()
+            event = {
+                "event_timestamp": now,
+                "initiating_entity": "admin" if client_id is None else "user",
+                "reason_admin": {"en": "the token was revoked (RFC 7009)"},
+            }
+            await transmitter.emit(SESSION_REVOKED, revoked.subject, event, dedupe=revoked.dedupe)
+        return {}
+
+    answer = await _answer(call)
+    if answer.status_code != 200:
+        return answer
+    return Response(status_code=200, headers=NO_STORE)  # RFC 7009 §2.2: no body

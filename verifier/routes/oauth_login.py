@@ -13,7 +13,8 @@
   ``{"status": "verified"|"rejected", "redirect": …}`` (``no-store``).
 - ``POST /oauth/register`` - RFC 7591 dynamic registration of a public client: JSON body (at
   most :data:`MAX_REGISTRATION_BYTES`), rate limited per client address like the wallet
-  endpoints; 201 with ``client_id``.
+  endpoints; 201 with ``client_id``. A service client (``grant_types`` ``client_credentials``,
+  :mod:`verifier.oauth.pep_clients`) needs an API key as the initial access token.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ from verifier.oauth.agent_grant import AgentAccess, OAuthError
 from verifier.oauth.clients import ClientRegistry
 from verifier.oauth.code_grant import CodeGrants, LoginTokenSettings
 from verifier.oauth.login import LoginError, LoginPage, WalletLogin, with_query
+from verifier.oauth.pep_clients import PEPClients
 from verifier.oauth.server import LoginServer
 from verifier.ops.fetch import SafeFetcher
 from verifier.policy.presets import load_policy_file
 from verifier.presentations.qr import qr_svg
 from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
-from verifier.routes.deps import rate_limited
+from verifier.routes.deps import rate_limited, require_api_key
 from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.web import WEB_DIR, SecureRoute
 from verifier.settings import Settings
@@ -123,6 +125,7 @@ def build_login_server(
         settings=LoginTokenSettings(
             token_lifetime=settings.oauth_token_lifetime,
             refresh_lifetime=settings.oauth_refresh_lifetime,
+            watch_every=settings.grant_watch_interval,
         ),
     )
     return LoginServer(
@@ -219,7 +222,12 @@ async def register(request: Request) -> JSONResponse:
             document = loads(body, what="registration", max_depth=8, max_bytes=len(body) or 1)
         except AgentVPError as exc:
             raise OAuthError(400, "invalid_client_metadata", exc.reason) from None
-        answer = await server.clients.register(document)
+        pep: PEPClients | None = getattr(request.app.state, "pep_clients", None)
+        if pep is not None and PEPClients.wants(document):
+            await require_api_key(request)  # RFC 7591 §3: the initial access token
+            answer = await pep.register(document)
+        else:
+            answer = await server.clients.register(document)
     except OAuthError as exc:
         return JSONResponse(exc.body(), exc.status, headers=NO_STORE)
     return JSONResponse(answer, 201, headers=NO_STORE)

@@ -19,6 +19,7 @@ from typing import Any
 from verifier.protocol import SigningKey
 
 __all__ = [
+    "ASSURANCE_LEVEL_CHANGE",
     "CREDENTIAL_CHANGE",
     "SESSION_REVOKED",
     "SET_TYP",
@@ -35,7 +36,13 @@ CREDENTIAL_CHANGE = CAEP + "credential-change"
 ASSURANCE_LEVEL_CHANGE = CAEP + "assurance-level-change"
 VERIFICATION = "https://schemas.openid.net/secevent/ssf/event-type/verification"
 STREAM_UPDATED = "https://schemas.openid.net/secevent/ssf/event-type/stream-updated"
-SUPPORTED = (SESSION_REVOKED, CREDENTIAL_CHANGE, VERIFICATION, STREAM_UPDATED)
+SUPPORTED = (
+    SESSION_REVOKED,
+    CREDENTIAL_CHANGE,
+    ASSURANCE_LEVEL_CHANGE,
+    VERIFICATION,
+    STREAM_UPDATED,
+)
 _FORMATS: dict[str, tuple[str, ...]] = {
     "jwt_id": ("iss", "jti"),
     "iss_sub": ("iss", "sub"),

@@ -14,6 +14,15 @@ checks each mandate's Token Status List entry through the verifier's status chec
   ``session-revoked``, both naming the mandate as a ``jwt_id`` subject (its ``iss`` and ``jti``:
   the ``mandate_jti`` of every token issued under it);
 - the list cannot be had now: tried again next interval (a revocation is never invented).
+
+Identity credentials the grants rest on (items of ``kind`` ``identity``, :mod:`verifier.agents.
+grants`) are checked the same way. When one is INVALID or SUSPENDED it is marked revoked (its
+grants' tokens turn inactive, decisions about them ``false``) and each stream gets one CAEP
+``credential-change`` naming the identity credential, one ``assurance-level-change``
+(:func:`assurance_drop`: the level the credential established drops to ``none``) and one
+``session-revoked`` per grant resting on it, naming the grant (``opaque``, the
+``verification_id`` every token of the grant carries), and one per wallet login resting on it
+(``opaque``, the login's ``sid``).
 """
 
 from __future__ import annotations
@@ -23,18 +32,40 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from verifier.agents.grants import WATCH_QUEUE, last_valid_moment, mark_revoked
+from verifier.agents.grants import (
+    WATCH_QUEUE,
+    grants_of,
+    last_valid_moment,
+    logins_of,
+    mark_revoked,
+)
 from verifier.agents.revalidation import check_status_again
 from verifier.presentations.status import StatusChecker
 from verifier.protocol import StatusError
-from verifier.ssf.events import CREDENTIAL_CHANGE, SESSION_REVOKED
+from verifier.ssf.events import ASSURANCE_LEVEL_CHANGE, CREDENTIAL_CHANGE, SESSION_REVOKED
 from verifier.ssf.transmitter import Transmitter
 from verifier.store.base import QueueItem, TransactionStore
 
-__all__ = ["GrantWatcher"]
+__all__ = ["GrantWatcher", "assurance_drop"]
 
 log = logging.getLogger("agentvp.ssf")
 _CHANGES = {"status_invalid": "revoke", "status_suspended": "update"}
+NO_LEVEL = "none"
+
+
+def assurance_drop(previous: str | None, namespace: str | None) -> dict[str, Any]:
+    """CAEP 1.0 §3.4 ``assurance-level-change`` claims for an identity credential that stopped
+    being valid: the level it established (``previous_level``, its
+    ``verification.assurance_level``) drops to ``none``. ``namespace`` is the credential's
+    ``verification.trust_framework`` (a custom namespace alias), ``agentvp`` when unknown."""
+    event: dict[str, Any] = {
+        "namespace": namespace or "agentvp",
+        "current_level": NO_LEVEL,
+        "change_direction": "decrease",
+    }
+    if previous is not None:
+        event["previous_level"] = previous
+    return event
 
 
 class GrantWatcher:
@@ -111,7 +142,10 @@ class GrantWatcher:
         if await mark_revoked(self.store, str(payload["key"]), ttl=ttl):
             self.revocations += 1
         # Emitted by whoever gets here (again after a crash): each stream claims it once.
-        await self._emit(payload, _CHANGES[code], now)
+        if payload.get("kind") == "identity":
+            await self._emit_identity(payload, _CHANGES[code], now)
+        else:
+            await self._emit(payload, _CHANGES[code], now)
         await self.store.ack(WATCH_QUEUE, item.item_id)
 
     async def _emit(self, payload: dict[str, Any], change: str, now: int) -> None:
@@ -137,6 +171,39 @@ class GrantWatcher:
             {"event_timestamp": now, "initiating_entity": "policy", "reason_admin": reason},
             dedupe=f"session-revoked:{payload['key']}",
         )
+
+    async def _emit_identity(self, payload: dict[str, Any], change: str, now: int) -> None:
+        if self.transmitter is None:
+            return
+        key = str(payload["key"])
+        subject = dict(payload["subject"])
+        reason = {"en": f"the identity credential's status list entry changed ({change})"}
+        common = {"event_timestamp": now, "initiating_entity": "policy", "reason_admin": reason}
+        await self.transmitter.emit(
+            CREDENTIAL_CHANGE,
+            subject,
+            {"credential_type": "verifiable-credential", "change_type": change, **common},
+            dedupe=f"credential-change:{key}",
+        )
+        level = payload.get("level")
+        drop = assurance_drop(level if isinstance(level, str) else None, payload.get("namespace"))
+        await self.transmitter.emit(
+            ASSURANCE_LEVEL_CHANGE, subject, {**drop, **common}, dedupe=f"assurance:{key}"
+        )
+        for av_id in await grants_of(self.store, key):
+            await self.transmitter.emit(
+                SESSION_REVOKED,
+                {"format": "opaque", "id": av_id},
+                common,
+                dedupe=f"session-revoked:grant:{av_id}",
+            )
+        for sid in await logins_of(self.store, key):  # wallet logins resting on it
+            await self.transmitter.emit(
+                SESSION_REVOKED,
+                {"format": "opaque", "id": sid},
+                common,
+                dedupe=f"session-revoked:login:{sid}",
+            )
 
     async def run(self, *, tick: float = 1.0) -> None:
         """The watch loop (one per process; leases keep instances apart)."""

@@ -404,7 +404,7 @@ CASES = [
     _c(
         "token_wrong_grant_type",
         "RFC 6749 §5.2",
-        polled_with(form={"grant_type": "client_credentials"}),
+        polled_with(form={"grant_type": "password"}),
         "unsupported_grant_type",
         "grant_type",
     ),
