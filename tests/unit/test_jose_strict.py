@@ -5,6 +5,7 @@ independent implementation, in both directions. The crafted negative cases are d
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 
@@ -38,6 +39,32 @@ def test_base64url_decode_accepts_exactly_the_canonical_texts() -> None:
             assert b64url_encode(data) == text
             accepted += 1
         assert accepted == {"": 0, "A": 4, "z-": 16}[head], (prefix, head)
+
+
+def test_base64url_decode_refuses_every_foreign_byte_anywhere_in_long_texts() -> None:
+    """The SIMD decoder works on blocks of 16-64 characters: a byte outside the URL-safe
+    alphabet - "+", "/", "=", whitespace, NUL, any other ASCII or non-ASCII character - is
+    refused wherever it sits in a long text, in a block or in the tail."""
+    valid = b64url_encode(bytes(range(256)) * 2)  # 683 characters
+    foreign = [chr(c) for c in range(128) if chr(c) not in ALPHABET] + ["\u00e9", "\u2028"]
+    for position in (0, 1, 31, 32, 63, 64, 100, 511, len(valid) - 2, len(valid) - 1):
+        for char in foreign:
+            for text in (valid[:position] + char + valid[position + 1 :], valid + char):
+                with pytest.raises(MalformedError) as info:
+                    b64url_decode(text)
+                assert info.value.code == "malformed_base64url", (position, char)
+
+
+def test_base64url_decode_matches_the_stdlib_on_canonical_texts() -> None:
+    """Every length 0-300 (and its padded spelling refused): the same bytes as the stdlib."""
+    for size in range(301):
+        data = bytes((7 * i + size) % 256 for i in range(size))
+        text = b64url_encode(data)
+        assert b64url_decode(text) == base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        assert b64url_decode(text) == data
+        if len(text) % 4:
+            with pytest.raises(MalformedError, match="not unpadded base64url"):
+                b64url_decode(text + "=" * (-len(text) % 4))
 
 
 def test_non_canonical_text_names_the_segment() -> None:

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 from .. import jsonutil
 from ..errors import AlgorithmError, MalformedError, SDJWTError
-from ..jose import b64url_decode, hash_b64
+from ..jose import b64url_decode, b64url_encode
+from ..jose.base64url import b64url_decode_ascii, hash_object
 from .layout import ClaimPath, SDLayout
 
 __all__ = [
@@ -99,7 +100,17 @@ class Disclosure(NamedTuple):
 def decode_disclosure(encoded: str, digest: str) -> Disclosure:
     """Decode the base64url JSON array; arity and types are checked, placement is not."""
     try:
-        value = jsonutil.loads(b64url_decode(encoded))
+        raw = b64url_decode(encoded)
+    except MalformedError as exc:
+        raise MalformedError(exc.code, f"disclosure {digest}: {exc.reason}") from None
+    return _decode_ascii(encoded, raw, digest, decoded=True)
+
+
+def _decode_ascii(encoded: str, raw: bytes, digest: str, *, decoded: bool = False) -> Disclosure:
+    """:func:`decode_disclosure` of ``raw``: ``encoded`` as ASCII bytes (or, ``decoded``, the
+    bytes it already decoded to)."""
+    try:
+        value = jsonutil.loads(raw if decoded else b64url_decode_ascii(raw))
     except MalformedError as exc:
         raise MalformedError(exc.code, f"disclosure {digest}: {exc.reason}") from None
     if value.__class__ is not list or not 2 <= len(value) <= 3:
@@ -132,7 +143,7 @@ class _Rebuilder:
 
     __slots__ = ("by_digest", "concealed", "disclosed", "max_nesting", "seen", "top_level", "used")
 
-    def __init__(self, by_digest: dict[str, str], max_nesting: int) -> None:
+    def __init__(self, by_digest: dict[str, tuple[str, bytes]], max_nesting: int) -> None:
         self.by_digest = by_digest
         self.max_nesting = max_nesting
         self.seen: set[str] = set()
@@ -147,10 +158,10 @@ class _Rebuilder:
         if digest in self.seen:
             raise SDJWTError("duplicate_digest", f"digest {digest} occurs more than once")
         self.seen.add(digest)
-        encoded = self.by_digest.get(digest)
-        if encoded is None:
+        sent = self.by_digest.get(digest)
+        if sent is None:
             return None  # undisclosed claim or decoy
-        disclosure = decode_disclosure(encoded, digest)
+        disclosure = _decode_ascii(sent[0], sent[1], digest)
         self.used[digest] = disclosure
         return disclosure
 
@@ -252,12 +263,22 @@ def reconstruct(
     sd_alg = payload.pop(SD_ALG, "sha-256")
     if not isinstance(sd_alg, str) or sd_alg not in accepted_sd_algs:
         raise AlgorithmError("sd_alg_unsupported", f"_sd_alg {sd_alg!r} is not accepted")
-    by_digest: dict[str, str] = {}
+    # digest -> (the disclosure as sent, its ASCII bytes: hashed here, decoded once placed)
+    by_digest: dict[str, tuple[str, bytes]] = {}
+    hasher = hash_object(sd_alg) if disclosures else None
     for encoded in disclosures:
-        digest = hash_b64(encoded, sd_alg)
+        try:
+            raw = encoded.encode("ascii")
+        except UnicodeEncodeError:
+            raise MalformedError(
+                "malformed_base64url", "hash input is not ASCII base64url"
+            ) from None
+        hashed = hasher.copy()  # type: ignore[union-attr]
+        hashed.update(raw)
+        digest = b64url_encode(hashed.digest())
         if digest in by_digest:
             raise SDJWTError("duplicate_disclosure", f"disclosure {digest} is sent twice")
-        by_digest[digest] = encoded
+        by_digest[digest] = (encoded, raw)
     rebuilder = _Rebuilder(by_digest, max_nesting)
     claims = rebuilder.obj(payload, 0, ())
     if len(rebuilder.used) != len(by_digest):
@@ -266,6 +287,6 @@ def reconstruct(
             "unreferenced_disclosure",
             f"disclosure {stray} is not referenced by the payload or by another sent disclosure",
         )
-    ordered = tuple(rebuilder.used[digest] for digest in by_digest)
+    ordered = tuple(map(rebuilder.used.__getitem__, by_digest))
     layout = SDLayout(frozenset(rebuilder.disclosed), frozenset(rebuilder.concealed))
     return Reconstructed(claims, ordered, frozenset(rebuilder.top_level), sd_alg, layout)
