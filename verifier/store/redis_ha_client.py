@@ -6,7 +6,6 @@ master (:func:`connect`), and which errors mean "a failover is under way, try ag
 from __future__ import annotations
 
 import contextlib
-import weakref
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
@@ -77,24 +76,44 @@ def retryable(exc: BaseException) -> bool:
 
 class Connections:
     """Every connection a client made, so :meth:`close_all` can close them at shutdown: after a
-    failover redis-py drops some (to nodes it replaced) without closing their sockets."""
+    failover redis-py drops some (to nodes it replaced, or of a master that died) without
+    closing their sockets. Held strongly - a dropped connection is often only reachable through
+    a reference cycle, so a weak set lost it before shutdown and its socket was closed by the
+    garbage collector, with a ResourceWarning. Connections that were used and are closed again
+    are forgotten as new ones are made, so the set stays as large as the pools plus the
+    connections a failover dropped."""
 
     def __init__(self) -> None:
-        self.seen: weakref.WeakSet[AbstractConnection] = weakref.WeakSet()
+        self.seen: set[AbstractConnection] = set()
+        self.used: set[AbstractConnection] = set()  # connected at least once
+        self._made = 0
 
     def tracked(self, base: type[AbstractConnection]) -> type[AbstractConnection]:
-        seen = self.seen
-
         def __init__(conn: AbstractConnection, *args: Any, **kwargs: Any) -> None:  # noqa: N807
             base.__init__(conn, *args, **kwargs)
-            seen.add(conn)
+            self._add(conn)
 
-        return type(f"Tracked{base.__name__}", (base,), {"__init__": __init__})
+        async def _connect(conn: AbstractConnection) -> None:
+            await base._connect(conn)  # type: ignore[no-untyped-call]
+            self.used.add(conn)
+
+        methods = {"__init__": __init__, "_connect": _connect}
+        return type(f"Tracked{base.__name__}", (base,), methods)
+
+    def _add(self, conn: AbstractConnection) -> None:
+        self._made += 1
+        if self._made % 64 == 0:  # forget the ones that were used and are closed again
+            closed = {c for c in self.used if not c.is_connected}
+            self.seen -= closed
+            self.used -= closed
+        self.seen.add(conn)
 
     async def close_all(self) -> None:
         for conn in list(self.seen):
             with contextlib.suppress(Exception):
                 await conn.disconnect()
+        self.seen.clear()
+        self.used.clear()
 
 
 def connect(
