@@ -67,8 +67,8 @@ def log_event(logger: logging.Logger, msg: str, *, tx: str, **fields: Any) -> No
     it - its message gets ``: <msg>`` appended and its record the ``fields`` - one line per
     request instead of two, with the same content. The first event of a request is carried;
     any other, or one outside a request, or one about another transaction than the line's,
-    is its own line on ``logger`` as always. For routine events only (failures, warnings and outcomes keep their
-    own lines), and ``fields`` must not name ``status``, ``ms`` or ``tx`` (the line's own)."""
+    is its own line on ``logger`` as always. For routine events only (failures, warnings and
+    outcomes keep their own lines); ``fields`` must not name ``status``, ``ms`` or ``tx``."""
     noted = _request_event.get()
     if noted is not None and not noted and _carries(logger):
         noted.update(fields, event=msg, event_logger=logger.name, tx=tx)
@@ -121,6 +121,9 @@ class AccessLog:
         self.app = app
         self.metrics = metrics
         self.log = _ACCESS
+        # (method, route template, status) -> its latency histogram child: what
+        # ``labels()`` returns, without its validation and lock on every request
+        self._latency: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -143,9 +146,12 @@ class AccessLog:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             if self.metrics is not None:
-                self.metrics.latency.labels(scope["method"], route, str(status["code"])).observe(
-                    elapsed
-                )
+                key = (scope["method"], route, status["code"])
+                child = self._latency.get(key)
+                if child is None:
+                    child = self.metrics.latency.labels(key[0], route, str(key[2]))
+                    self._latency[key] = child
+                child.observe(elapsed)
             tx = current_tx.get()
             extra = {"status": status["code"], "ms": round(elapsed * 1000, 1), "tx": tx}
             line = "%s %s %s"
