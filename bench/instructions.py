@@ -104,7 +104,7 @@ def flow_counts(warmup: float, window: float) -> None:
         real_wait = load.wait_port
         load.wait_port = lambda port, proc, what, timeout=30: real_wait(port, proc, what, 1200)
         sys.executable = str(wrapper)  # Server starts `agentvp serve` with sys.executable
-        bench = load.Bench(argparse.Namespace(wallets=2, wait_quiet=0), Path(tmp))
+        bench = load.Bench(argparse.Namespace(wallets=2, wait_quiet=0, store_url=None), Path(tmp))
         config = load.CONFIGS["sqlite"]
         server = bench.serve(config, bench.store_url(config))
         try:

@@ -36,7 +36,7 @@ from verifier.authzen.wiring import AgentAccessTokens, build_pdp
 from verifier.errors import ServiceError
 from verifier.oauth.pep_clients import PEPClients
 from verifier.ops.fetch import SafeFetcher
-from verifier.ops.logs import AccessLog
+from verifier.ops.logs import AccessLog, lean_log_records
 from verifier.ops.metrics import Metrics
 from verifier.ops.rate_limit import RateLimit
 from verifier.ops.rate_limit_shared import SharedRateLimit
@@ -424,4 +424,5 @@ def wallet_rate_limit(
 
 def app_from_env() -> FastAPI:
     """uvicorn factory for ``agentvp serve`` (each worker reads the environment once)."""
+    lean_log_records()
     return create_app(Settings())

@@ -9,6 +9,7 @@ agentvp audit verify <events.json> [--receipt JWT]
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -103,9 +104,18 @@ def serve(
         workers=workers,
         log_config=logging_config(settings.log_format, settings.log_level),
         access_log=False,
+        http=_http_protocol(),
         timeout_keep_alive=settings.keep_alive_timeout,
         proxy_headers=False,  # the app decides (AGENTVP_TRUSTED_PROXIES), see create_app
     )
+
+
+def _http_protocol() -> str:
+    """httptools with a response's writes sent as one (:mod:`verifier.ops.http_protocol`)
+    where uvicorn's ``auto`` would pick httptools; else ``auto`` (h11)."""
+    if importlib.util.find_spec("httptools") is None:
+        return "auto"
+    return "verifier.ops.http_protocol:BatchedHttpTools"
 
 
 @app.command()

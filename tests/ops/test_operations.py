@@ -57,6 +57,18 @@ def test_json_logs_name_the_transaction_and_leak_nothing(tmp_path: Path) -> None
     access = [r for r in records if r.get("logger") == "agentvp.access"]
     assert any(r["msg"].startswith("POST /wallet/response/{request_id}") for r in access)
     assert all(r.get("tx") == view["id"] for r in access if "{request_id}" in r["msg"])
+    # Routine events ride on their request's access line; the outcome keeps its own line.
+    created = [r for r in access if r["msg"].startswith("POST /v1/presentations ")]
+    assert [(r["msg"], r.get("flow"), r["status"]) for r in created] == [
+        ("POST /v1/presentations 201: presentation created", "same_device", 201)
+    ]
+    served = [r["msg"] for r in access if r["msg"].startswith("POST /wallet/request/")]
+    assert served == ["POST /wallet/request/{request_id} 200: request object served"]
+    outcome = [r for r in records if r["msg"] == "response processed"]
+    assert [(r["logger"], r["status"], r["tx"]) for r in outcome] == [
+        ("agentvp.service", "verified", view["id"])
+    ]
+    assert not [r for r in records if r["msg"] in ("presentation created", "request object served")]
     request, proposal = exchange["request"], exchange["proposal"]
     presented = proposal.presentation.vp_token["identity"][0]
     salts = [json.loads(b64url_decode(d))[0] for d in presented.split("~")[1:-1]]

@@ -19,15 +19,27 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from verifier.ops.metrics import Metrics
 
-__all__ = ["AccessLog", "JSONFormatter", "current_tx", "logging_config"]
+__all__ = [
+    "AccessLog",
+    "JSONFormatter",
+    "current_tx",
+    "lean_log_records",
+    "log_event",
+    "logging_config",
+]
 
 current_tx: contextvars.ContextVar[str | None] = contextvars.ContextVar("agentvp_tx", default=None)
+# The routine event of the request being served, carried by its access-log line (see log_event).
+_request_event: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "agentvp_request_event", default=None
+)
 # Plain ASGI: the access log wraps any ASGI app; no web framework is imported here.
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+_ACCESS = logging.getLogger("agentvp.access")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -46,6 +58,37 @@ class JSONFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def log_event(logger: logging.Logger, msg: str, *, tx: str, **fields: Any) -> None:
+    """Log a routine event of a transaction (``presentation created``, ...).
+
+    Inside a request served through :class:`AccessLog`, the request's access-log line carries
+    it - its message gets ``: <msg>`` appended and its record the ``fields`` - one line per
+    request instead of two, with the same content. The first event of a request is carried;
+    any other, or one outside a request, or one about another transaction than the line's,
+    is its own line on ``logger`` as always. For routine events only (failures, warnings and
+    outcomes keep their own lines); ``fields`` must not name ``status``, ``ms`` or ``tx``."""
+    noted = _request_event.get()
+    if noted is not None and not noted and _carries(logger):
+        noted.update(fields, event=msg, event_logger=logger.name, tx=tx)
+        return
+    logger.info(msg, extra={"tx": tx, **fields})
+
+
+def _carries(logger: logging.Logger) -> bool:
+    """Whether the access log would print an event ``logger`` would print."""
+    return logger.isEnabledFor(logging.INFO) and _ACCESS.isEnabledFor(logging.INFO)
+
+
+def lean_log_records() -> None:
+    """Skip what no configured format prints: the caller's file and line (a stack walk per
+    record), thread, process and multiprocessing names - the logging HOWTO's "Optimization".
+    For ``agentvp serve`` only, whose formats (:func:`logging_config`) print none of them."""
+    logging._srcfile = None  # documented in the HOWTO
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def logging_config(fmt: str, level: str = "INFO") -> dict[str, Any]:
@@ -77,7 +120,10 @@ class AccessLog:
     def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
         self.metrics = metrics
-        self.log = logging.getLogger("agentvp.access")
+        self.log = _ACCESS
+        # (method, route template, status) -> its latency histogram child: what
+        # ``labels()`` returns, without its validation and lock on every request
+        self._latency: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,6 +132,8 @@ class AccessLog:
         started = time.perf_counter()
         status = {"code": 500}
         token = current_tx.set(None)
+        noted: dict[str, Any] = {}
+        event_token = _request_event.set(noted)
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -98,18 +146,23 @@ class AccessLog:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             if self.metrics is not None:
-                self.metrics.latency.labels(scope["method"], route, str(status["code"])).observe(
-                    elapsed
-                )
-            self.log.info(
-                "%s %s %s",
-                scope["method"],
-                route,
-                status["code"],
-                extra={
-                    "status": status["code"],
-                    "ms": round(elapsed * 1000, 1),
-                    "tx": current_tx.get(),
-                },
-            )
+                key = (scope["method"], route, status["code"])
+                child = self._latency.get(key)
+                if child is None:
+                    child = self.metrics.latency.labels(key[0], route, str(key[2]))
+                    self._latency[key] = child
+                child.observe(elapsed)
+            tx = current_tx.get()
+            extra = {"status": status["code"], "ms": round(elapsed * 1000, 1), "tx": tx}
+            line = "%s %s %s"
+            args: tuple[Any, ...] = (scope["method"], route, status["code"])
+            if noted:
+                event, source = noted.pop("event"), noted.pop("event_logger")
+                if noted["tx"] == tx:  # the request's event, on this line
+                    line, args = "%s %s %s: %s", (*args, event)
+                    extra = {**noted, **extra}  # its fields never name status, ms or tx
+                else:  # about another transaction than the line: its own line, as ever
+                    logging.getLogger(source).info(event, extra=noted)
+            self.log.info(line, *args, extra=extra)
+            _request_event.reset(event_token)
             current_tx.reset(token)

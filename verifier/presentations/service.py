@@ -39,7 +39,7 @@ from typing import Any
 
 from verifier.errors import ServiceError
 from verifier.ops.callbacks import callback_refusal
-from verifier.ops.logs import current_tx
+from verifier.ops.logs import current_tx, log_event
 from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
 from verifier.presentations.results import credential_result
@@ -197,7 +197,7 @@ class PresentationService:
             meta["dc_api"]["request"] = build_dc_api_request(self, tx)
         await self.store.create(tx, retain_until=tx.expires_at + self.config.retention)
         current_tx.set(tx.id)
-        log.info("presentation created", extra={"tx": tx.id, "flow": tx.flow})
+        log_event(log, "presentation created", tx=tx.id, flow=tx.flow)
         await self._notify("created", tx)
         return tx
 
@@ -316,7 +316,7 @@ class PresentationService:
             iat=self.now(),
             lifetime=max(fetched.expires_at - self.now(), 1),
         )
-        log.info("request object served", extra={"tx": tx.id})
+        log_event(log, "request object served", tx=tx.id)
         await self._notify("request_retrieved", fetched)
         if self.config.signing_key is None:
             return unsigned_request_object(claims)

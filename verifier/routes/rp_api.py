@@ -17,7 +17,7 @@ from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import DCAPIAnswer, dc_api_request, receive_dc_api_answer
 from verifier.presentations.qr import qr_png, qr_svg
 from verifier.presentations.service import PresentationService
-from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
+from verifier.routes.deps import API_KEY_CHECK, json_body, parse_body, service_of
 from verifier.routes.openapi import answers, content, errors, json_request
 from verifier.routes.schemas import PresentationView
 from verifier.settings import Settings
@@ -28,7 +28,7 @@ __all__ = ["presentation_view", "router"]
 router = APIRouter(
     prefix="/v1",
     tags=["relying party"],
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(API_KEY_CHECK)],
     responses=errors(401, 503),
 )
 NO_STORE = {"Cache-Control": "no-store"}

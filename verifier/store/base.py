@@ -107,9 +107,7 @@ class Transaction:
     kind: str = RecordKind.PRESENTATION  # the namespace of ``id`` and ``request_id`` (immutable)
 
     def to_json(self) -> str:
-        return json.dumps(
-            _values(self), separators=(",", ":"), sort_keys=True, default=_nested_dataclass
-        )
+        return _encode(_values(self))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Transaction:
@@ -119,10 +117,7 @@ class Transaction:
 
     def to_fields(self) -> dict[str, str]:
         """Each field JSON-encoded on its own (Redis hashes compare these strings)."""
-        return {
-            k: json.dumps(v, separators=(",", ":"), sort_keys=True, default=_nested_dataclass)
-            for k, v in _values(self).items()
-        }
+        return {k: _encode(v) for k, v in _values(self).items()}
 
     @classmethod
     def from_fields(cls, raw: Mapping[str, str | bytes]) -> Transaction:
@@ -152,6 +147,11 @@ def _nested_dataclass(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# ``json.dumps(value, separators=(",", ":"), sort_keys=True, default=_nested_dataclass)``
+# without building an encoder per call (dumps does exactly this with a fresh one).
+_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=_nested_dataclass).encode
 
 
 @dataclass(frozen=True)

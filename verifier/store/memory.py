@@ -41,7 +41,12 @@ STATUS_IN = "status__in"
 
 def encode(value: Any) -> str:
     """Canonical JSON of one field value (identical to :meth:`Transaction.to_fields`)."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return _canonical(value)
+
+
+# ``json.dumps(value, separators=(",", ":"), sort_keys=True)`` without building an encoder per
+# call (dumps does exactly this with a fresh one).
+_canonical = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
 def require_ttl(ttl: int) -> None:

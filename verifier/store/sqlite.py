@@ -4,15 +4,20 @@ Several verifier processes may share one database file. Atomicity across them co
 SQLite's own locking:
 
 - the file runs in WAL mode, so readers never block the (single) writer and vice versa;
-- every read-modify-write (``create``, ``update_if``, ``claim``, ``add_within``,
-  ``append_event``) runs inside ``BEGIN IMMEDIATE`` ... ``COMMIT``: the write lock is taken
-  *before* reading, so two processes can never both read the old state and both win;
+- every read-modify-write (``claim``, ``add_within``, ``append_event``, and the rare paths of
+  ``create`` and ``update_if`` below) runs inside ``BEGIN IMMEDIATE`` ... ``COMMIT``: the write
+  lock is taken *before* reading, so two processes can never both read the old state and both
+  win; a write that needs no read first is one statement, atomic on its own (``create`` is one
+  ``INSERT``; only when an id is taken does it look, under the lock, for an expired row to
+  replace);
 - ``busy_timeout`` makes a contending writer wait (default 5 s) instead of failing; a lock that
   is still held after that surfaces as :class:`StoreUnavailableError`.
 
 ``update_if`` first compares on a plain (lock-free) read: a caller whose expectation already
 fails returns None without queueing for the write lock, so the losers of a race cost little.
-The winner re-checks under the lock before writing.
+The winner then writes with one ``UPDATE ... WHERE data = <what it read>`` (a single statement
+is atomic on its own, no ``BEGIN``/``SELECT``/``COMMIT`` round): if the row changed in between,
+nothing is written and it decides again under the write lock (``BEGIN IMMEDIATE``).
 
 Calls use the stdlib ``sqlite3`` synchronously from the async methods (each statement is
 sub-millisecond; a thread hop would cost more). Within one process the event loop therefore
@@ -88,6 +93,11 @@ _PURGE = (
     "DELETE FROM counter_ops WHERE expires < ?",
     "DELETE FROM events WHERE expires < ?",
     "DELETE FROM queue_items WHERE expires < ?",
+)
+
+_INSERT = (
+    "INSERT INTO transactions (id, request_id, status, retain_until, version, data)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 # Primary result codes meaning "the database cannot serve us right now" (not a bug of ours).
@@ -179,21 +189,26 @@ class SQLiteStore:
     async def create(self, tx: Transaction, *, retain_until: int) -> None:
         now = self._clock()
         key, request_key = record_key(tx.kind, tx.id), record_key(tx.kind, tx.request_id)
-        with self._transaction() as db:
-            db.execute(
-                "DELETE FROM transactions WHERE (id = ? OR request_id = ?) AND retain_until < ?",
-                (key, request_key, now),
-            )
-            try:
+        row = (key, request_key, str(tx.status), retain_until, tx.version, tx.to_json())
+        try:  # the common case, fresh ids: one INSERT, atomic on its own
+            with _unavailable():
+                self._db.execute(_INSERT, row)
+        except sqlite3.IntegrityError:
+            # An id is taken: by a dropped (expired) row it may replace, or by a live one.
+            with self._transaction() as db:
                 db.execute(
-                    "INSERT INTO transactions (id, request_id, status, retain_until, version, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (key, request_key, str(tx.status), retain_until, tx.version, tx.to_json()),
+                    "DELETE FROM transactions"
+                    " WHERE (id = ? OR request_id = ?) AND retain_until < ?",
+                    (key, request_key, now),
                 )
-            except sqlite3.IntegrityError as exc:
-                which = "request_id" if "request_id" in str(exc) else "transaction id"
-                raise ValueError(f"{which} already exists") from exc
-            self._maybe_purge(db, now)
+                try:
+                    db.execute(_INSERT, row)
+                except sqlite3.IntegrityError as exc:
+                    which = "request_id" if "request_id" in str(exc) else "transaction id"
+                    raise ValueError(f"{which} already exists") from exc
+        if now >= self._next_purge:
+            with self._transaction() as db:
+                self._maybe_purge(db, now)
 
     async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         rows = self._read(
@@ -227,17 +242,24 @@ class SQLiteStore:
         optimistic = cas.apply(Transaction.from_json(seen))
         if optimistic is None:
             return None
+        data = optimistic.to_json()
         now = self._clock()
+        # One statement, atomic on its own: write only if the row is still byte-identical to
+        # the optimistic read (same input, same result) and still live.
+        with _unavailable():
+            cursor = self._db.execute(
+                "UPDATE transactions SET status = ?, version = ?, data = ?"
+                " WHERE id = ? AND data = ? AND retain_until >= ?",
+                (str(optimistic.status), optimistic.version, data, tx_id, seen, now),
+            )
+        if cursor.rowcount == 1:
+            return optimistic
+        # Someone changed (or dropped) the row in between: decide again under the write lock.
         with self._transaction() as db:
             row = db.execute(
                 "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?", (tx_id, now)
             ).fetchone()
-            if row is None:
-                updated = None
-            elif row[0] == seen:  # unchanged since the optimistic read: same input, same result
-                updated = optimistic
-            else:
-                updated = cas.apply(Transaction.from_json(row[0]))
+            updated = None if row is None else cas.apply(Transaction.from_json(row[0]))
             if updated is not None:
                 db.execute(
                     "UPDATE transactions SET status = ?, version = ?, data = ? WHERE id = ?",
