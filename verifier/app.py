@@ -375,7 +375,12 @@ def _grants(app: FastAPI, settings: Settings) -> None:
     if access is not None:
         kinds.append(AgentAccessTokens((access.public_jwk,), settings.public_url))
     app.state.pdp = (
-        build_pdp(app.state.agents, kinds, cache_ttl=settings.authzen_subject_cache_ttl)
+        build_pdp(
+            app.state.agents,
+            kinds,
+            cache_ttl=settings.authzen_subject_cache_ttl,
+            grants=grants,
+        )
         if kinds
         else None
     )

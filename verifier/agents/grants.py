@@ -22,7 +22,9 @@ status reference): ``grants:<identity key>`` lists the grants resting on it, one
 item (``kind`` ``identity``) re-checks it, ``revoked:<identity key>`` marks it revoked.
 :func:`grant_identity` finds the identity of a grant, :func:`identity_revoked_mark` tells whether
 the watcher has marked it. A wallet login whose identity credential has a status entry rests on
-it the same way (``{"login": <sid>}`` in ``grants:<identity key>``, :func:`watch_identity`).
+it the same way (``{"login": <sid>}`` in ``grants:<identity key>``, :func:`watch_identity`), and
+so does an identity a person presented at a PDP step-up about a grant (``{"step_up": <grant>}``,
+:meth:`GrantIndex.watch_step_up`).
 
 Single tokens revoked on their own (RFC 7009, :mod:`verifier.oauth.revocation`) are marked as
 ``revoked-token:<jti>`` (:func:`mark_token_revoked`, :func:`token_is_revoked`) until they expire.
@@ -154,8 +156,8 @@ async def last_valid_moment(store: TransactionStore, key: str, *, retention: int
     mandate or identity ``key`` can be valid (0 when none is left)."""
     last = 0
     for event in await store.read_events(f"grants:{key}"):
-        if "login" in event:
-            last = max(last, int(event.get("until", 0)))
+        if "until" in event:  # a wallet login or a PDP step-up: its own last moment
+            last = max(last, int(event["until"]))
             continue
         av = await store.get(str(event.get("av")), kind=RecordKind.AGENT_VERIFICATION)
         if av is not None:
@@ -215,6 +217,20 @@ class GrantIndex:
             WATCH_QUEUE, key, item, due_at=now + self.check_every, ttl=max(until - now, 60)
         )
         await self._register_identity(av, until)
+
+    async def watch_step_up(self, av: Transaction, identity: Mapping[str, Any]) -> None:
+        """Watch the identity credential a person presented at a PDP step-up about the grant
+        ``av`` (when it has a status entry), as ``{"step_up": <grant>, "until": …}``: it is
+        re-checked and marked revoked like any other, so the decisions resting on it deny; the
+        grant itself did not rest on it (no ``session-revoked`` names the grant)."""
+        item = identity_watch(identity)
+        if item is None:
+            return
+        now = int(self.clock())
+        until = av.expires_at + self.retention
+        entry = {"step_up": av.id, "until": until}
+        due = now + self.check_every
+        await watch_identity(self.store, item, entry, until=until, due_at=due, now=now)
 
     async def _register_identity(self, av: Transaction, until: int) -> None:
         """Watch the identity credential the grant rests on (when it has a status entry)."""

@@ -40,7 +40,7 @@ from verifier.agents.lease import acquire, holds_expired_lease, lease_of
 from verifier.agents.receipts import sign_receipt
 from verifier.agents.step_up_dc_api import human_flow_meta, step_up_spec
 from verifier.errors import ServiceError
-from verifier.policy.identity import evaluate_identity, identity_required
+from verifier.policy.identity import evaluate_identity, identity_link_needed, identity_required
 from verifier.policy.mandate import evaluate_mandate, mandate_claims
 from verifier.policy.queries import mandate_query, transaction_data
 from verifier.policy.rules import AgentPolicy
@@ -164,7 +164,8 @@ class AgentVerifications:
         td = transaction_data(policy, action, "mandate")
         agent_tx = await self.presentations.create(
             CreatePresentation(
-                dcql_query=mandate_query(policy, action, want_jkt=may_need), transaction_data=[td]
+                dcql_query=mandate_query(policy, action, want_jkt=identity_link_needed(policy)),
+                transaction_data=[td],
             ),
             purpose="agent",
             parent_id=av_id,

@@ -28,7 +28,13 @@ takes one use and its amount from the mandate's ``max_uses`` and ``budget``
 **Step-up.** When the identity policy wants the person for this action and the grant has no
 identity presentation, the answer is ``false`` with ``context.step_up`` = ``{reason, url,
 request_uri, expires_at}``: a wallet request for the identity credential bound to the action.
-Once the person has answered it, the same evaluation is decided with that identity.
+Once the person has answered it, the same evaluation is decided with that identity, linked to
+the mandate by its ``principal.jkt`` (which an agent verification under a policy with identity
+rules always asks for: :func:`verifier.policy.identity.identity_link_needed`). A grant whose
+mandate did not disclose it (made before the policy had identity rules) is denied at once with
+``principal_link_missing``: no answer of the person could be linked to it. The identity answered
+is re-checked at every later decision resting on it (``identity_revoked``) and handed to the
+grant watcher (:meth:`verifier.agents.grants.GrantIndex.watch_step_up`).
 
 A denial carries one AuthZEN Reason Object per failed rule in ``context.reasons``
 (``{"id": <code>, "reason_admin": {"en": <detail>}}``).
@@ -45,7 +51,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifier.agents.counters import consume, mandate_key
-from verifier.agents.grants import identity_revoked_mark, is_revoked, token_is_revoked
+from verifier.agents.grants import (
+    GrantIndex,
+    identity_revoked_mark,
+    is_revoked,
+    token_is_revoked,
+)
 from verifier.agents.revalidation import mandate_revoked, uses_spent_by_later_actions
 from verifier.agents.step_up_dc_api import step_up_spec
 from verifier.agents.verifications import AgentVerifications
@@ -77,8 +88,14 @@ def _deny(reasons: list[Reason], **extra: Any) -> Decision:
 
 
 class PDP:
-    def __init__(self, agents: AgentVerifications, subjects: SubjectResolver) -> None:
+    def __init__(
+        self,
+        agents: AgentVerifications,
+        subjects: SubjectResolver,
+        grants: GrantIndex | None = None,
+    ) -> None:
         self.agents = agents
+        self.grants = grants  # watches the identities answered at step-ups
         self.presentations = agents.presentations
         self.store = agents.store
         self.subjects = subjects
@@ -211,6 +228,11 @@ class PDP:
             return grant.identity
         if not identity_required(policy, action, first_use=False):
             return None
+        principal = grant.mandate["claims"].get("principal")
+        if not isinstance(principal, dict) or not isinstance(principal.get("jkt"), str):
+            # No identity could ever be linked to this grant: do not send the person to a wallet.
+            detail = "the grant's mandate did not disclose principal.jkt: verify the agent again"
+            return _deny([Reason("principal_link_missing", detail)])
         digest = hashlib.sha256(
             json.dumps(action.model_dump(exclude_none=True), sort_keys=True).encode()
         ).hexdigest()[:32]
@@ -221,13 +243,24 @@ class PDP:
                 continue
             if tx.status == TxStatus.VERIFIED and tx.result:
                 identity: dict[str, Any] = tx.result["credentials"]["identity"][0]
-                return identity
+                await self._watch_step_up(grant, tx.id, identity)
+                revoked = await self._identity_revoked(identity, self.presentations.now())
+                return _deny(revoked) if revoked else identity
             if not tx.final:
                 return self._step_up(tx.id, tx.expires_at, tx)
         tx = await self.presentations.create(step_up_spec(policy, action, None), purpose="human")
         ttl = self.presentations.config.ttl + self.presentations.config.retention
         await self.store.append_event(stream, {"tx": tx.id}, ttl=ttl)
         return self._step_up(tx.id, tx.expires_at, tx)
+
+    async def _watch_step_up(self, grant: Grant, tx_id: str, identity: dict[str, Any]) -> None:
+        """Hand the step-up's identity to the grant watcher, once (whoever decides first)."""
+        if self.grants is None:
+            return
+        marker = f"authzen:step_up_watched:{tx_id}"
+        ttl = max(grant.verification.expires_at - self.presentations.now(), 0) + 86400
+        if await self.store.add_within(marker, {"n": 1}, {"n": 1}, ttl=ttl) is not None:
+            await self.grants.watch_step_up(grant.verification, identity)
 
     def _step_up(self, tx_id: str, expires_at: int, tx: Any) -> Decision:
         obligation = {

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.agents.grants import GrantIndex
 from verifier.agents.verifications import AgentVerifications
 from verifier.authzen.pdp import PDP
 from verifier.authzen.subjects import SubjectResolver, TokenKind
@@ -30,9 +31,15 @@ class AgentAccessTokens:
             return None
 
 
-def build_pdp(agents: AgentVerifications, token_kinds: list[TokenKind], *, cache_ttl: int) -> PDP:
+def build_pdp(
+    agents: AgentVerifications,
+    token_kinds: list[TokenKind],
+    *,
+    cache_ttl: int,
+    grants: GrantIndex | None = None,
+) -> PDP:
     subjects = SubjectResolver(agents.presentations, token_kinds=token_kinds, cache_ttl=cache_ttl)
-    return PDP(agents, subjects)
+    return PDP(agents, subjects, grants)
 
 
 def metadata(public_url: str) -> dict[str, Any]:

@@ -16,7 +16,12 @@ from verifier.policy.members import list_at, obj_at
 from verifier.policy.rules import AgentPolicy, IdentityPolicy
 from verifier.protocol.mandates.authority import AgentAction, Reason
 
-__all__ = ["evaluate_identity", "identity_required", "parse_ida_time"]
+__all__ = [
+    "evaluate_identity",
+    "identity_link_needed",
+    "identity_required",
+    "parse_ida_time",
+]
 
 
 def parse_ida_time(value: str) -> int | None:
@@ -130,3 +135,11 @@ def identity_required(policy: AgentPolicy, action: AgentAction, *, first_use: bo
         if rule.first_use_of_principal and first_use is not False:
             return True
     return False
+
+
+def identity_link_needed(policy: AgentPolicy) -> bool:
+    """May the person be asked for under a grant of ``policy`` - at its verification or at any
+    later decision about it (a PDP evaluation of another amount or action)? Then the mandate's
+    ``principal.jkt`` must be disclosed up front: it is the only link between the mandate and an
+    identity credential, and the agent is not there to present it again at a later step-up."""
+    return policy.identity is not None and bool(policy.identity.required_when)

@@ -1,12 +1,13 @@
 """The DCQL queries and transaction data an agent verification sends.
 
 **Mandate** (to the agent holder). Required: ``jti``, ``authority.actions``, every constraint's
-``type``, ``principal.type``, the agent's ``id`` and operator, and - when the human may be needed -
-``principal.jkt``. Restrictive parts are all plain claims (a mandate where one is disclosable is
-refused): the verifier sees them whether asked or not. Optional: only the allow-list members
-that concern *this* action (agent-mandates open question 3) - the merchant matching the payee
-(``values`` on ``domain``), the category (``values`` on ``code``), the audience entry naming this
-RP (``values`` on the member itself) and the principal's pairwise id for this RP (``values`` on
+``type``, ``principal.type``, the agent's ``id`` and operator, and - when the human may be needed,
+now or at any later decision about the grant (the policy has identity rules) - ``principal.jkt``.
+Restrictive parts are all plain claims (a mandate where one is disclosable is refused): the
+verifier sees them whether asked or not. Optional: only the allow-list members that concern
+*this* action (agent-mandates open question 3) - the merchant matching the payee (``values`` on
+``domain``), the category (``values`` on ``code``), the audience entry naming this RP
+(``values`` on the member itself) and the principal's pairwise id for this RP (``values`` on
 ``aud``) - so the agent reveals no other member, and a mandate without such a list still answers.
 
 A claims path applies a member name to every element it selected and *fails* when one is not an
