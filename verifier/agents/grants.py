@@ -49,6 +49,7 @@ __all__ = [
     "identity_key_of",
     "identity_revoked_mark",
     "identity_subject",
+    "identity_verification",
     "identity_watch",
     "is_revoked",
     "last_valid_moment",
@@ -98,7 +99,8 @@ def identity_subject(identity: Mapping[str, Any]) -> dict[str, str]:
     return {"format": "opaque", "id": f"{ref.get('uri')}#{ref.get('idx')}"}
 
 
-def _verification(identity: Mapping[str, Any]) -> dict[str, Any]:
+def identity_verification(identity: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``verification`` element of an identity's (first) ``verified_claims``, or ``{}``."""
     claims = identity.get("claims")
     verified = claims.get("verified_claims") if isinstance(claims, dict) else None
     element = verified[0] if isinstance(verified, list) and verified else verified
@@ -108,7 +110,7 @@ def _verification(identity: Mapping[str, Any]) -> dict[str, Any]:
 
 def assurance_level_of(identity: Mapping[str, Any]) -> str | None:
     """``verified_claims.verification.assurance_level`` of an identity's disclosed claims."""
-    level = _verification(identity).get("assurance_level")
+    level = identity_verification(identity).get("assurance_level")
     return level if isinstance(level, str) else None
 
 
@@ -259,7 +261,7 @@ def identity_watch(identity: Mapping[str, Any]) -> dict[str, Any] | None:
         "status": _status_ref(identity),
         "subject": identity_subject(identity),
         "level": assurance_level_of(identity),
-        "namespace": _verification(identity).get("trust_framework"),
+        "namespace": identity_verification(identity).get("trust_framework"),
     }
 
 

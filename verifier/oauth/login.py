@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from verifier.agents.grants import identity_watch
+from verifier.agents.grants import identity_verification, identity_watch
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import OAuthError
@@ -332,7 +332,7 @@ class WalletLogin:
     async def _store_code(self, login: Transaction, identity: Mapping[str, Any], code: str) -> None:
         now = self.presentations.now()
         holder = str(identity.get("holder_jkt") or "")
-        verification = _verification(identity)
+        verification = identity_verification(identity)
         rule = self.resources[login.meta["resource"]]
         main = self.agents.policies[rule.policy].identity
         frameworks = list(main.trust_frameworks) if main is not None else []
@@ -379,11 +379,3 @@ def login_query(policies: Sequence[AgentPolicy]) -> dict[str, Any]:
     for query in wanted:
         claims += [claim for claim in query["claims"] if claim not in claims]
     return {"credentials": [{**wanted[0], "meta": {"vct_values": vcts}, "claims": claims}]}
-
-
-def _verification(identity: Mapping[str, Any]) -> dict[str, Any]:
-    claims = identity.get("claims")
-    verified = claims.get("verified_claims") if isinstance(claims, dict) else None
-    element = verified[0] if isinstance(verified, list) and verified else verified
-    verification = element.get("verification") if isinstance(element, dict) else None
-    return dict(verification) if isinstance(verification, dict) else {}
