@@ -75,7 +75,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     world = World(root, verifier, RP(verifier.url, key), wallet, issuers)
     try:
         world.shops["shop1"] = start_shop(
-            root, "shop1", verifier.url, port1, "--ssf-api-key", key, "--signals-interval", "0.2"
+            root, "shop1", verifier.url, port1, f"--ssf-api-key={key}", "--signals-interval", "0.2"
         )
         yield world
     finally:

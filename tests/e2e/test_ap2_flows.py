@@ -248,7 +248,7 @@ def test_revoked_root_rejects_the_chain(env: Env) -> None:
 def test_wallet_sim_ap2_cli_delegate_and_pay(env: Env) -> None:
     shop = f"{SHOES['id']}:{SHOES['name']}:{SHOES['website']}"
     base = [sys.executable, "-m", "wallet_sim.cli", "ap2"]
-    common = ["--rp", env.one.url, "--api-key", env.api_key, "--dir", str(env.wallet.path)]
+    common = ["--rp", env.one.url, f"--api-key={env.api_key}", "--dir", str(env.wallet.path)]
     delegated = subprocess.run(
         [
             *base,

@@ -222,7 +222,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         world.shops["nonced"] = start_shop(
             root, "nonced", verifier.url, port3, "--dpop-required", "--dpop-nonce"
         )
-        confirm = ("--confirm-above", str(CONFIRM_ABOVE), "--api-key", api_key)
+        confirm = ("--confirm-above", str(CONFIRM_ABOVE), f"--api-key={api_key}")
         world.shops["confirm"] = start_shop(root, "confirm", verifier.url, port4, *confirm)
         yield world
     finally:

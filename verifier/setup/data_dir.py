@@ -169,7 +169,9 @@ def init_data_dir(data_dir: Path, *, public_url: str, force: bool = False) -> di
     _write(data_dir / "trust.json", json.dumps({"issuers": trusted, "anchors": []}, indent=2))
     policy = {"presets": default_presets(), "policies": default_policies()}
     _write(data_dir / "policy.yaml", yaml.safe_dump(policy, sort_keys=False))
-    api_key = secrets.token_urlsafe(24)
+    # A fixed lead: a key never starts with "-" (which command-line parsers take for an option:
+    # `--api-key -x...` failed one time in 64) and is easy to tell apart in a config.
+    api_key = "avp_" + secrets.token_urlsafe(24)
     config = {
         "public_url": public_url,
         "api_keys": api_key,
