@@ -51,3 +51,40 @@ async def test_the_first_refusal_of_a_burst_is_marked_once() -> None:
     limit = SharedRateLimit(MemoryStore(clock), 1, clock=clock)
     assert (await limit.check("c")).allowed
     assert [(await limit.check("c")).first_refusal for _ in range(3)] == [True, False, False]
+
+
+class CountingStore(MemoryStore):
+    """A memory store that counts the counter reads the limit makes."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.reads = 0
+
+    async def get_counters(self, key: str) -> dict[str, int]:
+        self.reads += 1
+        return await super().get_counters(key)
+
+
+async def test_the_previous_minute_is_read_once_it_is_final_and_not_before() -> None:
+    clock = Clock()
+    store = CountingStore(clock)
+    limit = SharedRateLimit(store, 10, clock=clock)
+    other = SharedRateLimit(store, 10, clock=clock)  # a second instance on the same store
+    assert [(await limit.check("c")).allowed for _ in range(6)] == [True] * 6
+
+    clock.now = START + 21  # 1 s into the next minute: still settling, read every time
+    assert (await limit.check("c")).allowed
+    clock.now = START + 21.5
+    assert (await other.check("c")).allowed  # the other instance, within the first SETTLE s
+    reads = store.reads
+    clock.now = START + 30  # 10 s in: the previous minute is final, read it once
+    assert (await limit.check("c")).allowed
+    assert store.reads == reads + 1
+    assert (await limit.check("c")).allowed
+    assert store.reads == reads + 1  # kept: one round trip per request now, not two
+    # What was kept is the true count: 6 last minute, ceil(6 * 50/60) = 5 carried, 4 counted
+    # in this minute so far (two here, one by the other instance, one at 1 s): room for 1.
+    assert [(await limit.check("c")).allowed for _ in range(2)] == [True, False]
+    clock.now = START + 90  # another minute on: its predecessor is read (once) again
+    assert (await limit.check("c")).allowed
+    assert store.reads == reads + 2

@@ -7,8 +7,13 @@ client and clock minute, and the window slides: the previous minute's count is c
 proportion to the part of it still inside the last 60 seconds (the sliding-window counter), so a
 client cannot double its rate across a minute boundary. A refused request is not counted.
 
-Cost: two store round trips per limited request. An unreachable store fails closed (the request
-is answered 503 by the store error handler, like every other store failure).
+Cost: one store round trip per limited request. The previous minute's count is read from the
+store too, but a minute is final once it is over - no instance counts into it after its clock
+has passed it - so each process reads it once per client and minute, :data:`SETTLE` seconds into
+the new minute at the earliest (instances' clocks and requests in flight at the boundary may
+still add to it until then; before that it is read on every request). An unreachable store
+fails closed (the request is answered 503 by the store error handler, like every other store
+failure).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from collections.abc import Callable
 from verifier.ops.rate_limit import WINDOW, Decision
 from verifier.store.base import TransactionStore
 
-__all__ = ["SharedRateLimit"]
+__all__ = ["SETTLE", "SharedRateLimit"]
+
+SETTLE = 2.0  # seconds into a minute after which the previous minute's count is final
 
 
 class SharedRateLimit:
@@ -36,14 +43,15 @@ class SharedRateLimit:
         self.limit = limit
         self.clock = clock
         self._refused: OrderedDict[str, bool] = OrderedDict()
+        self._settled: OrderedDict[str, tuple[int, int]] = OrderedDict()  # client -> (minute, n)
 
     async def check(self, client: str) -> Decision:
         """Count one event for ``client`` if it is within the limit; else the wait."""
         now = self.clock()
         minute = math.floor(now / WINDOW)
         left = (minute + 1) * WINDOW - now  # seconds of this minute still to come
-        before = await self.store.get_counters(f"rate:{client}:{minute - 1}")
-        carried = math.ceil(before.get("n", 0) * left / WINDOW)  # never more than the limit
+        previous = await self._previous(client, minute, settled=WINDOW - left >= SETTLE)
+        carried = math.ceil(previous * left / WINDOW)  # never more than the limit
         room = self.limit - carried
         counted = None
         if room > 0:
@@ -56,6 +64,20 @@ class SharedRateLimit:
             return Decision(True)
         self._remember(client, refused=True)
         return Decision(False, max(1, math.ceil(left)), first)
+
+    async def _previous(self, client: str, minute: int, *, settled: bool) -> int:
+        """The count of ``client``'s minute before ``minute``; kept once that count is final."""
+        kept = self._settled.get(client)
+        if kept is not None and kept[0] == minute - 1:
+            return kept[1]
+        before = await self.store.get_counters(f"rate:{client}:{minute - 1}")
+        count = before.get("n", 0)
+        if settled:
+            self._settled[client] = (minute - 1, count)
+            self._settled.move_to_end(client)
+            while len(self._settled) > self.MAX_CLIENTS:
+                self._settled.popitem(last=False)
+        return count
 
     def _remember(self, client: str, *, refused: bool) -> None:
         self._refused[client] = refused
