@@ -6,13 +6,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean native
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	AGENTVP_NATIVE_BUILD=0 $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory native
 	touch $(STAMP)
+
+# Compile the per-presentation protocol modules (verifier/native.py lists them) with Cython
+# into verifier/_native/, for this checkout (an editable install does not keep built
+# extensions). Run it again after editing one of them: until then that module runs as Python.
+# Never fails: without a C compiler every module runs as Python.
+native:
+	$(BIN)/python -m pip install --quiet 'setuptools>=77' 'Cython>=3.1,<4'
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	@$(BIN)/python -c 'from verifier import native; print(native.summary(native.loaded_states()))'
 
 demo: $(STAMP)
 	$(BIN)/agentvp demo
@@ -42,7 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/verify.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build verifier/_native *.egg-info .mypy_cache .pytest_cache .ruff_cache
 
 # HTTP load benchmark (bench/load.py): SQLite, Redis, 2 workers on Redis, pending-transaction
 # scaling, in-process comparison; writes bench/results/load.json and load.png (~10 minutes).

@@ -9,3 +9,7 @@ importers of FastAPI besides :mod:`.resource`); :mod:`.cli` and :mod:`.demo` dri
 """
 
 __version__ = "0.1.0"
+
+from . import native as _native
+
+_native.install()  # compiled protocol modules, only while current (verifier/native.py)

@@ -21,6 +21,7 @@ import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
+from verifier import native
 from verifier.agents.audit import verify_chain
 from verifier.agents.receipt_keys import check_receipt, keys_for_receipt
 from verifier.agents.receipts import ReceiptError
@@ -96,6 +97,7 @@ def serve(
     os.environ["AGENTVP_HOST"], os.environ["AGENTVP_PORT"] = bind_host, str(bind_port)
     bind = f"{bind_host}:{bind_port}"
     console.print(f"agentvp on {settings.public_url} (bind {bind}, store {settings.store_url})")
+    console.print(native.summary(native.loaded_states()), markup=False, highlight=False)
     uvicorn.run(
         "verifier.app:app_from_env",
         factory=True,

@@ -1,0 +1,15 @@
+"""A pytest plugin (``-p tests.native_off``, with ``AGENTVP_NATIVE=0``) for the fallback run of
+tests/unit/test_native.py: imports every module verifier/native.py lists, as Python, before the
+suite's conftest sets the shell's ``AGENTVP_*`` settings aside, and refuses to go on otherwise."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+
+from verifier import native
+
+for _name in native.NATIVE_MODULES:
+    _loader = importlib.import_module(_name).__spec__.loader
+    if not isinstance(_loader, importlib.machinery.SourceFileLoader):
+        raise RuntimeError(f"{_name} is not running as Python ({_loader!r}): AGENTVP_NATIVE=0?")

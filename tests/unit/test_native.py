@@ -1,0 +1,121 @@
+"""The compiled protocol modules (verifier/native.py, setup.py): used only while current.
+
+In CI every listed module must run compiled (the gate measures and tests what ships); the
+pure-Python fallback - no compiler, ``AGENTVP_NATIVE=0``, or a source edited since the build -
+must pass the protocol suites on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.machinery
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verifier import native
+
+ROOT = Path(__file__).resolve().parents[2]
+NAME = "verifier.protocol.sdjwt.disclosures"
+PYTEST = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+
+
+def _fake_build(root: Path, source: bytes, *, stamp: bytes | None = None) -> Path:
+    """A ``verifier`` tree in ``root`` with NAME's source and a (dummy) compiled copy."""
+    src = native.source_path(NAME, root)
+    src.parent.mkdir(parents=True)
+    src.write_bytes(source)
+    compiled = root.joinpath("_native", "protocol", "sdjwt", "disclosures")
+    compiled = compiled.with_name("disclosures" + importlib.machinery.EXTENSION_SUFFIXES[0])
+    compiled.parent.mkdir(parents=True)
+    compiled.write_bytes(b"\x7fELF")
+    digest = hashlib.sha256(stamp if stamp is not None else source).hexdigest()
+    native.hash_path(NAME, root).write_text(digest + "\n", "ascii")
+    return compiled
+
+
+def test_current_compiled_copy_is_chosen(tmp_path: Path) -> None:
+    compiled = _fake_build(tmp_path, b"X = 1\n")
+    state = native.module_state(NAME, tmp_path)
+    assert (state.mode, state.reason) == ("native", str(compiled))
+
+
+def test_edited_source_runs_as_python(tmp_path: Path) -> None:
+    _fake_build(tmp_path, b"X = 2\n", stamp=b"X = 1\n")
+    state = native.module_state(NAME, tmp_path)
+    assert state.mode == "python"
+    assert "source changed" in state.reason
+
+
+def test_missing_stamp_or_copy_runs_as_python(tmp_path: Path) -> None:
+    compiled = _fake_build(tmp_path, b"X = 1\n")
+    native.hash_path(NAME, tmp_path).unlink()
+    assert native.module_state(NAME, tmp_path).reason == "no source hash beside the compiled copy"
+    compiled.unlink()
+    assert native.module_state(NAME, tmp_path).reason == "not compiled (make native)"
+
+
+def test_switch_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_build(tmp_path, b"X = 1\n")
+    for value in ("0", "off", "False"):
+        monkeypatch.setenv("AGENTVP_NATIVE", value)
+        assert native.module_state(NAME, tmp_path) == native.ModuleState(
+            NAME, "python", "AGENTVP_NATIVE=0"
+        )
+
+
+def test_loaded_modules_match_their_state() -> None:
+    """Each listed module was loaded the way module_state says; in CI, all compiled."""
+    for name in native.NATIVE_MODULES:
+        importlib.import_module(name)
+    states = native.loaded_states()
+    for state in states:
+        module = sys.modules[state.name]
+        compiled = isinstance(module.__spec__.loader, importlib.machinery.ExtensionFileLoader)
+        assert compiled == (native.module_state(state.name).mode == "native"), state
+        assert compiled == (state.mode == "native"), state
+    if os.environ.get("CI") == "true":
+        assert all(state.mode == "native" for state in states), native.summary(states)
+
+
+def test_summary_names_what_runs_as_python() -> None:
+    states = [
+        native.ModuleState("verifier.protocol.jsonutil", "native", "/x.so"),
+        native.ModuleState("verifier.protocol.jose.jws", "python", "AGENTVP_NATIVE=0"),
+        native.ModuleState("verifier.protocol.jose.jwk", "python", "AGENTVP_NATIVE=0"),
+    ]
+    assert native.summary(states) == (
+        "native protocol modules: 1 of 3 compiled; jws, jwk: AGENTVP_NATIVE=0"
+    )
+
+
+def test_python_fallback_passes_the_protocol_suites() -> None:
+    """The same vectors, negative cases and fuzz regressions with every module as Python."""
+    env = {**os.environ, "AGENTVP_NATIVE": "0"}
+    suites = (
+        "tests/vectors",
+        "tests/unit/test_jose.py",
+        "tests/unit/test_jose_strict.py",
+        "tests/unit/test_jsonutil.py",
+        "tests/unit/test_sd_layout.py",
+        "tests/unit/test_dcql_models.py",
+        "tests/fuzz/test_parsers.py",
+        "tests/fuzz/test_regressions.py",
+    )
+    run = subprocess.run(
+        # tests.native_off imports the listed modules as Python before the suite's conftest
+        # sets AGENTVP_* aside (and refuses to run if one loads compiled)
+        [*PYTEST, "-p", "tests.native_off", *suites],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout.splitlines()[-1]

@@ -1,0 +1,169 @@
+"""Compiled copies of the per-presentation protocol modules, used only while they are current.
+
+``pip install`` compiles the modules in :data:`NATIVE_MODULES` with Cython (``setup.py``) into
+``verifier/_native/`` - the same Python source, the same checks and errors, run without the
+bytecode interpreter (a quarter less of the time besides the signature checks,
+docs/PERFORMANCE.md). Each compiled module lies beside a ``.sha256`` file: the hash of the
+source it was built from.
+
+:func:`install` (run by ``verifier/__init__``) puts a finder in front of the import system that
+loads a listed module from its compiled copy only if that hash equals the hash of the ``.py``
+file as it is now. An edited, checked-out or patched source therefore always runs as Python;
+the compiled copy is never preferred over the code a reader sees (``agentvp serve`` logs how
+many modules run compiled and why the others do not; ``make native`` rebuilds them). No
+compiler at install time, or ``AGENTVP_NATIVE=0`` in the environment, means every module runs
+as Python: the same results, only slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+# Module names (dotted, under ``verifier``) compiled by setup.py. Only the pure protocol
+# library's per-presentation path: no pydantic model or FastAPI signature lives here.
+NATIVE_MODULES: tuple[str, ...] = (
+    "verifier.protocol.jsonutil",
+    "verifier.protocol.jose.base64url",
+    "verifier.protocol.jose.jws",
+    "verifier.protocol.jose.jwk",
+    "verifier.protocol.jose.jwe",
+    "verifier.protocol.sdjwt.disclosures",
+    "verifier.protocol.sdjwt.layout",
+    "verifier.protocol.sdjwt.kb_jwt",
+    "verifier.protocol.sdjwt.vc",
+    "verifier.protocol.dcql.claims_path",
+    "verifier.protocol.dcql.match",
+    "verifier.protocol.oid4vp.vp_token",
+    "verifier.protocol.oid4vp.response",
+)
+
+ENV_SWITCH = "AGENTVP_NATIVE"  # "0" (or "false", "no", "off"): run everything as Python
+_ROOT = Path(__file__).resolve().parent  # the ``verifier`` package directory
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleState:
+    """How one listed module runs: ``native``, or ``python`` with the reason."""
+
+    name: str
+    mode: str
+    reason: str
+
+
+def source_path(name: str, root: Path = _ROOT) -> Path:
+    """The ``.py`` file of a listed module (``root``: the ``verifier`` package directory)."""
+    return root.joinpath(*name.split(".")[1:]).with_suffix(".py")
+
+
+def compiled_path(name: str, root: Path = _ROOT) -> Path | None:
+    """The compiled copy of a listed module, if one was built for this interpreter."""
+    base = root.joinpath("_native", *name.split(".")[1:])
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = base.with_name(base.name + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def hash_path(name: str, root: Path = _ROOT) -> Path:
+    """Where the build records the hash of the source it compiled."""
+    base = root.joinpath("_native", *name.split(".")[1:])
+    return base.with_name(base.name + ".sha256")
+
+
+def source_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _switched_off() -> bool:
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}
+
+
+def module_state(name: str, root: Path = _ROOT) -> ModuleState:
+    """Decide, without importing anything, whether ``name`` would load compiled."""
+    if _switched_off():
+        return ModuleState(name, "python", f"{ENV_SWITCH}=0")
+    compiled = compiled_path(name, root)
+    if compiled is None:
+        return ModuleState(name, "python", "not compiled (make native)")
+    try:
+        built_from = hash_path(name, root).read_text(encoding="ascii").strip()
+        current = source_hash(source_path(name, root))
+    except (OSError, UnicodeDecodeError):
+        return ModuleState(name, "python", "no source hash beside the compiled copy")
+    if built_from != current:
+        return ModuleState(name, "python", "source changed since compiled (make native)")
+    return ModuleState(name, "native", str(compiled))
+
+
+class _CurrentNativeFinder(importlib.abc.MetaPathFinder):
+    """Finds listed modules in ``verifier/_native`` when their compiled copy is current."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, ModuleState] = {}
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: object = None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in _LISTED:
+            return None
+        state = module_state(fullname)
+        self.states[fullname] = state
+        if state.mode != "native":
+            return None  # the normal finders load the .py file
+        location = state.reason
+        loader = importlib.machinery.ExtensionFileLoader(fullname, location)
+        return importlib.util.spec_from_file_location(fullname, location, loader=loader)
+
+
+_LISTED = frozenset(NATIVE_MODULES)
+_FINDER = _CurrentNativeFinder()
+
+
+def install() -> None:
+    """Put the finder first on ``sys.meta_path`` (idempotent)."""
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+
+
+def loaded_states() -> list[ModuleState]:
+    """How each listed module runs in this process (decided now for those not yet imported)."""
+    out = []
+    for name in NATIVE_MODULES:
+        module = sys.modules.get(name)
+        if module is None:
+            out.append(_FINDER.states.get(name) or module_state(name))
+            continue
+        spec = getattr(module, "__spec__", None)
+        loader = getattr(spec, "loader", None)
+        is_native = isinstance(loader, importlib.machinery.ExtensionFileLoader)
+        out.append(
+            ModuleState(name, "native", str(module.__file__))
+            if is_native
+            else _FINDER.states.get(name, ModuleState(name, "python", "loaded as Python"))
+        )
+    return out
+
+
+def summary(states: list[ModuleState]) -> str:
+    """One line: how many listed modules run compiled, and why the others do not."""
+    native = sum(state.mode == "native" for state in states)
+    line = f"native protocol modules: {native} of {len(states)} compiled"
+    reasons: dict[str, list[str]] = {}
+    for state in states:
+        if state.mode != "native":
+            reasons.setdefault(state.reason, []).append(state.name.rsplit(".", 1)[-1])
+    for reason, names in reasons.items():
+        line += f"; {', '.join(names)}: {reason}"
+    return line
