@@ -54,14 +54,21 @@ def status(world: World, cid: str) -> dict[str, Any]:
     return view
 
 
-def answer_page(world: World, started: dict[str, Any], credential: str) -> dict[str, Any]:
-    """The page's wallet link answered with ``credential``; waits for the decided status."""
+def answer_page(
+    world: World, started: dict[str, Any], credential: str, *, decline: bool = False
+) -> dict[str, Any]:
+    """The page's wallet link answered with ``credential`` (or declined in the wallet); waits
+    for the decided status."""
     page = world.http.get(started["url"])
     assert page.status_code == 200, page.text
     link = _attr(page.text, 'id="wallet-link"', "href")
     simulator = world.simulator(credentials=[credential])
     try:
-        simulator.submit(simulator.propose(simulator.resolve(link)))
+        request = simulator.resolve(link)
+        if decline:
+            simulator.decline(request)
+        else:
+            simulator.submit(simulator.propose(request))
     finally:
         simulator.http.close()
     deadline = time.monotonic() + 15
@@ -180,6 +187,16 @@ def wrong_person(world: World) -> Attack:
     stranger = world.issue_identity(holder="stranger")
     view = answer_page(world, started, stranger.id)
     assert view == {"status": "rejected", "reason": "confirmation_wrong_person"}, view
+    cid = str(started["confirmation_id"])
+    return redeem(world, cid, {"token": token, **CALL}, watch=watched(world, cid))
+
+
+def declined(world: World) -> Attack:
+    """The person said no in the wallet (decided already)."""
+    _, token = person(world)
+    started = start(world, token)
+    view = answer_page(world, started, world.identity.id, decline=True)
+    assert view["status"] == "rejected" and "access_denied" in view["reason"], view
     cid = str(started["confirmation_id"])
     return redeem(world, cid, {"token": token, **CALL}, watch=watched(world, cid))
 
@@ -410,6 +427,14 @@ CASES = [
         409,
         "confirmation_wrong_person",
         "confirmation_wrong_person",
+    ),
+    _c(
+        "confirm_redeem_declined",
+        MCP + " (decline)",
+        declined,
+        409,
+        "confirmation_rejected",
+        "presentation_access_denied",
     ),
     _c(
         "confirm_redeem_with_a_revoked_token",

@@ -5,7 +5,8 @@ tokens only); a confidential client - a PEP's service client - only with its cre
 by naming its ``client_id`` alone (RFC 7009 §2.1). Each case starts from honest tokens (a wallet
 login's access and refresh token, an agent's token, a PEP's token); the token's revocation mark
 (``revoked-token:<jti>``, read with the counters), the login's refresh family and the clients
-are watched, and the ``after`` hooks prove the token still works.
+are watched, and the ``after`` hooks prove the token still works and that no Shared Signals
+``session-revoked`` named it (a poll stream the module creates once, RFC 8936).
 
 A refused request is answered as RFC 6749 §5.2 (``unauthorized_client``, ``invalid_client``,
 ``invalid_request``); a token the server will not revoke - forged, unsigned, already revoked -
@@ -30,6 +31,7 @@ from tests.attacks.resource import access_token, unspent
 from verifier.protocol import SigningKey
 
 RFC = "RFC 7009 §2.1"
+SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
 
 
 def url(world: World) -> str:
@@ -49,10 +51,49 @@ def active(world: World, token: str) -> bool:
     return bool(answer.json()["active"])
 
 
-def still_active(world: World, *tokens_: str) -> Callable[[httpx.Response], None]:
+_STREAMS: dict[int, str] = {}
+
+
+def signals(world: World) -> list[dict[str, Any]]:
+    """The ``sub_id`` of every session-revoked SET since the last call (acknowledged)."""
+    if id(world) not in _STREAMS:
+        body = {"delivery": {"method": "urn:ietf:rfc:8936"}}
+        created = world.rp.http.post("/ssf/stream", json=body)
+        assert created.status_code == 201, created.text
+        _STREAMS[id(world)] = created.json()["stream_id"]
+    path = f"/ssf/poll/{_STREAMS[id(world)]}"
+    sets = world.rp.http.post(path, json={}).json()["sets"]
+    if sets:
+        world.rp.http.post(path, json={"ack": list(sets), "maxEvents": 0})
+    payloads = [forge.decode_part(token, 1) for token in sets.values()]
+    return [p["sub_id"] for p in payloads if SESSION_REVOKED in p["events"]]
+
+
+def naming(world: World, token: str) -> list[dict[str, Any]]:
+    """The session-revoked subjects since the last poll naming ``token`` (its jti) or its
+    login (sid)."""
+    claims = claims_of(token)
+    names = {claims["jti"], claims.get("sid")} - {None}
+    return [s for s in signals(world) if s.get("jti") in names or s.get("id") in names]
+
+
+def unsignalled(world: World, token: str) -> Callable[[httpx.Response], None]:
+    """The ``after`` check: no session-revoked named ``token`` or its login."""
+
     def check(_: httpx.Response) -> None:
+        assert naming(world, token) == [], "a session-revoked named the token"
+
+    return check
+
+
+def still_active(world: World, *tokens_: str) -> Callable[[httpx.Response], None]:
+    silent = [unsignalled(world, token) for token in tokens_]
+
+    def check(response: httpx.Response) -> None:
         for token in tokens_:
             assert active(world, token), "the attacked token was revoked"
+        for quiet in silent:
+            quiet(response)
 
     return check
 
@@ -122,7 +163,13 @@ def agent_token_by_public_client(world: World) -> Attack:
     marked(world, token)
     other = register(world)
     attack = revoke(world, [("token", token), ("client_id", other)], [other])
-    attack.after = unspent(world, token)
+    spent, quiet = unspent(world, token), unsignalled(world, token)
+
+    def check(response: httpx.Response) -> None:
+        quiet(response)
+        spent(response)
+
+    attack.after = check
     return attack
 
 
@@ -150,9 +197,12 @@ def pep_by(credential: str) -> Callable[[World], Attack]:
             attack.after = still_active(world, answer["access_token"])
             return attack
 
-        def works(_: httpx.Response) -> None:
+        quiet = unsignalled(world, token)
+
+        def works(response: httpx.Response) -> None:
             answer = world.send(pep_evaluate(world, token, []))
             assert answer.status_code == 200, answer.text
+            quiet(response)
 
         attack.after = works
         return attack
@@ -192,9 +242,11 @@ def replayed(kind: str) -> Callable[[World], Attack]:
         form = [("token", answer[kind]), ("client_id", client)]
         first = world.send(revoke(world, form, []))
         assert first.status_code == 200, first.text
-        if kind == "access_token":
-            assert not active(world, answer["access_token"])
-        return revoke(world, form, watch)
+        assert not active(world, answer["access_token"])
+        assert len(naming(world, answer["access_token"])) == 1, "one session-revoked first"
+        attack = revoke(world, form, watch)
+        attack.after = unsignalled(world, answer["access_token"])  # not a second one
+        return attack
 
     return build
 
