@@ -12,7 +12,7 @@ require` is called in a tool handler before the call does anything:
   token and the same call) and returns; still pending: :class:`ConfirmationRequiredError` again with
   the same elicitation; declined, another person, expired or used: :class:`ConfirmationFailedError`
   (and the next call starts afresh); agentvp unreachable: ``confirmation_unavailable``; arguments
-that cannot be sent as JSON (a number overflowed to infinity): ``invalid_request``.
+  that cannot be sent as JSON (a number overflowed to infinity): ``invalid_request``.
 
 What is pending is kept in memory, keyed by the token's ``sub``, ``client_id``, ``aud`` and the
 SHA-256 of the call - never by an MCP session id (the elicitation spec's statefulness rule).
