@@ -27,6 +27,8 @@ to judge the response and the difference:
   included), every agent verification's view and audit chain, every mandate counter, the
   verifier's created/finished/decision metrics, the canary, the tool calls the protected
   resource (:mod:`tests.attacks.resource`, started by the cases that use it) ran;
+- :class:`Ignored`: answered (RFC 7009 §2.2: 200) with an empty body, and nothing changed as
+  for :class:`Refused` - a revocation of a token the server will not revoke;
 - :class:`Rejected`: the response was attributable (decrypted with the transaction's key, right
   ``state``) and processed once: HTTP 200, the transaction is final ``rejected`` with exactly
   this ``error.code`` (and nothing else in its record changed), its agent verification (if
@@ -235,7 +237,20 @@ class Served:
         return self.check
 
 
-Expectation = Refused | Rejected | Denied | Allowed | Served
+@dataclass(frozen=True)
+class Ignored:
+    """Answered ``status`` with an empty body and *nothing* changed (as :class:`Refused`
+    watches it): what RFC 7009 §2.2 asks of a revocation request for a token the server
+    will not revoke (unknown, forged, already revoked)."""
+
+    status: int = 200
+
+    @property
+    def code(self) -> str:
+        return f"ignored_{self.status}"
+
+
+Expectation = Refused | Ignored | Rejected | Denied | Allowed | Served
 
 
 @dataclass
@@ -1074,6 +1089,17 @@ def _changed(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) 
     return {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
 
 
+def _unchanged(before: Snapshot, after: Snapshot, metrics: Mapping[Any, int]) -> None:
+    """Nothing a refused (or ignored) request may not change did."""
+    assert after.records == before.records, "a refused request changed a transaction"
+    assert after.rp_views == before.rp_views, "a refused request changed an RP API view"
+    assert after.views == before.views, "a refused request changed an agent verification"
+    assert after.audits == before.audits, "a refused request added audit events"
+    assert after.counters == before.counters, "a refused request changed counters"
+    assert after.tool_runs == before.tool_runs, "a refused request ran a tool"
+    assert metrics == {}, metrics
+
+
 def judge(
     world: World,
     case: Case,
@@ -1094,13 +1120,13 @@ def judge(
         assert body.get("error") == expect.error, body
         assert expect.fragment in body.get("error_description", ""), body
         assert "no-store" in response.headers.get("cache-control", ""), response.headers
-        assert after.records == before.records, "a refused request changed a transaction"
-        assert after.rp_views == before.rp_views, "a refused request changed an RP API view"
-        assert after.views == before.views, "a refused request changed an agent verification"
-        assert after.audits == before.audits, "a refused request added audit events"
-        assert after.counters == before.counters, "a refused request changed counters"
-        assert after.tool_runs == before.tool_runs, "a refused request ran a tool"
-        assert metrics == {}, metrics
+        _unchanged(before, after, metrics)
+        return
+    if isinstance(expect, Ignored):
+        assert response.status_code == expect.status, response.text
+        assert response.content == b"", response.text
+        assert "no-store" in response.headers.get("cache-control", ""), response.headers
+        _unchanged(before, after, metrics)
         return
     if isinstance(expect, Served):
         assert response.status_code == 200, response.text

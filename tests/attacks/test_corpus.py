@@ -29,6 +29,7 @@ from tests.attacks.harness import (
     Attack,
     Case,
     Denied,
+    Ignored,
     Refused,
     Rejected,
     Snapshot,
@@ -173,6 +174,8 @@ def test_control_simple_query_is_what_crafted_credentials_answer() -> None:
         ("t8_uses_exhausted", Denied(("budget_exhausted",), rule="counters")),
         ("request_object_downgrade_refused", Refused(400, "invalid_request", "x")),
         ("dpop_wrong_htm", Refused(400, "invalid_dpop_proof", "dpop_htu_mismatch")),
+        ("revoke_access_token_of_another_client", Ignored()),  # refused, not ignored
+        ("revoke_access_token_replayed", Refused(400, "invalid_request", "token")),  # ignored
     ],
 )
 def test_judge_catches_a_wrong_expectation(world: World, name: str, wrong: object) -> None:
@@ -232,6 +235,28 @@ def test_judge_catches_a_state_change_behind_a_refusal(
     judge(None, case, Attack("GET", "/"), REFUSAL, _snapshot(), _snapshot())  # type: ignore[arg-type]
     with pytest.raises(AssertionError, match=message):
         judge(None, case, Attack("GET", "/"), REFUSAL, _snapshot(), _snapshot(**after))  # type: ignore[arg-type]
+
+
+IGNORED = httpx.Response(200, headers={"Cache-Control": "no-store"})
+
+
+@pytest.mark.parametrize(
+    ("response", "after", "message"),
+    [
+        (IGNORED, {"counters": {"mandate:x": {"uses": 2, "spent": 8990}}}, "changed counters"),
+        (IGNORED, {"records": {"tx": {"status": "rejected", "version": 3}}}, "a transaction"),
+        (httpx.Response(200, json={}, headers={"Cache-Control": "no-store"}), {}, "{}"),
+        (httpx.Response(200), {}, "no-store"),
+    ],
+)
+def test_judge_catches_what_an_ignored_request_must_not_do(
+    response: httpx.Response, after: dict[str, object], message: str
+) -> None:
+    """An ignored request (RFC 7009 §2.2) answers 200 with an empty body and changes nothing."""
+    case = Case("x", "control", lambda w: Attack("GET", "/"), Ignored())
+    judge(None, case, Attack("GET", "/"), IGNORED, _snapshot(), _snapshot())  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match=message):
+        judge(None, case, Attack("GET", "/"), response, _snapshot(), _snapshot(**after))  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ after the whole run

@@ -2,7 +2,8 @@
 a service client registered with an API key (RFC 7591 initial access token) gets a Bearer token
 by client_credentials (HTTP Basic or client_secret_post) and the PDP accepts it; no API key at
 registration, a wrong secret, a foreign scope, an expired, revoked, wrong-audience or
-scope-less token are each refused with a clear error."""
+scope-less token are each refused with a clear error, and the client's id alone does not revoke
+its token."""
 
 from __future__ import annotations
 
@@ -115,6 +116,14 @@ def test_a_service_client_token_authenticates_a_pep(world: World, pep: PEP) -> N
     assert late.status_code == 401 and "expired" in late.json()["error_description"]
     unknown = _mint(world, client_id="no-such-client", scope="authzen:evaluate")
     assert _evaluate(world, unknown, tool_request(agent_token, shop.resource)).status_code == 401
+    # a confidential client is not authenticated by naming its client_id (RFC 7009 §2.1)
+    bare = httpx.post(
+        f"{world.verifier.url}/oauth/revoke",
+        data={"token": token, "client_id": client["client_id"]},
+        timeout=10,
+    )
+    assert bare.status_code == 401 and bare.json()["error"] == "invalid_client", bare.text
+    assert _evaluate(world, token, tool_request(agent_token, shop.resource)).status_code == 200
     assert pep.http.post("/oauth/revoke", data={"token": token}).status_code == 200
     revoked = _evaluate(world, token, tool_request(agent_token, shop.resource))
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error_description"]

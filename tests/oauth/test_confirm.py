@@ -294,3 +294,14 @@ async def test_the_resource_fails_closed_when_agentvp_is_unreachable() -> None:
         await confirmations.require(grant, "checkout", BIG, "confirm?")
     assert caught.value.code == "confirmation_unavailable"
     assert confirmations.pending == {}
+
+
+async def test_the_resource_fails_closed_on_arguments_that_are_not_json() -> None:
+    """A number the MCP client's JSON overflowed to infinity cannot be sent to agentvp: the
+    call is not confirmed (and nothing is pending), with a clear code."""
+    confirmations = CallConfirmations(f"http://127.0.0.1:{free_port()}", api_key="k")
+    grant = AccessGrant(token="t", claims={"sub": "s", "client_id": "c", "aud": "a"}, action=None)
+    with pytest.raises(ConfirmationFailedError) as caught:
+        await confirmations.require(grant, "checkout", {**BIG, "amount": float("inf")}, "ok?")
+    assert caught.value.code == "invalid_request"
+    assert confirmations.pending == {}

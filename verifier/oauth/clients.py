@@ -130,7 +130,8 @@ def _validated(body: Mapping[str, Any]) -> dict[str, Any]:
     if method != "none":
         raise _metadata_error("only public clients: token_endpoint_auth_method must be none")
     grants = body.get("grant_types", ["authorization_code"])
-    if not isinstance(grants, list) or not set(grants) <= GRANT_TYPES:
+    strings = isinstance(grants, list) and all(isinstance(g, str) for g in grants)
+    if not strings or not set(grants) <= GRANT_TYPES:  # a list or object inside is no hash key
         raise _metadata_error(f"grant_types may only be {sorted(GRANT_TYPES)}")
     responses = body.get("response_types", ["code"])
     if responses != ["code"]:

@@ -98,13 +98,20 @@ class Confirmations:
         return answer
 
     @staticmethod
-    def _call(body: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _call(body: Mapping[str, Any]) -> tuple[str, dict[str, Any], str]:
+        """The call's tool, arguments and :func:`call_digest` - checked before anything is
+        created: a number the JSON text overflows to infinity (``1e999``) has no canonical
+        form, so it is refused here rather than failing the digest later."""
         tool, arguments = body.get("tool"), body.get("arguments", {})
         if not isinstance(tool, str) or not 0 < len(tool) <= MAX_TOOL:
             raise _refuse(400, "invalid_request", f"tool must be a string of 1-{MAX_TOOL} chars")
         if not isinstance(arguments, dict):
             raise _refuse(400, "invalid_request", "arguments must be a JSON object")
-        return tool, arguments
+        try:
+            digest = call_digest(tool, arguments)
+        except ValueError:
+            raise _refuse(400, "invalid_request", "arguments hold a number out of range") from None
+        return tool, arguments, digest
 
     # -------------------------------------------------------------- start
 
@@ -114,7 +121,7 @@ class Confirmations:
         token = body.get("token")
         if not isinstance(token, str) or not token:
             raise _refuse(400, "invalid_request", "token is required")
-        tool, arguments = self._call(body)
+        tool, arguments, digest = self._call(body)
         message = body.get("message", "")
         if not isinstance(message, str) or len(message) > MAX_MESSAGE:
             raise _refuse(400, "invalid_request", f"message must be at most {MAX_MESSAGE} chars")
@@ -150,7 +157,7 @@ class Confirmations:
                 "client_name": (client.client_name if client else None) or client_id,
                 "tool": tool,
                 "arguments": arguments,
-                "digest": call_digest(tool, arguments),
+                "digest": digest,
                 "message": message,
             },
         )
@@ -247,7 +254,7 @@ class Confirmations:
         token = body.get("token")
         if not isinstance(token, str) or not token:
             raise _refuse(400, "invalid_request", "token is required")
-        tool, arguments = self._call(body)
+        tool, _, digest = self._call(body)
         claims = await self._claims(token)
         try:
             record = await self._record(confirmation_id)
@@ -261,7 +268,7 @@ class Confirmations:
         )
         if not same:
             raise _refuse(403, "confirmation_mismatch", "another person, client or resource")
-        if call_digest(tool, arguments) != meta.get("digest"):
+        if digest != meta.get("digest"):
             raise _refuse(403, "confirmation_mismatch", "the confirmation is for another call")
         record = await self._decide(record)
         if record.status == TxStatus.PENDING:

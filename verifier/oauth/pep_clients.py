@@ -81,8 +81,10 @@ class PEPClients:
 
     @staticmethod
     def wants(body: Any) -> bool:
-        """Is this registration for a service client (``client_credentials``)?"""
-        return isinstance(body, dict) and "client_credentials" in (body.get("grant_types") or [])
+        """Is this registration for a service client (``client_credentials``)? Only a list
+        names grant types (RFC 7591 §2); anything else is the public registry's to refuse."""
+        grants = body.get("grant_types") if isinstance(body, dict) else None
+        return isinstance(grants, list) and "client_credentials" in grants
 
     async def register(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A service client (the caller has checked the initial access token)."""

@@ -8,7 +8,11 @@ orders the search, §2.1). Who may revoke:
 - a public client (``client_id`` in the form, RFC 7009 §2.1 with RFC 6749 §2.3 for clients
   without credentials): the tokens issued to it - a wallet-login token or refresh token whose
   ``client_id`` is that client, an agent token whose ``client_id`` (the agent) is that id.
-  A token of another client is refused (``unauthorized_client``) and nothing changes.
+  A token of another client is refused (``unauthorized_client``) and nothing changes. A
+  confidential client - a service client (:mod:`verifier.oauth.pep_clients`), which has a
+  secret - is not authenticated by naming its ``client_id`` (§2.1: the server first validates
+  a confidential client's credentials): refused with 401 ``invalid_client`` before any token is
+  looked at; its tokens are revoked with an API key.
 
 What is revoked:
 
@@ -66,12 +70,26 @@ class TokenRevocation:
         self, token: str, *, hint: str | None, client_id: str | None
     ) -> Revoked | None:
         """Revoke ``token`` for ``client_id`` (None: an API key, any token)."""
+        if client_id is not None and await self._confidential(client_id):
+            raise OAuthError(
+                401,
+                "invalid_client",
+                "a confidential client is not authenticated by its client_id alone; "
+                "revoke its tokens with an API key",
+            )
         order = [self._access, self._refresh]
         for attempt in reversed(order) if hint == "refresh_token" else order:
             found = await attempt(token, client_id)
             if found is not None:
                 return found
         return None
+
+    async def _confidential(self, client_id: str) -> bool:
+        """Does ``client_id`` name a service client (one with a secret)?"""
+        if not client_id or len(client_id) > 64:
+            return False
+        record = await self.store.get(client_id, kind=RecordKind.OAUTH_CLIENT)
+        return record is not None and record.meta.get("kind") == "service"
 
     def _refuse(self) -> OAuthError:
         return OAuthError(400, "unauthorized_client", "the token was issued to another client")

@@ -11,7 +11,8 @@ require` is called in a tool handler before the call does anything:
 - on the retry it redeems the confirmation (single use, agentvp checks it is the same person's
   token and the same call) and returns; still pending: :class:`ConfirmationRequiredError` again with
   the same elicitation; declined, another person, expired or used: :class:`ConfirmationFailedError`
-  (and the next call starts afresh); agentvp unreachable: ``confirmation_unavailable``.
+  (and the next call starts afresh); agentvp unreachable: ``confirmation_unavailable``; arguments
+  that cannot be sent as JSON (a number overflowed to infinity): ``invalid_request``.
 
 What is pending is kept in memory, keyed by the token's ``sub``, ``client_id``, ``aud`` and the
 SHA-256 of the call - never by an MCP session id (the elicitation spec's statefulness rule).
@@ -94,6 +95,10 @@ class CallConfirmations:
                 return await client.post(f"{self.base}{path}", json=body, headers=headers)
         except httpx.HTTPError as exc:  # fail closed: no confirmation, no call
             raise ConfirmationFailedError("confirmation_unavailable", str(exc)) from None
+        except ValueError:  # not JSON: a number the client's JSON overflowed to infinity
+            raise ConfirmationFailedError(
+                "invalid_request", "the call's arguments hold a number out of range"
+            ) from None
 
     async def require(
         self, grant: AccessGrant, tool: str, arguments: Mapping[str, Any], message: str

@@ -14,8 +14,9 @@
   PEPClients`;
 - ``POST /oauth/introspect`` - RFC 7662, form ``token``; for relying parties (API key).
 - ``POST /oauth/revoke`` - RFC 7009, form ``token``, ``token_type_hint``; an API key, or a public
-  client's ``client_id`` for its own tokens (:mod:`verifier.oauth.revocation`). What it revokes
-  is announced on the Shared Signals streams as one CAEP ``session-revoked``.
+  client's ``client_id`` for its own tokens (never a service client's: it has a secret;
+  :mod:`verifier.oauth.revocation`). What it revokes is announced on the Shared Signals streams
+  as one CAEP ``session-revoked``.
 
 Forms are ``application/x-www-form-urlencoded``, UTF-8, bounded; only ``resource`` may repeat.
 Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1) except the metadata and JWKS.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.attacks.cases import (
     agent,
     claims,
+    confirmations,
     constraints,
     credential,
     dc_api,
@@ -17,8 +18,10 @@ from tests.attacks.cases import (
     lifecycle,
     oauth,
     one_action,
+    pep_clients,
     probes,
     records,
+    revocation,
     rp_api,
     rp_inputs,
     siop,
@@ -55,5 +58,8 @@ MODULES = [
     one_action,
     dpop_nonce,
     wallet_login,
+    revocation,
+    pep_clients,
+    confirmations,
 ]
 CASES: list[Case] = [case for module in MODULES for case in module.CASES]
