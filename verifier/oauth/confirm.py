@@ -135,11 +135,13 @@ class Confirmations:
             spec = self.login.presentation(resource, [])
         except ValueError as exc:
             raise _refuse(400, "invalid_target", str(exc)) from None
+        # the client first: a refusal here (an expired record, an unreachable metadata
+        # document) must not leave a presentation behind
+        client = await self.login.clients.get(client_id) if client_id else None
         try:
             tx = await self.presentations.create(spec, purpose=PURPOSE)
         except ServiceError as exc:
             raise _refuse(503, "temporarily_unavailable", exc.description) from None
-        client = await self.login.clients.get(client_id) if client_id else None
         now = self.presentations.now()
         record = Transaction(
             id=secrets.token_urlsafe(32),
