@@ -3,8 +3,9 @@
 Everything else about the package is in pyproject.toml. The modules to compile are listed in
 ``verifier/native.py`` (read here as text, so the build imports nothing of the package). Each
 is translated from its unchanged ``.py`` source, compiled into ``verifier/_native/`` (never
-beside the source, so it cannot shadow it) and stamped with the source's SHA-256; at import,
-``verifier.native`` uses a compiled module only while that stamp matches the source.
+beside the source, so it cannot shadow it) and stamped with the source's SHA-256 (the ``.py``
+and its augmenting ``.pxd`` of type declarations, if any); at import, ``verifier.native`` uses
+a compiled module only while that stamp matches the source.
 
 The build never fails the install: without Cython or a C compiler, or with
 ``AGENTVP_NATIVE_BUILD=0`` in the environment, it prints why and installs pure Python.
@@ -41,6 +42,17 @@ def source_of(name: str) -> Path:
     return Path(*name.split(".")).with_suffix(".py")
 
 
+def source_hash(path: Path) -> str:
+    """What the stamp records; the same as ``verifier.native.source_hash``: the ``.py`` and, if
+    there is one, the augmenting ``.pxd`` beside it (Cython reads it when it translates)."""
+    digest = hashlib.sha256(path.read_bytes())
+    pxd = path.with_suffix(".pxd")
+    if pxd.is_file():
+        digest.update(b"\0.pxd\0")
+        digest.update(pxd.read_bytes())
+    return digest.hexdigest()
+
+
 def native_name(name: str) -> str:
     """``verifier.protocol.x`` is built as ``verifier._native.protocol.x`` (same init symbol)."""
     return ".".join(["verifier", "_native", *name.split(".")[1:]])
@@ -72,8 +84,7 @@ class StampedBuildExt(build_ext):
         for ext in self.extensions:
             target = self._target(ext)
             if target.is_file():
-                source = ROOT / ext.agentvp_source  # type: ignore[attr-defined]
-                digest = hashlib.sha256(source.read_bytes()).hexdigest()
+                digest = source_hash(ROOT / ext.agentvp_source)  # type: ignore[attr-defined]
                 stamp = target.with_name(Path(*ext.name.split(".")).name + ".sha256")
                 stamp.write_text(digest + "\n", "ascii")
 

@@ -3,16 +3,17 @@
 ``pip install`` compiles the modules in :data:`NATIVE_MODULES` with Cython (``setup.py``) into
 ``verifier/_native/`` - the same Python source, the same checks and errors, run without the
 bytecode interpreter (a quarter less of the time besides the signature checks,
-docs/PERFORMANCE.md). Each compiled module lies beside a ``.sha256`` file: the hash of the
-source it was built from.
+docs/PERFORMANCE.md). A module may have an augmenting ``.pxd`` beside it: Cython type
+declarations for the compiled build, which Python ignores. Each compiled module lies beside a
+``.sha256`` file: the hash of the source it was built from (the ``.py`` and its ``.pxd``).
 
 :func:`install` (run by ``verifier/__init__``) puts a finder in front of the import system that
 loads a listed module from its compiled copy only if that hash equals the hash of the ``.py``
-file as it is now. An edited, checked-out or patched source therefore always runs as Python;
-the compiled copy is never preferred over the code a reader sees (``agentvp serve`` logs how
-many modules run compiled and why the others do not; ``make native`` rebuilds them). No
-compiler at install time, or ``AGENTVP_NATIVE=0`` in the environment, means every module runs
-as Python: the same results, only slower.
+file (and its ``.pxd``) as it is now. An edited, checked-out or patched source therefore
+always runs as Python; the compiled copy is never preferred over the code a reader sees
+(``agentvp serve`` logs how many modules run compiled and why the others do not; ``make
+native`` rebuilds them). No compiler at install time, or ``AGENTVP_NATIVE=0`` in the
+environment, means every module runs as Python: the same results, only slower.
 """
 
 from __future__ import annotations
@@ -80,7 +81,14 @@ def hash_path(name: str, root: Path = _ROOT) -> Path:
 
 
 def source_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of what a module is compiled from: its ``.py`` file and, if there is one, the
+    augmenting ``.pxd`` beside it (Cython's type declarations). setup.py computes the same."""
+    digest = hashlib.sha256(path.read_bytes())
+    pxd = path.with_suffix(".pxd")
+    if pxd.is_file():
+        digest.update(b"\0.pxd\0")
+        digest.update(pxd.read_bytes())
+    return digest.hexdigest()
 
 
 def _switched_off() -> bool:

@@ -7,6 +7,7 @@ must pass the protocol suites on its own.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.machinery
@@ -14,6 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +59,43 @@ def test_missing_stamp_or_copy_runs_as_python(tmp_path: Path) -> None:
     assert native.module_state(NAME, tmp_path).reason == "no source hash beside the compiled copy"
     compiled.unlink()
     assert native.module_state(NAME, tmp_path).reason == "not compiled (make native)"
+
+
+def test_pxd_is_part_of_the_source(tmp_path: Path) -> None:
+    """An augmenting ``.pxd`` changes what is compiled: adding, editing or removing one since
+    the build makes the module run as Python."""
+    source = b"X = 1\n"
+    compiled = _fake_build(tmp_path, source)
+    pxd = native.source_path(NAME, tmp_path).with_suffix(".pxd")
+    pxd.write_bytes(b"cdef class _Rebuilder:\n    cdef dict seen\n")
+    assert native.module_state(NAME, tmp_path).reason.startswith("source changed")
+    stamp = native.hash_path(NAME, tmp_path)
+    stamp.write_text(native.source_hash(native.source_path(NAME, tmp_path)) + "\n", "ascii")
+    assert native.module_state(NAME, tmp_path) == native.ModuleState(NAME, "native", str(compiled))
+    pxd.write_bytes(b"cdef class _Rebuilder:\n    cdef set seen\n")
+    assert native.module_state(NAME, tmp_path).reason.startswith("source changed")
+    pxd.unlink()
+    assert native.module_state(NAME, tmp_path).reason.startswith("source changed")
+    assert native.source_hash(native.source_path(NAME, tmp_path)) == (
+        hashlib.sha256(source).hexdigest()
+    )
+
+
+def test_build_stamps_the_hash_the_import_checks(tmp_path: Path) -> None:
+    """setup.py (which imports nothing of the package) hashes the ``.py`` and ``.pxd`` as
+    ``verifier.native`` does."""
+    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    (func,) = (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "source_hash")
+    namespace: dict[str, Any] = {"hashlib": hashlib, "Path": Path}
+    exec(compile(ast.Module([func], []), "setup.py", "exec"), namespace)
+    source = tmp_path / "m.py"
+    source.write_bytes(b"X = 1\n")
+    assert namespace["source_hash"](source) == native.source_hash(source)
+    source.with_suffix(".pxd").write_bytes(b"cdef object X\n")
+    assert namespace["source_hash"](source) == native.source_hash(source)
+    for name in native.NATIVE_MODULES:
+        path = native.source_path(name)
+        assert namespace["source_hash"](path) == native.source_hash(path), name
 
 
 def test_switch_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

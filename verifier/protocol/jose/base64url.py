@@ -62,7 +62,9 @@ def b64url_decode_ascii(raw: bytes, what: str = "value") -> bytes:
     size = len(raw)
     try:
         # One pass: "-_" become "+/", and "+", "/", "=" become "!", which strict mode refuses.
-        data = _a2b_strict(raw.translate(_TO_STANDARD_STRICT) + _PAD[size & 3], validate=True)
+        # (altchars=None, validate=True) passed by position: its keyword parsing costs more
+        # than a ~100-byte disclosure's decoding
+        data = _a2b_strict(raw.translate(_TO_STANDARD_STRICT) + _PAD[size & 3], None, True)
     except (binascii.Error, ValueError):
         if b"+" in raw or b"/" in raw or b"=" in raw:
             raise MalformedError(

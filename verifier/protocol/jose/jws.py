@@ -77,12 +77,11 @@ def parse_unverified_jws(token: str, *, what: str = "JWT") -> CompactJWS:
         )
     # One ASCII copy of the token; the signing input and both decodes are slices of it.
     raw = token.encode("ascii")
-    return CompactJWS(
-        header=header,
-        payload=b64url_decode_ascii(raw[first + 1 : last], what),
-        signing_input=raw[:last],
-        signature=b64url_decode_ascii(raw[last + 1 :], what),
-    )
+    payload = b64url_decode_ascii(raw[first + 1 : last], what)
+    signature = b64url_decode_ascii(raw[last + 1 :], what)
+    # CompactJWS(header, payload, signing_input, signature) without the named tuple's generated
+    # __new__ (Python code, interpreted even in the compiled build): the same object.
+    return tuple.__new__(CompactJWS, (header, payload, raw[:last], signature))
 
 
 def check_alg(alg: str, allowed: Collection[str], *, what: str) -> None:

@@ -84,7 +84,8 @@ def split_sd_jwt(serialized: str, *, max_disclosures: int = DEFAULT_MAX_DISCLOSU
         raise MalformedError("malformed_sd_jwt", "empty disclosure between two '~'")
     if last and last.count(".") != 2:
         raise MalformedError("malformed_sd_jwt", "last component is neither empty nor a KB-JWT")
-    return SDJWTParts(issuer_jwt=issuer_jwt, disclosures=tuple(disclosures), kb_jwt=last or None)
+    # SDJWTParts(issuer_jwt, disclosures, kb_jwt), built as a plain tuple (see Disclosure below)
+    return tuple.__new__(SDJWTParts, (issuer_jwt, tuple(disclosures), last or None))
 
 
 class Disclosure(NamedTuple):
@@ -95,6 +96,11 @@ class Disclosure(NamedTuple):
     salt: str
     name: str | None
     value: Any
+
+
+# Named tuples per presentation (SDJWTParts, Disclosure, Reconstructed) are built as
+# ``tuple.__new__(Cls, (...))``: the same object as ``Cls(...)``, without the named tuple's
+# generated ``__new__`` (Python code, run by the interpreter even in the compiled build).
 
 
 def decode_disclosure(encoded: str, digest: str) -> Disclosure:
@@ -124,8 +130,8 @@ def _decode_ascii(encoded: str, raw: bytes, digest: str, *, decoded: bool = Fals
             raise MalformedError(
                 "malformed_disclosure", f"disclosure {digest} claim name is not a string"
             )
-        return Disclosure(encoded, digest, value[0], value[1], value[2])
-    return Disclosure(encoded, digest, value[0], None, value[1])
+        return tuple.__new__(Disclosure, (encoded, digest, value[0], value[1], value[2]))
+    return tuple.__new__(Disclosure, (encoded, digest, value[0], None, value[1]))
 
 
 class Reconstructed(NamedTuple):
@@ -213,8 +219,9 @@ class _Rebuilder:
             raise SDJWTError(
                 "disclosure_name_collision", f"claim {name!r} already exists at this level"
             )
-        node[name] = self.value(disclosure.value, depth + 1, (*path, name))
-        self.disclosed.add((*path, name))
+        where = (*path, name)
+        node[name] = self.value(disclosure.value, depth + 1, where)
+        self.disclosed.add(where)
         if depth == 0:
             self.top_level.add(name)
 
@@ -289,4 +296,5 @@ def reconstruct(
         )
     ordered = tuple(map(rebuilder.used.__getitem__, by_digest))
     layout = SDLayout(frozenset(rebuilder.disclosed), frozenset(rebuilder.concealed))
-    return Reconstructed(claims, ordered, frozenset(rebuilder.top_level), sd_alg, layout)
+    top_level = frozenset(rebuilder.top_level)
+    return tuple.__new__(Reconstructed, (claims, ordered, top_level, sd_alg, layout))

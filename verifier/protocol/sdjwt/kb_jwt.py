@@ -47,6 +47,28 @@ class KeyBindingClaims:
     transaction_data_hashes_alg: str | None
     payload: dict[str, Any]
 
+    def __init__(
+        self,
+        iat: int,
+        aud: str,
+        nonce: str,
+        sd_hash: str,
+        transaction_data_hashes: tuple[str, ...],
+        transaction_data_hashes_alg: str | None,
+        payload: dict[str, Any],
+    ) -> None:
+        # The __init__ @dataclass would generate (it keeps one the class defines), written out
+        # so that the compiled build runs it natively: a generated one is interpreted Python.
+        # tests/unit/test_result_inits.py holds it to the fields.
+        init = object.__setattr__
+        init(self, "iat", iat)
+        init(self, "aud", aud)
+        init(self, "nonce", nonce)
+        init(self, "sd_hash", sd_hash)
+        init(self, "transaction_data_hashes", transaction_data_hashes)
+        init(self, "transaction_data_hashes_alg", transaction_data_hashes_alg)
+        init(self, "payload", payload)
+
 
 def transaction_data_hash(transaction_data: str, alg: str = "sha-256") -> str:
     """Hash of one ``transaction_data`` entry over its base64url text as received."""

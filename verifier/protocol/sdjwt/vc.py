@@ -140,6 +140,38 @@ class VerifiedCredential:
     # says "nothing was selectively disclosable": only for credentials built in code).
     layout: SDLayout = NOTHING_SELECTIVE
 
+    def __init__(
+        self,
+        vct: str,
+        iss: str | None,
+        claims: dict[str, Any],
+        header: dict[str, Any],
+        disclosures: tuple[Disclosure, ...],
+        key_binding: KeyBindingClaims | None,
+        presented: str,
+        holder_jwk: dict[str, Any] | None,
+        status: StatusReference | None,
+        raw: str = "",
+        delegated: tuple[Any, ...] = (),
+        layout: SDLayout = NOTHING_SELECTIVE,
+    ) -> None:
+        # The __init__ @dataclass would generate (it keeps one the class defines), written out
+        # so that the compiled build runs it natively: a generated one is interpreted Python.
+        # tests/unit/test_result_inits.py holds it to the fields.
+        init = object.__setattr__
+        init(self, "vct", vct)
+        init(self, "iss", iss)
+        init(self, "claims", claims)
+        init(self, "header", header)
+        init(self, "disclosures", disclosures)
+        init(self, "key_binding", key_binding)
+        init(self, "presented", presented)
+        init(self, "holder_jwk", holder_jwk)
+        init(self, "status", status)
+        init(self, "raw", raw)
+        init(self, "delegated", delegated)
+        init(self, "layout", layout)
+
     @property
     def holder_jkt(self) -> str | None:
         return jwk_thumbprint(self.holder_jwk) if self.holder_jwk is not None else None
