@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 import ipaddress
 import signal
 import subprocess
@@ -27,7 +28,7 @@ from verifier.store import RedisStore, StoreUnavailableError, Transaction
 from verifier.store.resp_client import RespClient
 from verifier.store.resp_url import parse_resp_url
 
-pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+pytestmark = [pytest.mark.redis]
 
 Spawn = Callable[[int | None], tuple[int, subprocess.Popen[bytes]]]
 
@@ -48,6 +49,7 @@ async def client(redis_url: str) -> AsyncIterator[RespClient]:
         await resp.close()
 
 
+@pytest.mark.anyio
 async def test_concurrent_callers_each_get_their_own_reply(client: RespClient) -> None:
     prefix = f"test:{uuid.uuid4().hex}:"
 
@@ -60,6 +62,7 @@ async def test_concurrent_callers_each_get_their_own_reply(client: RespClient) -
     assert replies == [f"value-{i}" for i in range(500)]
 
 
+@pytest.mark.anyio
 async def test_replies_keep_their_types(client: RespClient) -> None:
     key = f"test:{uuid.uuid4().hex}"
     assert await client("PING") == "PONG"
@@ -70,6 +73,7 @@ async def test_replies_keep_their_types(client: RespClient) -> None:
         await client("GET", key)
 
 
+@pytest.mark.anyio
 async def test_a_cancelled_caller_does_not_shift_later_replies(spawn_redis: Spawn) -> None:
     port, server = spawn_redis(None)
     client = RespClient(parse_resp_url(f"redis://127.0.0.1:{port}/0"), timeout=30)
@@ -89,6 +93,7 @@ async def test_a_cancelled_caller_does_not_shift_later_replies(spawn_redis: Spaw
         await client.close()
 
 
+@pytest.mark.anyio
 async def test_a_connection_lost_mid_request_fails_its_requests_then_reconnects(
     spawn_redis: Spawn,
 ) -> None:
@@ -115,6 +120,7 @@ async def test_a_connection_lost_mid_request_fails_its_requests_then_reconnects(
         await store.close()
 
 
+@pytest.mark.anyio
 async def test_a_flushed_script_is_sent_again(redis_url: str) -> None:
     store = RedisStore(redis_url, prefix=f"test:{uuid.uuid4().hex}:")
     raw = Redis.from_url(redis_url)
@@ -132,6 +138,7 @@ async def test_a_flushed_script_is_sent_again(redis_url: str) -> None:
         await store.close()
 
 
+@pytest.mark.anyio
 async def test_a_read_only_replica_is_unavailable_not_an_error(spawn_redis: Spawn) -> None:
     port, _ = spawn_redis(None)
     raw = Redis(port=port)
@@ -146,6 +153,7 @@ async def test_a_read_only_replica_is_unavailable_not_an_error(spawn_redis: Spaw
         await store.close()
 
 
+@pytest.mark.anyio
 async def test_credentials_and_database_come_from_the_url(spawn_redis: Spawn) -> None:
     port, _ = spawn_redis(None)
     raw = Redis(port=port, decode_responses=True)
@@ -239,6 +247,7 @@ def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         stop_redis(proc)
 
 
+@pytest.mark.anyio
 async def test_rediss_speaks_tls_and_verifies_the_server(tls_redis: tuple[int, Path]) -> None:
     port, ca_file = tls_redis
     trusted = RedisStore(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={ca_file}", prefix="t:")
@@ -255,3 +264,23 @@ async def test_rediss_speaks_tls_and_verifies_the_server(tls_redis: tuple[int, P
     finally:
         for store in (trusted, untrusted, plain):
             await store.close()
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_client_used_from_a_new_event_loop_connects_again(redis_url: str) -> None:
+    client = RespClient(parse_resp_url(redis_url))
+    key = f"test:{uuid.uuid4().hex}"
+
+    async def incr_then_get(*, close: bool) -> str:
+        await client("INCR", key)
+        reply: str = await client("GET", key)
+        if close:
+            await client.close()
+        return reply
+
+    # The first loop's connection is left behind with that loop (its socket cannot be closed
+    # from another one; the garbage collector closes it).
+    assert asyncio.run(incr_then_get(close=False)) == "1"
+    assert asyncio.run(incr_then_get(close=True)) == "2"
+    gc.collect()

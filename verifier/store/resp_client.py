@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from asyncio import get_running_loop
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, cast
@@ -57,7 +58,7 @@ class _Connection(asyncio.Protocol):
     """One socket to Redis: writes requests, matches replies to them in order."""
 
     def __init__(self, timeout: float) -> None:
-        self._loop = asyncio.get_running_loop()
+        self.loop = self._loop = asyncio.get_running_loop()
         self._timeout = timeout
         self._reader = hiredis.Reader(encoding="utf-8", replyError=ResponseError)
         self._waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
@@ -169,7 +170,7 @@ class RespClient:
     async def raw(self, *args: Arg) -> Any:
         """Run one command; its reply, an error reply returned as a :class:`ResponseError`."""
         connection = self._connection
-        if connection is None or connection.closed:
+        if connection is None or connection.closed or connection.loop is not get_running_loop():
             connection = await self._connected()
         return await connection.send(args)
 
@@ -184,15 +185,22 @@ class RespClient:
     # -- connecting ---------------------------------------------------------------------------
 
     async def _connected(self) -> _Connection:
-        """The open connection; callers who arrive while one is being made wait for that one."""
+        """The open connection; callers who arrive while one is being made wait for that one.
+        (A connection made on another event loop - a test's, a worker's before it forked - is
+        left to that loop: its socket cannot be used from this one.)"""
+        if self._connecting is not None and self._connecting.get_loop() is not get_running_loop():
+            self._connecting = None
         if self._connecting is None:
             self._connecting = asyncio.ensure_future(self._connect())
             self._connecting.add_done_callback(self._connect_done)
         return await asyncio.shield(self._connecting)
 
     def _connect_done(self, attempt: asyncio.Future[_Connection]) -> None:
+        failed = attempt.cancelled() or attempt.exception() is not None  # (retrieves it)
+        if self._connecting is not attempt:  # left behind with its event loop
+            return
         self._connecting = None
-        if not attempt.cancelled() and attempt.exception() is None:
+        if not failed:
             self._connection = attempt.result()
 
     async def _connect(self) -> _Connection:
