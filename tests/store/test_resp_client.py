@@ -94,6 +94,35 @@ async def test_a_cancelled_caller_does_not_shift_later_replies(spawn_redis: Spaw
 
 
 @pytest.mark.anyio
+async def test_closing_while_connecting_fails_the_waiters_and_keeps_no_connection(
+    spawn_redis: Spawn,
+) -> None:
+    port, server = spawn_redis(None)
+    client = RespClient(parse_resp_url(f"redis://127.0.0.1:{port}/3"), timeout=30)
+    server.send_signal(signal.SIGSTOP)  # accepts the socket, never answers SELECT
+    try:
+        waiting = asyncio.ensure_future(client("PING"))
+        await asyncio.sleep(0.05)
+        await client.close()
+    finally:
+        server.send_signal(signal.SIGCONT)
+    with pytest.raises(ConnectionError):
+        await waiting
+    raw = Redis(port=port, decode_responses=True)
+    try:
+        assert await client("PING") == "PONG"  # the next call connects again
+        for _ in range(100):  # the server drops the closed one when it reads its FIN
+            on_db3 = [c for c in await raw.client_list() if c["db"] == "3"]
+            if len(on_db3) == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert len(on_db3) == 1
+    finally:
+        await client.close()
+        await raw.aclose()
+
+
+@pytest.mark.anyio
 async def test_a_connection_lost_mid_request_fails_its_requests_then_reconnects(
     spawn_redis: Spawn,
 ) -> None:

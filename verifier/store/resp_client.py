@@ -178,6 +178,9 @@ class RespClient:
         return Script(self, source)
 
     async def close(self) -> None:
+        # A connection being made is closed once made (its waiters then fail with
+        # ConnectionError); the next call connects again.
+        self._connecting = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -197,7 +200,9 @@ class RespClient:
 
     def _connect_done(self, attempt: asyncio.Future[_Connection]) -> None:
         failed = attempt.cancelled() or attempt.exception() is not None  # (retrieves it)
-        if self._connecting is not attempt:  # left behind with its event loop
+        if self._connecting is not attempt:  # left behind (closed meanwhile, or another loop's)
+            if not failed:
+                attempt.result().close()
             return
         self._connecting = None
         if not failed:
