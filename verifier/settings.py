@@ -102,7 +102,9 @@ class Settings(BaseSettings):
     store_url: str = Field(
         "",
         description="Transaction store: `sqlite:///path/to.db` (default: "
-        "`<data_dir>/agentvp.db`), `redis://host:port/db` for several instances, "
+        "`<data_dir>/agentvp.db`), `redis://[[user]:password@]host:port/db` for several instances "
+        "(`rediss://` for TLS; options `?ssl_ca_certs=<pem>`, `&ssl_certfile=`, `&ssl_keyfile=`, "
+        "`&ssl_cert_reqs=required|optional|none`, `&ssl_check_hostname=true|false`), "
         "`redis+cluster://host:port[,host:port...]` for a Redis Cluster, "
         "`redis+sentinel://host:port[,host:port...]/service_name[/db]` for a master watched by "
         "Sentinels (`rediss+...` for TLS; both take `?failover_wait=<s>` (default 15: how long a "

@@ -24,14 +24,17 @@ other command, so it is atomic across all processes and hosts using the same Red
 - ``add_within`` computes the new counter values, checks every limit, and only then writes;
 - ``append_event`` pushes and extends the list's TTL.
 
-Scripts go through ``register_script`` (``EVALSHA``, re-loaded on ``NOSCRIPT`` after a Redis
-restart). TTLs extend to "at least ``ttl`` seconds from now" (never shorten).
+Scripts run by ``EVALSHA`` (sent whole on ``NOSCRIPT`` after a Redis restart). TTLs extend to
+"at least ``ttl`` seconds from now" (never shorten).
 
-Failure: short socket connect/read timeouts (2 s) and no command retries, so an outage answers
+The client is :mod:`.resp_client`: one pipelined connection per process (redis-py's pooled
+asyncio client cost more CPU per round trip than Redis spends on the command).
+
+Failure: short connect/reply timeouts (2 s) and no command retries, so an outage answers
 quickly with :class:`StoreUnavailableError` instead of hanging - and a write is never re-sent
-(a re-sent ``add_within`` whose reply was lost would count twice). The connection pool checks
-a connection before lending it and reconnects a dead one, so the store recovers by itself once
-Redis answers again.
+(a re-sent ``add_within`` whose reply was lost would count twice). A lost or timed-out
+connection fails the calls in flight on it, and the next call connects again, so the store
+recovers by itself once Redis answers again.
 """
 
 from __future__ import annotations
@@ -41,15 +44,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
+from redis.exceptions import RedisError
 
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_once, require_ttl
+from .resp_client import RespClient
+from .resp_url import parse_resp_url
 
 __all__ = ["RedisStore"]
 
@@ -195,14 +195,9 @@ return 1
 """
 
 
-# Redis cannot serve us right now (down, hung, loading, or a replica after a failover).
-_UNREACHABLE = (
-    RedisConnectionError,
-    RedisTimeoutError,
-    ReadOnlyError,
-    TimeoutError,
-    ConnectionError,
-)
+# Redis cannot serve us right now (down, hung, loading, or a replica after a failover):
+# :mod:`.resp_client` raises these for all of it.
+_UNREACHABLE = (ConnectionError, TimeoutError)
 
 
 def _pairs(mapping: Mapping[str, str | int]) -> list[str | int]:
@@ -218,41 +213,25 @@ def _text(value: bytes | str) -> str:
 
 
 def _hash(flat: list[str]) -> dict[str, str]:
-    """A Lua ``HGETALL`` reply (flat list) as a dict."""
+    """An ``HGETALL`` reply (a flat list, from Redis or a script) as a dict."""
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 class RedisStore:
     """Store on one Redis (``redis://`` or ``rediss://`` URL, database number in the path)."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        prefix: str = "agentvp:",
-        timeout: float = 2.0,
-        max_connections: int = 64,
-    ) -> None:
+    def __init__(self, url: str, *, prefix: str = "agentvp:", timeout: float = 2.0) -> None:
         self._prefix = prefix
-        pool = BlockingConnectionPool.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            timeout=timeout,  # waiting for a free pooled connection
-            max_connections=max_connections,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self._redis = Redis.from_pool(pool)
-        self._create = self._redis.register_script(_CREATE)
-        self._update_if = self._redis.register_script(_UPDATE_IF)
-        self._add_within = self._redis.register_script(_ADD_WITHIN)
-        self._add_named = self._redis.register_script(_ADD_WITHIN_NAMED)
-        self._append = self._redis.register_script(_APPEND)
-        self._get_by_request = self._redis.register_script(_GET_BY_REQUEST)
-        self._enqueue = self._redis.register_script(_ENQUEUE)
-        self._lease = self._redis.register_script(_LEASE)
-        self._ack = self._redis.register_script(_ACK)
+        self._redis = RespClient(parse_resp_url(url), timeout=timeout)
+        self._create = self._redis.script(_CREATE)
+        self._update_if = self._redis.script(_UPDATE_IF)
+        self._add_within = self._redis.script(_ADD_WITHIN)
+        self._add_named = self._redis.script(_ADD_WITHIN_NAMED)
+        self._append = self._redis.script(_APPEND)
+        self._get_by_request = self._redis.script(_GET_BY_REQUEST)
+        self._enqueue = self._redis.script(_ENQUEUE)
+        self._lease = self._redis.script(_LEASE)
+        self._ack = self._redis.script(_ACK)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
@@ -283,8 +262,8 @@ class RedisStore:
 
     async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         async with self._reachable():
-            raw = await self._redis.hgetall(self._key("tx", record_key(kind, tx_id)))
-        return Transaction.from_fields({_text(k): v for k, v in raw.items()}) if raw else None
+            raw = await self._redis("HGETALL", self._key("tx", record_key(kind, tx_id)))
+        return Transaction.from_fields(_hash(raw)) if raw else None
 
     async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         keys = [self._key("req", record_key(kind, request_id))]
@@ -310,7 +289,7 @@ class RedisStore:
     async def claim(self, key: str, *, ttl: int) -> bool:
         require_ttl(ttl)
         async with self._reachable():
-            won = await self._redis.set(self._key("claim", key), 1, nx=True, ex=ttl)
+            won = await self._redis("SET", self._key("claim", key), 1, "NX", "EX", ttl)
         return bool(won)
 
     async def add_within(
@@ -335,8 +314,8 @@ class RedisStore:
 
     async def get_counters(self, key: str) -> dict[str, int]:
         async with self._reachable():
-            raw = await self._redis.hgetall(self._key("ctr", key))
-        return {_text(name): int(value) for name, value in raw.items()}
+            raw = await self._redis("HGETALL", self._key("ctr", key))
+        return {name: int(value) for name, value in _hash(raw).items()}
 
     # -- events -------------------------------------------------------------------------------
 
@@ -348,7 +327,7 @@ class RedisStore:
 
     async def read_events(self, stream: str) -> list[dict[str, Any]]:
         async with self._reachable():
-            raw = await self._redis.lrange(self._key("ev", stream), 0, -1)
+            raw = await self._redis("LRANGE", self._key("ev", stream), 0, -1)
         return [json.loads(item) for item in raw]
 
     # -- durable queue ------------------------------------------------------------------------
@@ -380,15 +359,15 @@ class RedisStore:
 
     async def reschedule(self, queue: str, item_id: str, *, due_at: int) -> None:
         async with self._reachable():
-            await self._redis.zadd(self._key("q", queue), {item_id: due_at}, xx=True)
+            await self._redis("ZADD", self._key("q", queue), "XX", due_at, item_id)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._redis.ping())
+            return bool(await self._redis("PING"))
         except (*_UNREACHABLE, RedisError):  # e.g. NOAUTH: it answers, but cannot serve us
             return False
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._redis.close()

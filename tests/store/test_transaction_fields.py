@@ -1,0 +1,47 @@
+"""``Transaction.to_fields`` / ``from_fields``: the per-field JSON the Redis stores keep."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from verifier.store import Transaction
+
+
+def tx() -> Transaction:
+    return Transaction(
+        id="t1",
+        request_id="r1",
+        state="s",
+        nonce="n",
+        client_id="x509_hash:abc",
+        dcql_query={"credentials": [{"id": "pid", "claims": [{"path": ["a", 0, None]}]}]},
+        result={"ok": True, "n": 1.5, "text": 'quote " and \\ and é'},
+        redirect_uri=None,
+    )
+
+
+def test_fields_round_trip() -> None:
+    fields = tx().to_fields()
+    assert Transaction.from_fields(fields) == tx()
+    as_bytes = {k: v.encode() for k, v in fields.items()}
+    assert Transaction.from_fields(as_bytes) == tx()
+
+
+def test_unknown_fields_are_ignored() -> None:
+    assert Transaction.from_fields({**tx().to_fields(), "later_field": "[1]"}) == tx()
+
+
+def test_a_field_is_decoded_as_json_loads_would() -> None:
+    fields = tx().to_fields()
+    spaced = {**fields, "status": ' "verified" ', "version": "\n3 "}
+    decoded = Transaction.from_fields(spaced)
+    assert decoded.status == json.loads(' "verified" ')
+    assert decoded.version == 3
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "1 2", '"a" "b"', "[1]]", "{", "nope", '"x'])
+def test_a_field_that_is_not_one_json_value_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        Transaction.from_fields({**tx().to_fields(), "status": bad})
