@@ -19,6 +19,11 @@ from verifier.store.resp_url import RespTarget, parse_resp_url
         ("redis://[::1]:7000/1", RespTarget("::1", 7000, 1)),
         ("redis://:s%40cret@r1/0", RespTarget("r1", password="s@cret")),
         ("redis://app:pw@r1:6379/2", RespTarget("r1", 6379, 2, "app", "pw")),
+        ("redis://r1?db=4", RespTarget("r1", db=4)),  # redis-py's spelling
+        (
+            "rediss://r1?db=2&ssl_cert_reqs=none",
+            RespTarget("r1", db=2, tls=True, tls_options={"ssl_cert_reqs": "none"}),
+        ),
         ("rediss://cache.example:6380/0", RespTarget("cache.example", 6380, tls=True)),
         (
             "rediss://r1/0?ssl_ca_certs=/etc/ca.pem&ssl_cert_reqs=Required",
@@ -61,6 +66,9 @@ def test_tls_context_verifies_by_default_and_can_be_told_not_to() -> None:
         ("redis://r1:70000", "port must be 1-65535"),
         ("redis://r1/zero", "the path is the database number"),
         ("redis://r1/0?socket_timeout=3", "unknown option 'socket_timeout'"),
+        ("redis://r1/1?db=2", "the database is given twice"),
+        ("redis://r1?db=x", "db must be one database number"),
+        ("redis://r1?db=1&db=2", "db must be one database number"),
         ("redis://r1/0?ssl_ca_certs=/ca.pem", "applies to rediss:// only"),
         ("rediss://r1/0?ssl_cert_reqs=maybe", "ssl_cert_reqs must be"),
         ("rediss://r1/0?ssl_check_hostname=perhaps", "ssl_check_hostname must be"),

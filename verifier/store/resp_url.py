@@ -1,7 +1,8 @@
 """The single-Redis store URL: ``redis://`` or ``rediss://`` (TLS), parsed for :mod:`.resp_client`.
 
 ``redis[s]://[[user]:password@]host[:port][/db][?option=value&...]`` - port 6379 by default,
-database 0 by default; an IPv6 host in brackets (``[::1]``). Options, TLS only (``rediss://``):
+database 0 by default (``/db``, or ``?db=N`` as redis-py spells it); an IPv6 host in brackets
+(``[::1]``). Options, TLS only (``rediss://``):
 
 - ``ssl_ca_certs`` - a PEM file of the CAs to trust (default: the system's);
 - ``ssl_certfile`` and ``ssl_keyfile`` - a client certificate and its key (mutual TLS);
@@ -133,5 +134,24 @@ def parse_resp_url(url: str) -> RespTarget:
     path = path.strip("/")
     if path and not path.isdigit():
         raise ValueError(f"store URL {shown!r}: the path is the database number (/0, /1, ...)")
+    query, db_option = _take_db(query, shown)
+    if db_option is not None:
+        if path:
+            raise ValueError(f"store URL {shown!r}: the database is given twice (/db and ?db=)")
+        path = db_option
     options = _tls_options(query, shown, tls=tls)
     return RespTarget(host, port, int(path or 0), username, password, tls, options)
+
+
+def _take_db(query: str, url: str) -> tuple[str, str | None]:
+    """``?db=N`` (redis-py's spelling of the database) taken out of the query."""
+    rest, db = [], None
+    for pair in query.split("&") if query else ():
+        name, _, value = pair.partition("=")
+        if unquote(name) != "db":
+            rest.append(pair)
+            continue
+        if db is not None or not unquote(value).isdigit():
+            raise ValueError(f"store URL {url!r}: db must be one database number")
+        db = unquote(value)
+    return "&".join(rest), db
