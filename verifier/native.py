@@ -32,6 +32,7 @@ from types import ModuleType
 # library's per-presentation path: no pydantic model or FastAPI signature lives here.
 NATIVE_MODULES: tuple[str, ...] = (
     "verifier.protocol.jsonutil",
+    "verifier.protocol.jsonscan",
     "verifier.protocol.jose.base64url",
     "verifier.protocol.jose.jws",
     "verifier.protocol.jose.jwk",

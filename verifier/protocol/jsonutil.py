@@ -10,6 +10,11 @@ through :func:`loads`, which rejects
 - texts longer than ``max_bytes`` (``input_too_large``),
 - invalid UTF-8, lone UTF-16 surrogates, ``NaN``/``Infinity`` and other non-JSON
   (``malformed_json``).
+
+Two scanners read the same language under the same rules: :mod:`.jsonscan` checks them while it
+reads, and is used when it runs compiled (``verifier/native.py``); otherwise
+:func:`standard_loads` runs the standard library's C scanner with a duplicate-key hook and
+checks depth and surrogates after it. ``tests/unit/test_jsonscan.py`` holds one to the other.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import json.scanner
 import re
 from typing import Any
 
+from . import jsonscan
 from .errors import MalformedError
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "dumps_compact", "loads"]
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "dumps_compact", "loads", "standard_loads"]
 
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_BYTES = 1 << 20
@@ -49,6 +55,10 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_no_
 # the per-call Python layers (this parser runs ~10 times per presentation).
 _SCAN = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
 _WS = " \t\n\r"
+# The one-pass scanner when it runs compiled (as Python it is far slower than the C scanner
+# above); its recursion is C recursion, so only up to a depth limit a C stack always holds.
+_FAST_SCAN = jsonscan.scan if jsonscan.COMPILED else None
+_FAST_MAX_DEPTH = 512
 
 
 def _parse(text: str) -> Any:
@@ -98,6 +108,14 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def loads(
     data: str | bytes,
     *,
@@ -108,8 +126,29 @@ def loads(
     """Parse one JSON text strictly; ``what`` names the input in error reasons."""
     if len(data) > max_bytes:
         raise MalformedError("input_too_large", f"{what} is {len(data)} long, limit {max_bytes}")
+    if _FAST_SCAN is None or max_depth > _FAST_MAX_DEPTH:
+        return standard_loads(data, what=what, max_depth=max_depth)
     try:
-        text = data.decode() if isinstance(data, bytes) else data
+        return _FAST_SCAN(data.decode() if isinstance(data, bytes) else data, max_depth)
+    except UnicodeDecodeError as exc:
+        raise MalformedError("malformed_json", f"{what} is not valid UTF-8: {exc.reason}") from None
+    except MalformedError as exc:
+        if exc.code == "json_too_deep":
+            raise MalformedError(exc.code, f"{what} nests deeper than {max_depth}") from None
+        joiner = " " if exc.reason == jsonscan.LONE_SURROGATE else ": "
+        raise MalformedError(exc.code, f"{what}{joiner}{exc.reason}") from None
+    except ValueError as exc:  # outside the grammar; also an integer past int()'s digit limit
+        raise MalformedError("malformed_json", f"{what} is not valid JSON: {exc}") from None
+
+
+def standard_loads(
+    data: str | bytes, *, what: str = "JSON", max_depth: int = DEFAULT_MAX_DEPTH
+) -> Any:
+    """:func:`loads` (without its size limit) on the standard library's C scanner: what runs
+    when :mod:`.jsonscan` is not compiled, and what tests hold the compiled scanner to."""
+    from_bytes = isinstance(data, bytes)
+    try:
+        text: str = data.decode() if isinstance(data, bytes) else data
         try:  # the common case inline: a value right at offset 0, nothing after it
             value, end = _SCAN(text, 0)
             if end != len(text):
@@ -132,8 +171,12 @@ def loads(
         and _depth_exceeds(value, max_depth)
     ):
         raise MalformedError("json_too_deep", f"{what} nests deeper than {max_depth}")
-    if "\\u" in text and _ESCAPED_SURROGATE.search(text) and _has_lone_surrogate(value):
-        raise MalformedError("malformed_json", f"{what} contains a lone UTF-16 surrogate")
+    # A lone surrogate is escaped ("\\ud800"), or, in a str given to us, a raw code point
+    # (never in decoded UTF-8). The single-character test first: it is a memchr.
+    escaped = "\\" in text and "\\u" in text and _ESCAPED_SURROGATE.search(text)
+    raw = not (from_bytes or text.isascii() or _encodable(text))
+    if (escaped or raw) and _has_lone_surrogate(value):
+        raise MalformedError("malformed_json", f"{what} {jsonscan.LONE_SURROGATE}")
     return value
 
 
