@@ -17,10 +17,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from .. import jsonutil
 from ..errors import MalformedError
@@ -95,11 +92,8 @@ class PublicKey:
         _, size, ecdsa = spec
         if len(signature) != 2 * size:
             return False
-        der = encode_dss_signature(
-            int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
-        )
         try:
-            self.key.verify(der, signing_input, ecdsa)
+            self.key.verify(der_signature(signature, size), signing_input, ecdsa)
         except (InvalidSignature, ValueError):
             return False
         return True
@@ -107,6 +101,53 @@ class PublicKey:
     @property
     def thumbprint(self) -> str:
         return jwk_thumbprint(self.jwk)
+
+
+def _der_integer(value: bytes) -> bytes:
+    """A non-negative big-endian integer as a DER INTEGER: no leading zero octets, one 0x00
+    in front when the first octet has its high bit set (so it does not read as negative)."""
+    octets = value.lstrip(b"\0") or b"\0"
+    if octets[0] & 0x80:
+        octets = b"\0" + octets
+    return b"\x02" + len(octets).to_bytes(1, "big") + octets
+
+
+def _der_sequence(body: bytes) -> bytes:
+    if len(body) < 0x80:  # P-256 and P-384; P-521's may need the long form
+        return b"\x30" + len(body).to_bytes(1, "big") + body
+    return b"\x30\x81" + len(body).to_bytes(1, "big") + body
+
+
+def _der_frames(size: int) -> list[tuple[bytes, bytes]]:
+    """For r and s of ``size`` octets without a leading zero octet, indexed by (r's first
+    octet >> 7) * 2 + (s's first octet >> 7): the DER before r's octets and between r's and s's."""
+    frames = []
+    for r_pad in (0, 1):
+        for s_pad in (0, 1):
+            r_len, s_len = size + r_pad, size + s_pad
+            head = _der_sequence(bytes(2 + r_len + 2 + s_len))[: -(2 + r_len + 2 + s_len)]
+            frames.append(
+                (
+                    head + b"\x02" + r_len.to_bytes(1, "big") + bytes(r_pad),
+                    b"\x02" + s_len.to_bytes(1, "big") + bytes(s_pad),
+                )
+            )
+    return frames
+
+
+_DER_FRAMES = {size: _der_frames(size) for _, size, _ in EC_CURVES.values()}
+
+
+def der_signature(signature: bytes, size: int) -> bytes:
+    """Raw ``r||s`` (two ``size``-octet integers, RFC 7518 §3.4) as the DER ``ECDSA-Sig-Value``
+    (RFC 3279 §2.2.3) OpenSSL verifies: the bytes ``encode_dss_signature`` returns for
+    ``int(r), int(s)``, built from the octets without the two integer conversions. Unless r or
+    s starts with a zero octet (1 in 256), every length is known from ``size`` and two bits."""
+    r_first, s_first = signature[0], signature[size]
+    if r_first and s_first:
+        head, middle = _DER_FRAMES[size][(r_first >> 7) * 2 + (s_first >> 7)]
+        return b"".join((head, signature[:size], middle, signature[size:]))
+    return _der_sequence(_der_integer(signature[:size]) + _der_integer(signature[size:]))
 
 
 def coordinate(jwk: Mapping[str, Any], name: str, size: int) -> int:
