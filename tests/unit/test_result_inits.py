@@ -13,7 +13,7 @@ from verifier.protocol.sdjwt.kb_jwt import KeyBindingClaims
 from verifier.protocol.sdjwt.layout import SDLayout
 from verifier.protocol.sdjwt.vc import VerifiedCredential
 
-CLASSES = (VerifiedCredential, KeyBindingClaims, SDLayout)
+CLASSES = (VerifiedCredential, KeyBindingClaims)
 
 
 @pytest.mark.parametrize("cls", CLASSES)

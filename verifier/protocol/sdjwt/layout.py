@@ -47,17 +47,6 @@ class SDLayout:
     disclosed: frozenset[ClaimPath] = frozenset()
     concealed: frozenset[ClaimPath] = frozenset()
 
-    def __init__(
-        self,
-        disclosed: frozenset[ClaimPath] = frozenset(),
-        concealed: frozenset[ClaimPath] = frozenset(),
-    ) -> None:
-        # The __init__ @dataclass would generate, written out so that the compiled build runs it
-        # natively (one per presentation); tests/unit/test_result_inits.py holds it to the fields.
-        init = object.__setattr__
-        init(self, "disclosed", disclosed)
-        init(self, "concealed", concealed)
-
     def from_disclosure(self, path: ClaimPath) -> bool:
         """True if the value at ``path`` (or one of its ancestors) came from a disclosure."""
         return any(path[:n] in self.disclosed for n in range(1, len(path) + 1))
