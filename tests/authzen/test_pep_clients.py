@@ -3,7 +3,7 @@ a service client registered with an API key (RFC 7591 initial access token) gets
 by client_credentials (HTTP Basic or client_secret_post) and the PDP accepts it; no API key at
 registration, a wrong secret, a foreign scope, an expired, revoked, wrong-audience or
 scope-less token are each refused with a clear error, and the client's id alone does not revoke
-its token."""
+its token - its id with its secret does (RFC 7009 §2.1), and only its own."""
 
 from __future__ import annotations
 
@@ -130,3 +130,63 @@ def test_a_service_client_token_authenticates_a_pep(world: World, pep: PEP) -> N
     assert revoked.headers["x-request-id"] == "r-1"
     fresh = _token(world, _basic(client)).json()["access_token"]
     assert _evaluate(world, fresh, tool_request(agent_token, shop.resource)).status_code == 200
+
+
+def _revoke(world: World, token: str, headers: dict[str, str], **form: str) -> httpx.Response:
+    return httpx.post(
+        f"{world.verifier.url}/oauth/revoke",
+        data={"token": token, **form},
+        headers=headers,
+        timeout=10,
+    )
+
+
+def test_a_service_client_revokes_its_own_token_with_its_secret(world: World, pep: PEP) -> None:
+    """RFC 7009 §2.1: a confidential client authenticates at the revocation endpoint as at the
+    token endpoint, and revokes only what was issued to it."""
+    mine = pep.http.post("/oauth/register", json=SERVICE).json()
+    other = pep.http.post(
+        "/oauth/register", json={**SERVICE, "token_endpoint_auth_method": "client_secret_post"}
+    ).json()
+    agent = world.agent("pep-revoker")
+    shop = world.shops["shop1"]
+    agent_token, _ = agent.token(shop, "checkout", ORDER)
+    body = tool_request(agent_token, shop.resource)
+    token = _token(world, _basic(mine)).json()["access_token"]
+    assert _evaluate(world, token, body).status_code == 200
+
+    # refused, and the token still works: a wrong secret, another client's credentials, Basic
+    # for one client naming another in the form, Basic and client_secret together
+    wrong = _revoke(world, token, _basic(mine, "not-the-secret"))
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client", wrong.text
+    assert wrong.headers["www-authenticate"].startswith("Basic")
+    posted_wrong = _revoke(
+        world, token, {}, client_id=mine["client_id"], client_secret="not-the-secret"
+    )
+    assert posted_wrong.status_code == 401 and posted_wrong.json()["error"] == "invalid_client"
+    foreign = _revoke(
+        world, token, {}, client_id=other["client_id"], client_secret=other["client_secret"]
+    )
+    assert foreign.status_code == 400, foreign.text
+    assert foreign.json()["error"] == "unauthorized_client"
+    mixed = _revoke(world, token, _basic(mine), client_id=other["client_id"])
+    assert mixed.status_code == 400 and mixed.json()["error"] == "invalid_request", mixed.text
+    both = _revoke(world, token, _basic(mine), client_secret=mine["client_secret"])
+    assert both.status_code == 400 and both.json()["error"] == "invalid_request", both.text
+    malformed = _revoke(world, token, {"Authorization": "Basic !!!"})
+    assert malformed.status_code == 401 and malformed.json()["error"] == "invalid_client"
+    assert _evaluate(world, token, body).status_code == 200
+
+    # its own credentials revoke it: HTTP Basic, then client_secret_post for a second token
+    own = _revoke(world, token, _basic(mine))
+    assert own.status_code == 200 and own.content == b"", own.text
+    revoked = _evaluate(world, token, body)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["error_description"]
+    second = _token(world, _basic(other)).json()["access_token"]
+    posted = _revoke(
+        world, second, {}, client_id=other["client_id"], client_secret=other["client_secret"]
+    )
+    assert posted.status_code == 200, posted.text
+    assert _evaluate(world, second, body).status_code == 401
+    # an unknown token is answered 200 and changes nothing (§2.2)
+    assert _revoke(world, "not-a-token", _basic(mine)).status_code == 200

@@ -19,6 +19,9 @@ with each decision:
    (:meth:`PEPClients.check`): a token that does not verify, has expired, was revoked
    (``/oauth/revoke``) or whose client is gone is 401 ``invalid_token``; one without the
    ``authzen:evaluate`` scope is 403 ``insufficient_scope``.
+4. **Revocation** (RFC 7009 §2.1): the client revokes its own token at ``/oauth/revoke``,
+   authenticated as at the token endpoint (:meth:`PEPClients.authenticate`); an API key
+   revokes any token.
 
 The records are ``oauth_client`` records with ``meta.kind`` ``service``; the wallet login never
 accepts them as its clients (:class:`verifier.oauth.clients.ClientRegistry`).
@@ -138,9 +141,11 @@ class PEPClients:
             return None
         return record if record.expires_at > self.now() else None
 
-    async def _authenticate(
+    async def authenticate(
         self, authorization: str | None, form: Mapping[str, Sequence[str]]
     ) -> Transaction:
+        """The service client of HTTP Basic (RFC 6749 §2.3.1) or ``client_id``/``client_secret``
+        in the form; 401 ``invalid_client`` for an unknown client or a wrong secret."""
         posted = list(form.get("client_secret", []))
         scheme, _, value = (authorization or "").partition(" ")
         if authorization is not None and scheme.lower() == "basic":
@@ -172,7 +177,7 @@ class PEPClients:
         for name in ("scope", "client_id", "client_secret"):
             if len(form.get(name, [])) > 1:
                 raise OAuthError(400, "invalid_request", f"{name} repeated")
-        client = await self._authenticate(authorization, form)
+        client = await self.authenticate(authorization, form)
         granted = str(client.meta["scope"]).split()
         asked = form.get("scope", [])
         scopes = _scopes(asked[0], allowed=granted) if asked else granted

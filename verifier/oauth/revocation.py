@@ -8,11 +8,13 @@ orders the search, §2.1). Who may revoke:
 - a public client (``client_id`` in the form, RFC 7009 §2.1 with RFC 6749 §2.3 for clients
   without credentials): the tokens issued to it - a wallet-login token or refresh token whose
   ``client_id`` is that client, an agent token whose ``client_id`` (the agent) is that id.
-  A token of another client is refused (``unauthorized_client``) and nothing changes. A
-  confidential client - a service client (:mod:`verifier.oauth.pep_clients`), which has a
-  secret - is not authenticated by naming its ``client_id`` (§2.1: the server first validates
-  a confidential client's credentials): refused with 401 ``invalid_client`` before any token is
-  looked at; its tokens are revoked with an API key.
+  A token of another client is refused (``unauthorized_client``) and nothing changes;
+- a confidential client - a service client (:mod:`verifier.oauth.pep_clients`), which has a
+  secret - authenticated as at the token endpoint (HTTP Basic, or ``client_id`` and
+  ``client_secret`` in the form): the tokens issued to it, under the same rule. Naming its
+  ``client_id`` without its secret does not authenticate it (§2.1: the server first validates
+  a confidential client's credentials): 401 ``invalid_client`` before any token is looked at,
+  as is a wrong secret.
 
 What is revoked:
 
@@ -67,15 +69,16 @@ class TokenRevocation:
         self.store = access.store
 
     async def revoke(
-        self, token: str, *, hint: str | None, client_id: str | None
+        self, token: str, *, hint: str | None, client_id: str | None, authenticated: bool = False
     ) -> Revoked | None:
-        """Revoke ``token`` for ``client_id`` (None: an API key, any token)."""
-        if client_id is not None and await self._confidential(client_id):
+        """Revoke ``token`` for ``client_id`` (None: an API key, any token); ``authenticated``:
+        the caller has checked ``client_id``'s credentials (a confidential client)."""
+        if client_id is not None and not authenticated and await self._confidential(client_id):
             raise OAuthError(
                 401,
                 "invalid_client",
                 "a confidential client is not authenticated by its client_id alone; "
-                "revoke its tokens with an API key",
+                "send its secret (HTTP Basic or client_secret) or an API key",
             )
         order = [self._access, self._refresh]
         for attempt in reversed(order) if hint == "refresh_token" else order:

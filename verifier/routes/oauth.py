@@ -24,7 +24,7 @@ Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1) except the met
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -243,22 +243,30 @@ async def introspect(request: Request) -> JSONResponse:
         {
             "token": "An access token or a refresh token.",
             "token_type_hint": "`access_token` or `refresh_token` (optional).",
-            "client_id": "A public client revoking its own token (without an API key).",
+            "client_id": "A client revoking its own token (without an API key): a public "
+            "client, or a service client with its `client_secret`.",
+            "client_secret": "A service client's secret (`client_secret_post`; or HTTP Basic).",
         },
         required=["token"],
     ),
 )
 async def revoke(request: Request) -> Response:
-    """RFC 7009 token revocation: an API key (any token) or a public client's own token."""
+    """RFC 7009 token revocation: an API key (any token), or a client's own token - a public
+    client by its ``client_id``, a service client authenticated with its secret."""
     access = access_of(request)
 
     async def call() -> dict[str, Any]:
         form = await form_of(request)
-        if request.headers.get("authorization") is not None:
+        authorization = request.headers.get("authorization")
+        ids = form.get("client_id", [])
+        authenticated = False
+        if authorization is not None and authorization.partition(" ")[0].lower() != "basic":
             await require_api_key(request)
             client_id = None
+        elif authorization is not None or "client_secret" in form:
+            client_id = await _service_client(request, authorization, form)
+            authenticated = True
         else:
-            ids = form.get("client_id", [])
             if len(ids) != 1 or not ids[0]:
                 raise OAuthError(
                     401, "invalid_client", "send an API key or the client_id of a public client"
@@ -271,14 +279,19 @@ async def revoke(request: Request) -> Response:
         login: LoginServer | None = getattr(request.app.state, "login_server", None)
         revocation = TokenRevocation(access, login.grants if login is not None else None)
         revoked = await revocation.revoke(
-            tokens[0], hint=hints[0] if hints else None, client_id=client_id
+            tokens[0],
+            hint=hints[0] if hints else None,
+            client_id=client_id,
+            authenticated=authenticated,
         )
         transmitter: Transmitter | None = getattr(request.app.state, "ssf", None)
         if revoked is not None and transmitter is not None:
             now = access.presentations.now()
             event = {
                 "event_timestamp": now,
-                "initiating_entity": "admin" if client_id is None else "user",
+                "initiating_entity": "admin"
+                if client_id is None
+                else ("system" if authenticated else "user"),
                 "reason_admin": {"en": "the token was revoked (RFC 7009)"},
             }
             await transmitter.emit(SESSION_REVOKED, revoked.subject, event, dedupe=revoked.dedupe)
@@ -288,3 +301,18 @@ async def revoke(request: Request) -> Response:
     if answer.status_code != 200:
         return answer
     return Response(status_code=200, headers=NO_STORE)  # RFC 7009 §2.2: no body
+
+
+async def _service_client(
+    request: Request, authorization: str | None, form: Mapping[str, Sequence[str]]
+) -> str:
+    """The id of the service client that authenticated this revocation (HTTP Basic or
+    ``client_secret_post``, as at the token endpoint); 401 ``invalid_client`` otherwise."""
+    pep: PEPClients | None = getattr(request.app.state, "pep_clients", None)
+    if pep is None:
+        raise OAuthError(401, "invalid_client", "this verifier has no service clients")
+    client = await pep.authenticate(authorization, form)  # form_of refused repeated fields
+    named = form.get("client_id", [])
+    if named and named[0] != client.id:  # Basic for one client, the form naming another
+        raise OAuthError(400, "invalid_request", "client_id is not the authenticated client")
+    return client.id

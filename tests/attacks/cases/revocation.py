@@ -1,12 +1,13 @@
 """Token revocation (``POST /oauth/revoke``, RFC 7009, :mod:`verifier.oauth.revocation`).
 
 Who may revoke: an RP API key (any token) or a public client naming its ``client_id`` (its own
-tokens only); a confidential client - a PEP's service client - only with its credentials, never
-by naming its ``client_id`` alone (RFC 7009 §2.1). Each case starts from honest tokens (a wallet
-login's access and refresh token, an agent's token, a PEP's token); the token's revocation mark
-(``revoked-token:<jti>``, read with the counters), the login's refresh family and the clients
-are watched, and the ``after`` hooks prove the token still works and that no Shared Signals
-``session-revoked`` named it (a poll stream the module creates once, RFC 8936).
+tokens only); a confidential client - a PEP's service client - its own tokens, only with its
+credentials, never by naming its ``client_id`` alone (RFC 7009 §2.1). Each case starts from
+honest tokens (a wallet login's access and refresh token, an agent's token, a PEP's token);
+the token's revocation mark (``revoked-token:<jti>``, read with the counters), the login's
+refresh family and the clients are watched, and the ``after`` hooks prove the token still
+works and that no Shared Signals ``session-revoked`` named it (a poll stream the module
+creates once, RFC 8936).
 
 A refused request is answered as RFC 6749 §5.2 (``unauthorized_client``, ``invalid_client``,
 ``invalid_request``); a token the server will not revoke - forged, unsigned, already revoked -
@@ -175,8 +176,9 @@ def agent_token_by_public_client(world: World) -> Attack:
 
 def pep_by(credential: str) -> Callable[[World], Attack]:
     """A PEP's token, revoked by naming its ``client_id`` alone (``client_id``), with its
-    client credentials as HTTP Basic (``basic``) or - the victim a person's token - with the PEP
-    token in place of an API key (``bearer``)."""
+    client id and a wrong secret as HTTP Basic (``wrong_secret``), with another service
+    client's valid credentials (``other_client``) or - the victim a person's token - with the
+    PEP token in place of an API key (``bearer``)."""
 
     def build(world: World) -> Attack:
         client = service_client(world)
@@ -185,9 +187,13 @@ def pep_by(credential: str) -> Callable[[World], Attack]:
         watch = [client["client_id"]]
         if credential == "client_id":
             attack = revoke(world, [("token", token), ("client_id", client["client_id"])], watch)
-        elif credential == "basic":
-            secret = basic(client["client_id"], client["client_secret"])
+        elif credential == "wrong_secret":
+            secret = basic(client["client_id"], "not-" + client["client_secret"])
             attack = revoke(world, [("token", token)], watch, headers=secret)
+        elif credential == "other_client":
+            other = service_client(world)
+            secret = basic(other["client_id"], other["client_secret"])
+            attack = revoke(world, [("token", token)], [*watch, other["client_id"]], headers=secret)
         else:
             _, answer, more = login(world)
             headers = {"Authorization": f"Bearer {token}"}
@@ -337,12 +343,20 @@ CASES = [
         "confidential client",
     ),
     _c(
-        "revoke_with_pep_client_basic_credentials",
-        RFC + " (an API key or a public client only)",
-        pep_by("basic"),
+        "revoke_pep_token_with_a_wrong_client_secret",
+        RFC + " (a confidential client authenticates); RFC 6749 §5.2",
+        pep_by("wrong_secret"),
         401,
-        "invalid_token",
-        "Authorization: Bearer",
+        "invalid_client",
+        "wrong secret",
+    ),
+    _c(
+        "revoke_pep_token_with_another_service_clients_credentials",
+        RFC + " (the token was issued to another client)",
+        pep_by("other_client"),
+        400,
+        "unauthorized_client",
+        "another client",
     ),
     _c(
         "revoke_with_a_pep_token_as_api_key",
