@@ -47,6 +47,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -853,7 +854,10 @@ class Bench:
         path = RESULTS / f"{self.args.name}-{config.name}.pyspy.txt"
         argv = [str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses"]
         argv += ["-p", str(server.proc.pid), "-r", "100", "-f", "raw", "-o", str(path)]
-        argv += ["-d", str(int(self.args.warmup + self.args.duration)), "--nonblocking"]
+        # --native: the compiled protocol modules are C functions, invisible to a Python-only
+        # stack (their time would land on the Python caller). Native unwinding pauses the
+        # process per sample, so a profiled run's flows/s are not comparable with others.
+        argv += ["-d", str(int(self.args.warmup + self.args.duration)), "--native"]
         spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return spy, path
 
@@ -1008,25 +1012,41 @@ def polaris_verifier(presentation: str, issuer: Issuer) -> dict[str, Any]:
 # Where the server's time goes (py-spy collapsed stacks -> share of samples per activity)
 
 # The innermost frame that matches a category names the sample: "what was the server doing".
-CATEGORIES = (
-    ("ES256 verify (issuer + KB-JWT)", ("_verify_ec", "PublicKey.verify")),
-    ("JWE decrypt (ECDH-ES, AES-GCM)", ("decrypt_jwe",)),
-    ("request object: ES256 sign", ("SigningKey.sign",)),
-    ("enc key generation", ("SigningKey.generate", "SigningKey.to_jwk")),
-    ("SD-JWT parse/reconstruct", ("reconstruct", "decode_disclosure", "split_sd_jwt")),
-    ("SD-JWT VC/KB-JWT/DCQL checks", ("verify_presentation", "verify_kb_jwt", "verify_vp_token")),
-    ("store (sqlite)", ("store/sqlite.py",)),
-    ("store (redis client)", ("store/redis.py", "redis/")),
-    ("transaction (de)serialisation", ("to_json", "from_json", "to_fields", "from_fields")),
-    ("pydantic (request bodies)", ("model_validate", "pydantic")),
-    ("JSON responses", ("JSONResponse", "render")),
-    ("service logic", ("verifier/presentations/service.py", "verifier/presentations/create.py")),
-    ("routes", ("verifier/routes/",)),
-    ("FastAPI/Starlette", ("fastapi/", "starlette/")),
-    ("uvicorn/httptools", ("uvicorn/", "httptools")),
-    ("logging", ("logging/",)),
-    ("event loop", ("uvloop", "asyncio/")),
+# A frame is "function (file:line)"; a compiled module's function is named as Cython names it
+# ("SigningKey_generate" or "generate" for SigningKey.generate), so patterns allow both forms.
+JOSE = r" \(verifier/protocol/jose/jwk\.py"
+CATEGORIES = tuple(
+    (label, re.compile(pattern))
+    for label, pattern in (
+        ("ES256 verify (issuer + KB-JWT)", r"_verify_ec|PublicKey[._]verify|^verify" + JOSE),
+        ("JWE decrypt (ECDH-ES, AES-GCM)", r"decrypt_jwe"),
+        ("request object: ES256 sign", r"SigningKey[._]sign\b|^sign(_jws)?" + JOSE),
+        (
+            "enc key generation",
+            r"SigningKey[._](generate|to_jwk|from_private_key)|^(generate|to_jwk|from_private_key)"
+            + JOSE,
+        ),
+        ("SD-JWT parse/reconstruct", r"reconstruct|decode_disclosure|split_sd_jwt|_Rebuilder"),
+        ("SD-JWT VC/KB-JWT/DCQL checks", r"verify_presentation|verify_kb_jwt|verify_vp_token"),
+        ("store (sqlite)", r"store/sqlite\.py"),
+        ("store (redis client)", r"store/(redis|resp_client)\.py|redis/"),
+        ("transaction (de)serialisation", r"to_json|from_json|to_fields|from_fields"),
+        ("pydantic (request bodies)", r"model_validate|pydantic"),
+        ("JSON responses", r"JSONResponse|render"),
+        ("service logic", r"verifier/presentations/(service|create)\.py"),
+        ("routes", r"verifier/routes/"),
+        ("FastAPI/Starlette", r"fastapi/|starlette/"),
+        ("uvicorn/httptools", r"uvicorn/|httptools"),
+        ("logging", r"logging/"),
+        ("event loop", r"uvloop|asyncio/"),
+    )
 )
+CRYPTO_CATEGORIES = CATEGORIES[:4]
+# A sample inside OpenSSL (cryptography's extension) whose stack names none of the crypto
+# categories: OpenSSL's assembly has no unwind tables, so such a sample often lost its
+# callers up to some Python frame, which must not take the blame.
+CRYPTO_LEAF = re.compile(r"_rust\.abi3\.so|libcrypto")
+UNWOUND = "cryptography, caller not unwound"
 
 
 def summarise_profile(path: Path) -> dict[str, float]:
@@ -1038,14 +1058,16 @@ def summarise_profile(path: Path) -> dict[str, float]:
             continue
         n = int(number)
         total += n
+        frames = stack.split(";")
+        in_crypto = bool(frames) and CRYPTO_LEAF.search(frames[-1]) is not None
         name = next(
             (
                 label
-                for frame in reversed(stack.split(";"))
-                for label, needles in CATEGORIES
-                if any(needle in frame for needle in needles)
+                for frame in reversed(frames)
+                for label, pattern in (CRYPTO_CATEGORIES if in_crypto else CATEGORIES)
+                if pattern.search(frame)
             ),
-            "other",
+            UNWOUND if in_crypto else "other",
         )
         counts[name] = counts.get(name, 0) + n
     return {k: round(v / total, 3) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])}
@@ -1144,7 +1166,9 @@ def main() -> None:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument(
-        "--profile", action="store_true", help="py-spy the server in the saturated runs"
+        "--profile",
+        action="store_true",
+        help="py-spy --native the server in the saturated runs (slows it: flows/s not comparable)",
     )
     parser.add_argument(
         "--wait-quiet",

@@ -1,0 +1,47 @@
+"""``bench/load.py --profile``: py-spy's native stacks are put in the right category - Python
+frames, the compiled modules' frames (named as Cython names them) and samples inside OpenSSL
+whose callers were not unwound."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_load"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_native_stacks_land_in_their_categories(tmp_path: Path) -> None:
+    load = _load()
+    service = "PresentationService._verify (verifier/presentations/service.py:300)"
+    crypto = "__ecp_nistz256_mul_montx (cryptography/hazmat/bindings/_rust.abi3.so)"
+    lines = [
+        # a compiled module's frame, then OpenSSL: the verification, not the service
+        f"{service};_verify_ec (verifier/protocol/jose/jwk.py:131);{crypto} 5",
+        # OpenSSL straight under a Python frame: the callers in between were not unwound
+        f"{service};{crypto} 3",
+        # key generation, as Cython names the method
+        f"{service};SigningKey_generate (verifier/protocol/jose/jwk.py:243);{crypto} 2",
+        # Python work of the service itself, and a frame nothing matches
+        f"{service};credential_result (verifier/presentations/results.py:40) 4",
+        "main (somewhere.py:1) 6",
+    ]
+    raw = tmp_path / "spy.txt"
+    raw.write_text("\n".join(lines) + "\n")
+    assert load.summarise_profile(raw) == {
+        "other": 0.3,
+        "ES256 verify (issuer + KB-JWT)": 0.25,
+        "service logic": 0.2,
+        "cryptography, caller not unwound": 0.15,
+        "enc key generation": 0.1,
+    }
