@@ -8,7 +8,9 @@ Python source, loaded on its own.
 Where a text breaks more than one rule the two may name different ones: the scanner reports the
 first problem it reads (a duplicate name once that member's value is read, a container past the
 limit when it opens); the standard path reports a syntax error first and checks depth after the
-parse. So codes are compared for every text that is valid JSON syntax apart from the rules.
+parse. So codes are compared for every text that is valid JSON syntax apart from the rules, and
+where one of them says ``json_too_deep`` and the other another rule, again with room for the
+depth (then both must name the other rule).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from verifier.protocol import MalformedError, jsonscan
 from verifier.protocol.jsonutil import loads, standard_loads
 
 DEPTH = 32
+MAX_DEPTH = 512  # the deepest limit loads gives the scanner
 
 
 def _python_scanner() -> ModuleType:
@@ -60,23 +63,57 @@ def outcome(parse: Callable[[str], Any], text: str) -> tuple[str, str]:
     return ("ok", json.dumps(value, ensure_ascii=True))
 
 
-def valid_syntax(text: str) -> bool:
-    """Valid JSON syntax, whatever the rules say (duplicates, NaN, surrogates, depth)."""
+def broken_rules(text: str, depth: int) -> set[str] | None:
+    """The codes of the rules a text breaks if it is valid JSON syntax (None if it is not),
+    found by an independent oracle: the standard parser with no rule of its own."""
+    found: set[str] = set()
+
+    class Members(list):  # type: ignore[type-arg]
+        """An object as all its members: a duplicate's dropped value may break a rule too."""
+
+    def pairs(items: list[tuple[str, Any]]) -> Members:
+        if len({name for name, _ in items}) != len(items):
+            found.add("json_duplicate_key")
+        return Members(item for pair in items for item in pair)
+
+    def constant(name: str) -> float:
+        found.add("malformed_json")
+        return 0.0
+
     try:
-        json.loads(text)
+        value = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except (ValueError, RecursionError):
-        return False
-    return True
+        return None
+    stack = [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, str):
+            if not node.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in node):
+                found.add("malformed_json")
+        elif isinstance(node, list):  # an array, or an object's Members
+            if level + 1 > depth:
+                found.add("json_too_deep")
+            stack.extend((child, level + 1) for child in node)
+    return found
 
 
 def check_agrees(text: str, depth: int = DEPTH) -> None:
+    """The same value, or a refusal by both; for valid syntax breaking exactly one rule, the
+    same code, and for one breaking several, a code of one of them on each side."""
     expected = outcome(lambda t: standard_loads(t, max_depth=depth), text)
+    rules = broken_rules(text, depth)
+    if rules is not None:
+        assert (expected[0] == "ok") == (not rules), (text, expected, rules)
+        if len(rules) == 1:
+            assert expected == ("refused", next(iter(rules))), (text, expected)
     for name, scan in SCANNERS.items():
         got = outcome(lambda t, scan=scan: scan(t, depth), text)  # type: ignore[misc]
-        if expected[0] == "ok" or valid_syntax(text):
-            assert got == expected, (name, text)
+        if rules is None:  # not JSON: both refuse (with whichever code they see first)
+            assert got[0] == expected[0] == "refused", (name, text, got)
+        elif len(rules) <= 1:
+            assert got == expected, (name, text, got, expected)
         else:
-            assert got[0] == "refused", (name, text, got)
+            assert got[0] == "refused" and got[1] in rules, (name, text, got, rules)
 
 
 CASES = [
@@ -145,6 +182,27 @@ CASES = [
 @pytest.mark.parametrize("text", CASES)
 def test_scanner_agrees_with_the_standard_path(text: str) -> None:
     check_agrees(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "scanned", "standard"),
+    [
+        # a duplicate name whose first value nests too deep: read in order, the depth comes first
+        ('{"a": [[1]], "a": 2}', "json_too_deep", "json_duplicate_key"),
+        # a raw lone surrogate before a duplicate name
+        ('{"\ud800": 1, "b": 1, "b": 2}', "malformed_json", "json_duplicate_key"),
+        # NaN inside a container past the limit
+        ("[[[NaN]]]", "json_too_deep", "malformed_json"),
+    ],
+)
+def test_a_text_breaking_two_rules_is_refused_by_both(
+    text: str, scanned: str, standard: str
+) -> None:
+    assert broken_rules(text, 2) == {scanned, standard}
+    check_agrees(text, 2)
+    for scan in SCANNERS.values():
+        assert outcome(lambda t, scan=scan: scan(t, 2), text) == ("refused", scanned)  # type: ignore[misc]
+    assert outcome(lambda t: standard_loads(t, max_depth=2), text) == ("refused", standard)
 
 
 @pytest.mark.parametrize("name", sorted(SCANNERS))
