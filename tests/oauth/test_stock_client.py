@@ -27,7 +27,7 @@ from mcp import ClientSession
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import free_port
@@ -81,7 +81,10 @@ class Host:
         parts = urlsplit(target)
         if parts.path == CALLBACK:
             await self.answers.put({k: v[0] for k, v in parse_qs(parts.query).items()})
-        page = b"<!doctype html><title>done</title><p>You can close this window.</p>"
+        page = (
+            b'<!doctype html><title>done</title><link rel="icon" href="data:,">'
+            b"<p>You can close this window.</p>"
+        )
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
             + f"Content-Length: {len(page)}\r\n\r\n".encode()
@@ -142,21 +145,27 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
+def _console_error(message: ConsoleMessage) -> str:
+    return f"{message.text} ({message.location.get('url')})"
+
+
 @pytest.fixture
 async def host(world: World, browser: Browser) -> AsyncIterator[Host]:
     context = await browser.new_context()
     page = await context.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(_console_error(m)) if m.type == "error" else None)
     port = free_port()
     host = Host(world, page, port)
     server = await asyncio.start_server(host.handle, "127.0.0.1", port)
     try:
         yield host
     finally:
+        # the browser first: a request it still makes to the loopback host (on a busy machine
+        # it may come late) must not meet a closed port
+        await context.close()
         server.close()
         await server.wait_closed()
-        await context.close()
     assert errors == [], errors  # a CSP violation would be a console error
 
 
