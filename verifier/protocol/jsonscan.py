@@ -37,7 +37,7 @@ LONE_SURROGATE = "contains a lone UTF-16 surrogate"
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _HEX = "0123456789abcdefABCDEF"
-_REFUSED_CONSTANTS = (("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"))
+_REFUSED_CONSTANTS = ("NaN", "Infinity")  # "-Infinity" is refused where a number starts
 
 
 def scan(text: str, max_depth: int) -> Any:
@@ -79,7 +79,7 @@ class _Scanner:
             raise self._fail("Extra data", i)
         return value
 
-    def value(self, i: int, depth: int) -> Any:  # noqa: PLR0911 - one return per kind
+    def value(self, i: int, depth: int) -> Any:
         """The value starting at ``i`` (no whitespace); ``self.pos`` is set to just after it."""
         if i >= self.n:
             raise self._fail("Expecting value", i)
@@ -87,10 +87,10 @@ class _Scanner:
         c = text[i]
         if c == '"':
             return self.string(i + 1)
-        if c == "{":
-            return self.obj(i + 1, depth + 1)
-        if c == "[":
-            return self.array(i + 1, depth + 1)
+        if c in "{[":  # one character: a substring test is a membership test
+            if depth >= self.max_depth:  # refused as the container past the limit opens
+                raise MalformedError("json_too_deep", f"nests deeper than {self.max_depth}")
+            return self.obj(i + 1, depth + 1) if c == "{" else self.array(i + 1, depth + 1)
         if c == "-" or "0" <= c <= "9":
             return self.number(i)
         if c == "t" and text.startswith("true", i):
@@ -102,14 +102,12 @@ class _Scanner:
         if c == "n" and text.startswith("null", i):
             self.pos = i + 4
             return None
-        for literal, name in _REFUSED_CONSTANTS:
-            if text.startswith(literal, i):
+        for name in _REFUSED_CONSTANTS:
+            if text.startswith(name, i):
                 raise MalformedError("malformed_json", f"{name} is not JSON")
         raise self._fail("Expecting value", i)
 
     def obj(self, i: int, depth: int) -> dict[str, Any]:
-        if depth > self.max_depth:
-            raise MalformedError("json_too_deep", f"nests deeper than {self.max_depth}")
         text = self.text
         n = self.n
         result: dict[str, Any] = {}
@@ -137,8 +135,6 @@ class _Scanner:
             i = self._skip(i + 1)
 
     def array(self, i: int, depth: int) -> list[Any]:
-        if depth > self.max_depth:
-            raise MalformedError("json_too_deep", f"nests deeper than {self.max_depth}")
         text = self.text
         n = self.n
         result: list[Any] = []

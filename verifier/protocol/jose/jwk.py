@@ -112,10 +112,10 @@ def _der_integer(value: bytes) -> bytes:
     return b"\x02" + len(octets).to_bytes(1, "big") + octets
 
 
-def _der_sequence(body: bytes) -> bytes:
-    if len(body) < 0x80:  # P-256 and P-384; P-521's may need the long form
-        return b"\x30" + len(body).to_bytes(1, "big") + body
-    return b"\x30\x81" + len(body).to_bytes(1, "big") + body
+def _der_sequence_header(length: int) -> bytes:
+    if length < 0x80:  # P-256 and P-384; P-521's may need the long form
+        return b"\x30" + length.to_bytes(1, "big")
+    return b"\x30\x81" + length.to_bytes(1, "big")
 
 
 def _der_frames(size: int) -> list[tuple[bytes, bytes]]:
@@ -125,7 +125,7 @@ def _der_frames(size: int) -> list[tuple[bytes, bytes]]:
     for r_pad in (0, 1):
         for s_pad in (0, 1):
             r_len, s_len = size + r_pad, size + s_pad
-            head = _der_sequence(bytes(2 + r_len + 2 + s_len))[: -(2 + r_len + 2 + s_len)]
+            head = _der_sequence_header(2 + r_len + 2 + s_len)
             frames.append(
                 (
                     head + b"\x02" + r_len.to_bytes(1, "big") + bytes(r_pad),
@@ -147,7 +147,8 @@ def der_signature(signature: bytes, size: int) -> bytes:
     if r_first and s_first:
         head, middle = _DER_FRAMES[size][(r_first >> 7) * 2 + (s_first >> 7)]
         return b"".join((head, signature[:size], middle, signature[size:]))
-    return _der_sequence(_der_integer(signature[:size]) + _der_integer(signature[size:]))
+    body = _der_integer(signature[:size]) + _der_integer(signature[size:])
+    return _der_sequence_header(len(body)) + body
 
 
 def coordinate(jwk: Mapping[str, Any], name: str, size: int) -> int:
