@@ -188,14 +188,16 @@ def test_flows_go_on_through_a_master_failover_and_nothing_happens_twice(pair: P
     # Counted once: the verified counter grew by exactly the number of flows.
     finished = counter(bases, "agentvp_presentations_finished", status="verified")
     assert finished - finished_before == len(ids)
-    # Webhooks: each (transaction, version) delivered once, up to the final state of each.
+    # Webhooks: each (transaction, version) delivered once, up to the final state of each. Wait
+    # for all three of every transaction (not only the last: an earlier one may come later).
+    expected = [("pending", 0), ("request_retrieved", 1), ("verified", 2)]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         seen = Counter(
             (body["id"], body["status"], body["version"])
             for body in (json.loads(r["body"]) for r in pair.receiver.delivered())
         )
-        if all((tx_id, "verified", 2) in seen for tx_id in ids):
+        if all((tx_id, *step) in seen for tx_id in ids for step in expected):
             break
         time.sleep(0.2)
     time.sleep(1.0)  # and a moment more for any duplicate

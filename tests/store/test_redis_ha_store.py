@@ -101,7 +101,7 @@ class LoseFirstReply:
 async def test_a_retried_write_whose_reply_was_lost_is_applied_once(redis_cluster_url: str) -> None:
     store = RedisHAStore(redis_cluster_url, prefix=f"t{uuid.uuid4().hex[:8]}:")
     scripts = ("_create_record", "_create_index", "_update_if", "_add_within", "_claim")
-    lose = LoseFirstReply(store, (*scripts, "_append", "_enqueue"))
+    lose = LoseFirstReply(store, (*scripts, "_append", "_enqueue", "_lease"))
     try:
         tx = new_tx()
         await store.create(tx, retain_until=int(time.time()) + 100)  # both steps retried
@@ -117,11 +117,41 @@ async def test_a_retried_write_whose_reply_was_lost_is_applied_once(redis_cluste
         assert await store.append_event("s", {"a": 1}, ttl=60) == 0
         assert await store.read_events("s") == [{"a": 1}]  # one event, not two
         assert await store.enqueue("q", "i", {}, due_at=0, ttl=60) is True
-        assert [i.item_id for i in await store.lease("q", now=1, lease_for=9, limit=9)] == ["i"]
-        assert lose.calls == {name: 3 if name == "_claim" else 2 for name in lose.calls}
+        # The first run leased "i" and its reply was lost: the retry answers that lease (once
+        # counted), instead of nothing - which left "i" leased to nobody for the lease's length.
+        leased = await store.lease("q", now=1, lease_for=9, limit=9)
+        assert [(i.item_id, i.attempts) for i in leased] == [("i", 1)]
+        assert await store.lease("q", now=2, lease_for=9, limit=9) == []  # still leased
+        assert lose.calls == {n: 3 if n in ("_claim", "_lease") else 2 for n in lose.calls}
         # A refused call leaves no marker: its retry is refused again, still changing nothing.
         assert await store.add_within("c", {"n": 5}, {"n": 9}, ttl=60) is None
         assert await store.get_counters("c") == {"n": 5}
+    finally:
+        await store.close()
+
+
+async def test_a_retried_lease_answers_only_what_its_first_run_still_holds(
+    redis_cluster_url: str,
+) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    store = RedisHAStore(redis_cluster_url, prefix=prefix)
+    try:
+        for item in ("a", "b", "c"):
+            assert await store.enqueue("q", item, {"n": item}, due_at=0, ttl=60)
+        keys = [*store._queue_keys("q"), store._op("q")[1]]
+        args = [10, 40, 2, 60_000]  # now, lease until, limit, marker ttl
+
+        async def run() -> list[Any]:
+            return list(await store._writer.script(store._lease, keys, args))
+
+        first = await run()
+        assert first[0::3] == ["a", "b"] and first[2::3] == ["1", "1"]
+        assert await run() == first  # the same call again: the same lease, nothing counted
+        # "a" acknowledged, "b" leased again by another instance after this lease ran out:
+        await store.ack("q", "a")
+        again = await store.lease("q", now=41, lease_for=9, limit=9)
+        assert sorted(i.item_id for i in again) == ["b", "c"]
+        assert await run() == []  # neither is this call's any more
     finally:
         await store.close()
 

@@ -27,8 +27,9 @@ Failover: every call is retried - with the *same* token - on connection loss, ti
 safe even when the lost reply belonged to a call that had already been applied: each write
 script first looks for its token (the ``op:`` marker, or the claim's value) and, if present,
 answers as the applied call did instead of applying it again - no double count, no lost claim,
-no duplicate event. ``lease`` is the one write without a token: a retried lease whose first reply
-was lost leaves those items leased to nobody until the lease runs out (delayed, not lost).
+no duplicate event. A retried ``lease`` answers the items its first run leased (its marker lists
+them), so a lost reply neither leaves them leased to nobody until the lease runs out nor counts
+an attempt twice.
 
 Redis replicates asynchronously; every write here is answered only once a replica acknowledged
 it too (:mod:`.redis_replicated`, URL option ``wait_replicas``), so a master that dies right
@@ -141,6 +142,35 @@ return n - 1
 # no marker, so a retry answers 0 again.
 _ENQUEUE_ONCE = _once(_ENQUEUE.replace("return 0", "return false"), "return 1")
 
+# KEYS: zset, payloads, attempts, op; ARGV: as _LEASE, op_ttl_ms. The marker lists the ids the
+# first run leased; a retry answers those still leased by that run (their due time is its lease's
+# end, not another lease's) with their payloads and attempt counts, and leases nothing more.
+_LEASE_ONCE = f"""
+local op = KEYS[4]
+if redis.call('EXISTS', op) == 1 then
+  local out = {{}}
+  for _, id in ipairs(redis.call('LRANGE', op, 0, -1)) do
+    local payload = redis.call('HGET', KEYS[2], id)
+    local due = redis.call('ZSCORE', KEYS[1], id)
+    if payload and due and tonumber(due) == tonumber(ARGV[2]) then
+      out[#out + 1] = id
+      out[#out + 1] = payload
+      out[#out + 1] = redis.call('HGET', KEYS[3], id) or '1'
+    end
+  end
+  return out
+end
+local function lease()
+{_LEASE}
+end
+local out = lease()
+if #out > 0 then
+  for i = 1, #out, 3 do redis.call('RPUSH', op, out[i]) end
+  redis.call('PEXPIRE', op, ARGV[#ARGV])
+end
+return out
+"""
+
 
 class RedisHAStore:
     """Store on a Redis Cluster or a Sentinel-watched master (see the module docstring)."""
@@ -174,7 +204,7 @@ class RedisHAStore:
         self._claim = register(_CLAIM)
         self._append = register(_APPEND_ONCE)
         self._enqueue = register(_ENQUEUE_ONCE)
-        self._lease = register(_LEASE)
+        self._lease = register(_LEASE_ONCE)
         self._ack = register(_ACK)
 
     # -- keys -----------------------------------------------------------------------------------
@@ -347,8 +377,9 @@ class RedisHAStore:
         return bool(await self._write(self._enqueue, keys, args))
 
     async def lease(self, queue: str, *, now: int, lease_for: int, limit: int) -> list[QueueItem]:
-        keys = self._queue_keys(queue)
-        flat = await self._write(self._lease, keys, [now, now + lease_for, limit])
+        keys = [*self._queue_keys(queue), self._op(queue)[1]]
+        args = [now, now + lease_for, limit, self._op_ttl_ms]
+        flat = await self._write(self._lease, keys, args)
         return [
             QueueItem(flat[i], json.loads(flat[i + 1]), int(flat[i + 2]))
             for i in range(0, len(flat), 3)
