@@ -1184,6 +1184,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="5 s windows, 10 k scaling only")
     args = parser.parse_args()
+    if not args.name or "/" in args.name or args.name.startswith("."):
+        # Checked first: a path here used to fail only after the whole run, at its last print.
+        parser.error(f"--name {args.name!r}: a file name for bench/results/, not a path")
     if args.quick:
         args.duration, args.scaling_duration, args.scaling = 5.0, 5.0, "10000"
     try:

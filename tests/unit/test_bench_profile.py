@@ -5,6 +5,7 @@ whose callers were not unwound."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -45,3 +46,16 @@ def test_native_stacks_land_in_their_categories(tmp_path: Path) -> None:
         "cryptography, caller not unwound": 0.15,
         "enc key generation": 0.1,
     }
+
+
+def test_a_results_name_that_is_a_path_is_refused_before_the_run() -> None:
+    for name in ("/tmp/out", "../out", ""):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "load.py"), "--name", name],
+            capture_output=True,
+            check=False,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "a file name for bench/results/, not a path" in done.stderr
