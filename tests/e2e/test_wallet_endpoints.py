@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -155,6 +156,24 @@ def test_direct_post_transaction_refuses_an_encrypted_response(env: Env) -> None
     form = encrypted_form(live.params(), {"jwks": {"keys": [{**_any_key(), "alg": "ECDH-ES"}]}})
     assert_error(post(live.response_uri, form), 400, "invalid_request", "expects direct_post")
     assert live.status()["status"] == "request_retrieved"
+
+
+def test_each_transaction_has_its_own_random_values_and_a_key_only_when_it_is_encrypted(
+    env: Env,
+) -> None:
+    lives = [Live(env), Live(env), Live(env, response_mode="direct_post")]
+    values = []
+    for live in lives:
+        request_id = live.response_uri.rsplit("/", 1)[1]
+        values += [live.view["id"], request_id, live.request.state, live.request.nonce]
+    for value in values:  # 256 bits each, base64url without padding
+        assert isinstance(value, str) and len(value) == 43
+        assert len(base64.urlsafe_b64decode(value + "=")) == 32
+    assert len(set(values)) == len(values)
+    keys = [live.request.client_metadata.get("jwks", {}).get("keys", []) for live in lives]
+    assert [len(k) for k in keys] == [1, 1, 0]  # direct_post: nothing to encrypt to
+    kids = [k[0]["kid"] for k in keys[:2]]
+    assert kids[0] != kids[1] and all(kid.startswith("enc-") for kid in kids)
 
 
 def _any_key() -> dict[str, Any]:

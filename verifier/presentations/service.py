@@ -28,6 +28,7 @@ the wallet endpoints here refuse it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -80,6 +81,16 @@ ENC_VALUES = ("A128GCM", "A256GCM")
 def _token() -> str:
     """256 random bits, base64url: nonce, state, ids, response codes (digest §9)."""
     return secrets.token_urlsafe(32)
+
+
+def _tokens(count: int) -> list[str]:
+    """``count`` tokens as :func:`_token` makes them, from one draw of the system's CSPRNG (one
+    ``getrandom`` call instead of ``count``): each its own 256 bits, none derived from another."""
+    raw = secrets.token_bytes(32 * count)
+    return [
+        base64.urlsafe_b64encode(raw[i : i + 32]).rstrip(b"=").decode()
+        for i in range(0, len(raw), 32)
+    ]
 
 
 def _sha256(value: str) -> str:
@@ -163,20 +174,20 @@ class PresentationService:
                 spec, allowed=self.config.dc_api_origins, can_sign=can_sign
             )
             mode = spec.response_mode or "dc_api.jwt"
-        request_id = _token()
+        request_id, nonce, tx_id, state, kid = _tokens(5)
         response_uri = f"{self.config.public_url}/wallet/response/{request_id}"
         client_id = self.config.client_id
         if self.config.signing_key is None:
             client_id = f"redirect_uri:{response_uri}"
-        enc = SigningKey.generate(kid=f"enc-{secrets.token_urlsafe(12)}")
+        encrypted = mode in ("direct_post.jwt", "dc_api.jwt")  # the wallet encrypts to a key
+        enc_jwk = SigningKey.generate(kid=f"enc-{kid[:16]}").to_jwk() if encrypted else None
         now = self.now()
-        nonce = _token()
         if spec.ap2_challenge_id is not None:
             nonce = await self._ap2_nonce(spec.ap2_challenge_id, client_id, now)
         tx = Transaction(
-            id=_token(),
+            id=tx_id,
             request_id=request_id,
-            state=_token(),
+            state=state,
             nonce=nonce,
             client_id=client_id,
             created_at=now,
@@ -186,7 +197,7 @@ class PresentationService:
             response_type=spec.response_type,
             dcql_query=query,
             transaction_data=td,
-            enc_jwk=enc.to_jwk() if mode in ("direct_post.jwt", "dc_api.jwt") else None,
+            enc_jwk=enc_jwk,
             redirect_uri=spec.redirect_uri,
             callback_url=spec.callback_url,
             purpose=purpose,
