@@ -27,6 +27,7 @@ from verifier.agents.receipt_keys import check_receipt, keys_for_receipt
 from verifier.agents.receipts import ReceiptError
 from verifier.app import build_service
 from verifier.demo import run_demo
+from verifier.ops import workers as workers_module
 from verifier.ops.logs import logging_config
 from verifier.settings import public_url_problem
 from verifier.setup.config_docs import render as render_config_docs
@@ -98,18 +99,22 @@ def serve(
     bind = f"{bind_host}:{bind_port}"
     console.print(f"agentvp on {settings.public_url} (bind {bind}, store {settings.store_url})")
     console.print(native.summary(native.loaded_states()), markup=False, highlight=False)
-    uvicorn.run(
-        "verifier.app:app_from_env",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        log_config=logging_config(settings.log_format, settings.log_level),
-        access_log=False,
-        http=_http_protocol(),
-        timeout_keep_alive=settings.keep_alive_timeout,
-        proxy_headers=False,  # the app decides (AGENTVP_TRUSTED_PROXIES), see create_app
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": bind_host,
+        "port": bind_port,
+        "workers": workers,
+        "log_config": logging_config(settings.log_format, settings.log_level),
+        "access_log": False,
+        "http": _http_protocol(),
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "proxy_headers": False,  # the app decides (AGENTVP_TRUSTED_PROXIES), see create_app
+    }
+    if workers > 1 and workers_module.can_reuse_port():  # a listening socket per worker
+        console.print(f"{workers} workers, each on its own socket (SO_REUSEPORT)", markup=False)
+        workers_module.run_workers(uvicorn.Config("verifier.app:app_from_env", **options))
+        return
+    uvicorn.run("verifier.app:app_from_env", **options)
 
 
 def _http_protocol() -> str:
