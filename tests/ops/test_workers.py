@@ -175,3 +175,32 @@ def test_a_killed_worker_is_replaced_on_its_own_socket(served: Served) -> None:
     finally:
         for sock in opened:
             sock.close()
+
+
+def test_the_number_of_workers_stays_fixed_and_a_rolling_restart_serves_every_socket(
+    served: Served,
+) -> None:
+    before = served.wait_for(2, started=3)
+    for sig in (signal.SIGTTIN, signal.SIGTTOU):
+        os.kill(served.proc.pid, sig)
+    deadline = time.monotonic() + 30
+    while served.text().count("not changing the number of workers") < 2:
+        assert time.monotonic() < deadline, served.text()[-2000:]
+        time.sleep(0.1)
+    assert served.workers() == before
+    # SIGHUP: each worker replaced by a new one, started before the old one stops (so it
+    # finds every slot held and listens on all sockets); no socket is left without a worker.
+    os.kill(served.proc.pid, signal.SIGHUP)
+    after = served.wait_for(2, started=5)
+    deadline = time.monotonic() + 90
+    while set(after) & set(before):
+        assert time.monotonic() < deadline, served.text()[-2000:]
+        time.sleep(0.1)
+        after = served.wait_for(2, started=5)
+    opened = _connect_and_ask(served.port, CONNECTIONS)
+    try:
+        _answered(opened)
+        assert sum(_accepted(served.port, pid) for pid in after) == CONNECTIONS
+    finally:
+        for sock in opened:
+            sock.close()

@@ -12,8 +12,11 @@ Here the parent binds N sockets to the same address with ``SO_REUSEPORT``, and t
 each new connection to one of them. uvicorn's supervisor still starts, watches and restarts the
 workers; each worker claims a free slot (an exclusive ``flock`` on ``slot-<i>`` in a directory the
 parent made, released by the kernel when the worker dies, so its replacement takes the same
-slot) and listens on that slot's socket only. A worker that finds no free slot (more workers
-than sockets, e.g. after ``SIGTTIN``) listens on all of them, as uvicorn's workers do.
+slot) and listens on that slot's socket only. A worker that finds no free slot - the new one of
+a rolling restart (``SIGHUP``), started while the one it replaces still holds its slot - listens
+on all of them, as uvicorn's workers do. The number of workers is the number of sockets, fixed at
+start: ``SIGTTIN`` and ``SIGTTOU`` (add or remove a worker) are refused with a log line, since a
+removed worker would leave its socket's connections waiting for nobody.
 
 ``SO_REUSEPORT`` lets another process of the *same user* bind the same port and take a share of
 the connections; on Linux no other user can. Where the option does not exist, ``serve`` keeps
@@ -109,6 +112,24 @@ class _Worker(multiprocess.Process):
         return self._server
 
 
+class _Supervisor(multiprocess.Multiprocess):
+    """uvicorn's supervisor with the number of workers fixed (one per socket)."""
+
+    def handle_ttin(self) -> None:
+        _refuse("SIGTTIN")
+
+    def handle_ttou(self) -> None:
+        _refuse("SIGTTOU")
+
+
+def _refuse(signal_name: str) -> None:
+    multiprocess.logger.warning(
+        "Received %s: not changing the number of workers - each has its own socket; "
+        "restart agentvp serve with another --workers",
+        signal_name,
+    )
+
+
 @contextlib.contextmanager
 def _slots() -> Iterator[Path]:
     directory = Path(tempfile.mkdtemp(prefix="agentvp-workers-"))
@@ -132,7 +153,7 @@ def run_workers(config: uvicorn.Config) -> None:
     try:
         with _slots():
             multiprocess.Process = _Worker  # type: ignore[misc]  # the supervisor's worker class
-            multiprocess.Multiprocess(config, sockets=sockets).run()
+            _Supervisor(config, sockets=sockets).run()
     except KeyboardInterrupt:  # as uvicorn.run: the supervisor has stopped the workers
         pass
     finally:
