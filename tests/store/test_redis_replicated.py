@@ -19,6 +19,7 @@ from redis.asyncio.connection import Connection
 from tests.redis_ha import RedisCluster, SentinelSetup, _info
 from verifier.store import RedisHAStore, StoreUnavailableError
 from verifier.store.redis_ha_client import Connections
+from verifier.store.redis_replicated import _pack
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -142,3 +143,19 @@ async def test_a_connection_redis_py_dropped_is_still_closed_at_shutdown(redis_u
     await connections.close_all()
     assert sock.fileno() == -1  # closed by close_all, not left to the collector
     assert connections.seen == set()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("EVALSHA", "0" * 40, 2, "agentvp:tx:{presentation:1}", "agentvp:op:{x}:2", 1733200000),
+        ("HSET", "k", "name", '{"given_name":"Élodie","nested":[1,-2,0]}', b"\x00\xffraw"),
+        ("WAIT", 1, 500),
+        ("SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])"),
+        ("ZADD", "q", "XX", -5, ""),
+    ],
+)
+def test_writes_are_packed_as_redis_py_packs_them(command: tuple[object, ...]) -> None:
+    """The replicated writer packs with hiredis (C) instead of redis-py (Python): the bytes on
+    the wire must be the same."""
+    assert _pack(command) == b"".join(Connection().pack_commands([command]))
