@@ -41,6 +41,10 @@ class Served:
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def startups(self) -> int:
+        """Worker startups logged so far (the tests run in any order: each counts from here)."""
+        return self.text().count("startup complete")
+
     def workers(self) -> list[int]:
         """The serving worker processes (not multiprocessing's resource tracker)."""
         found = []
@@ -149,11 +153,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         stop_process(proc)
 
 
-def test_each_worker_takes_a_share_of_new_connections_even_while_it_cannot_accept(
-    served: Served,
-) -> None:
-    assert "2 workers, each on its own socket (SO_REUSEPORT)" in served.text()
-    first, second = served.wait_for(2, started=2)
+def _shares_with_one_stopped(served: Served, first: int, second: int) -> None:
+    """40 connections arrive while ``second`` is stopped: once it runs again, each worker has
+    accepted a share of them and every request is answered."""
     os.kill(second, signal.SIGSTOP)  # the second worker cannot accept for now
     try:
         opened = _connect_and_ask(served.port, CONNECTIONS)
@@ -170,10 +172,35 @@ def test_each_worker_takes_a_share_of_new_connections_even_while_it_cannot_accep
             sock.close()
 
 
+def _holding_slots(pids: list[int], timeout: float = 30) -> None:
+    """Wait until each of ``pids`` holds a slot (an flock, listed in /proc/locks by its pid)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        holders = {
+            int(fields[4])
+            for fields in (line.split() for line in Path("/proc/locks").read_text().splitlines())
+            if len(fields) > 4 and fields[1] == "FLOCK"
+        }
+        if set(pids) <= holders:
+            return
+        assert time.monotonic() < deadline, f"{pids} not all holding a slot: {holders}"
+        time.sleep(0.1)
+
+
+def test_each_worker_takes_a_share_of_new_connections_even_while_it_cannot_accept(
+    served: Served,
+) -> None:
+    assert "2 workers, each on its own socket (SO_REUSEPORT)" in served.text()
+    first, second = served.wait_for(2, started=served.startups())
+    _holding_slots([first, second])
+    _shares_with_one_stopped(served, first, second)
+
+
 def test_a_killed_worker_is_replaced_on_its_own_socket(served: Served) -> None:
-    first, second = served.wait_for(2, started=2)
+    started = served.startups()
+    first, second = served.wait_for(2, started=started)
     os.kill(second, signal.SIGKILL)
-    workers = served.wait_for(2, started=3)
+    workers = served.wait_for(2, started=started + 1)
     assert first in workers and second not in workers
     replacement = next(pid for pid in workers if pid != first)
     opened = _connect_and_ask(served.port, CONNECTIONS)
@@ -190,7 +217,8 @@ def test_a_killed_worker_is_replaced_on_its_own_socket(served: Served) -> None:
 def test_the_number_of_workers_stays_fixed_and_a_rolling_restart_serves_every_socket(
     served: Served,
 ) -> None:
-    before = served.wait_for(2, started=3)
+    started = served.startups()
+    before = served.wait_for(2, started=started)
     for sig in (signal.SIGTTIN, signal.SIGTTOU):
         os.kill(served.proc.pid, sig)
     deadline = time.monotonic() + 30
@@ -199,14 +227,14 @@ def test_the_number_of_workers_stays_fixed_and_a_rolling_restart_serves_every_so
         time.sleep(0.1)
     assert served.workers() == before
     # SIGHUP: each worker replaced by a new one, started before the old one stops (so it
-    # finds every slot held and listens on all sockets); no socket is left without a worker.
+    # finds every slot held and listens on all sockets for now); no socket is left unserved.
     os.kill(served.proc.pid, signal.SIGHUP)
-    after = served.wait_for(2, started=5)
+    after = served.wait_for(2, started=started + 2)
     deadline = time.monotonic() + 90
     while set(after) & set(before):
         assert time.monotonic() < deadline, served.text()[-2000:]
         time.sleep(0.1)
-        after = served.wait_for(2, started=5)
+        after = served.wait_for(2, started=started + 2)
     opened = _connect_and_ask(served.port, CONNECTIONS)
     try:
         _answered(opened)
@@ -214,3 +242,7 @@ def test_the_number_of_workers_stays_fixed_and_a_rolling_restart_serves_every_so
     finally:
         for sock in opened:
             sock.close()
+    # Once the old workers are gone, the new ones take the slots they freed, each back on a
+    # socket of its own.
+    _holding_slots(after)
+    _shares_with_one_stopped(served, *after)

@@ -14,7 +14,8 @@ workers; each worker claims a free slot (an exclusive ``flock`` on ``slot-<i>`` 
 parent made, released by the kernel when the worker dies, so its replacement takes the same
 slot) and listens on that slot's socket only. A worker that finds no free slot - the new one of
 a rolling restart (``SIGHUP``), started while the one it replaces still holds its slot - listens
-on all of them, as uvicorn's workers do. The number of workers is the number of sockets, fixed at
+on all of them, as uvicorn's workers do, until a slot frees up; then it takes it and stops
+accepting on the others. The number of workers is the number of sockets, fixed at
 start: ``SIGTTIN`` and ``SIGTTOU`` (add or remove a worker) are refused with a log line, since a
 removed worker would leave its socket's connections waiting for nobody.
 
@@ -25,6 +26,7 @@ uvicorn's one shared socket.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -41,6 +43,7 @@ from uvicorn.supervisors import multiprocess
 __all__ = ["SLOTS_ENV", "can_reuse_port", "listeners", "run_workers"]
 
 SLOTS_ENV = "_AGENTVP_WORKER_SLOTS"  # the slot directory, for the workers (internal)
+CLAIM_EVERY = 0.5  # seconds between a slot-less worker's tries to claim a slot
 
 
 def can_reuse_port() -> bool:
@@ -91,6 +94,7 @@ class _OneListener(uvicorn.Server):
     """A worker's server: listens on its slot's socket only."""
 
     _slot: IO[bytes] | None = None
+    _claiming: asyncio.Task[None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         directory = os.environ.get(SLOTS_ENV)
@@ -99,7 +103,26 @@ class _OneListener(uvicorn.Server):
             if claimed is not None:
                 index, self._slot = claimed  # held (and so the slot) until the process ends
                 sockets = [sockets[index]]
+            elif len(sockets) > 1:  # on all sockets until a slot frees up
+                self._claiming = asyncio.get_running_loop().create_task(
+                    self._claim_later(Path(directory), len(sockets))
+                )
         await super().startup(sockets=sockets)
+
+    async def _claim_later(self, directory: Path, count: int) -> None:
+        """The new worker of a rolling restart: once the worker it replaced has gone and freed
+        its slot, take the slot and stop accepting on the other sockets (their own workers
+        serve them)."""
+        while not self.should_exit:
+            await asyncio.sleep(CLAIM_EVERY)
+            claimed = _claim(directory, count)
+            if claimed is None:
+                continue
+            index, self._slot = claimed
+            for position, server in enumerate(self.servers):  # one per socket, in order
+                if position != index:
+                    server.close()
+            return
 
 
 class _Worker(multiprocess.Process):
