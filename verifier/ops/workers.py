@@ -4,9 +4,10 @@ connections over the workers.
 uvicorn's own ``--workers`` binds one socket in the parent and every worker accepts from it. A
 worker woken by a burst of new connections accepts all it can in one go (uvloop and asyncio both
 accept in a loop), so the long-lived keep-alive connections of a reverse proxy or a client's
-connection pool can all land on one worker while the other idles: measured on the tests'
-Redis Cluster at 300 flows/s, one worker at 1.0 cores and the other at 0.0, a flow p99 of 400 ms
-with half the capacity unused (docs/PERFORMANCE.md).
+connection pool can all land on one worker while the other idles. Which worker takes a burst is
+a matter of timing: in one of two runs on the tests' Redis Cluster at 300 flows/s, one worker ran
+at 1.0 cores and the other at 0.0, a flow p99 of 400 ms with half the capacity unused
+(docs/PERFORMANCE.md).
 
 Here the parent binds N sockets to the same address with ``SO_REUSEPORT``, and the kernel hashes
 each new connection to one of them. uvicorn's supervisor still starts, watches and restarts the
