@@ -62,7 +62,7 @@ class Served:
         deadline = time.monotonic() + timeout
         while True:
             workers = self.workers()
-            if len(workers) == count and self.text().count("startup complete") >= started:
+            if len(workers) == count and self.startups() >= started:
                 return workers
             assert self.proc.poll() is None, self.text()[-2000:]
             assert time.monotonic() < deadline, f"workers {workers}: {self.text()[-2000:]}"
@@ -162,9 +162,15 @@ def _shares_with_one_stopped(served: Served, first: int, second: int) -> None:
         _settle(lambda: _accepted(served.port, first))  # the first takes all it is given
     finally:
         os.kill(second, signal.SIGCONT)
+    _assert_shared(served, opened, first, second)  # answered once the second runs again
+
+
+def _assert_shared(served: Served, opened: list[socket.socket], *pids: int) -> None:
+    """Every request on ``opened`` answered, the connections accepted by ``pids`` together and
+    each of them holding at least :data:`AT_LEAST`; then the connections are closed."""
     try:
-        _answered(opened)  # those queued on the second worker's socket once it runs again
-        shares = {pid: _accepted(served.port, pid) for pid in (first, second)}
+        _answered(opened)
+        shares = {pid: _accepted(served.port, pid) for pid in pids}
         assert sum(shares.values()) == CONNECTIONS, shares
         assert min(shares.values()) >= AT_LEAST, shares
     finally:
@@ -203,15 +209,7 @@ def test_a_killed_worker_is_replaced_on_its_own_socket(served: Served) -> None:
     workers = served.wait_for(2, started=started + 1)
     assert first in workers and second not in workers
     replacement = next(pid for pid in workers if pid != first)
-    opened = _connect_and_ask(served.port, CONNECTIONS)
-    try:
-        _answered(opened)
-        shares = {pid: _accepted(served.port, pid) for pid in (first, replacement)}
-        assert sum(shares.values()) == CONNECTIONS, shares
-        assert min(shares.values()) >= AT_LEAST, shares
-    finally:
-        for sock in opened:
-            sock.close()
+    _assert_shared(served, _connect_and_ask(served.port, CONNECTIONS), first, replacement)
 
 
 def test_the_number_of_workers_stays_fixed_and_a_rolling_restart_serves_every_socket(

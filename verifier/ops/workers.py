@@ -21,8 +21,9 @@ start: ``SIGTTIN`` and ``SIGTTOU`` (add or remove a worker) are refused with a l
 removed worker would leave its socket's connections waiting for nobody.
 
 ``SO_REUSEPORT`` lets another process of the *same user* bind the same port and take a share of
-the connections; on Linux no other user can. Where the option does not exist, ``serve`` keeps
-uvicorn's one shared socket.
+the connections; on Linux no other user can. Where the option does not exist (or uvicorn's
+worker class no longer builds its server as :class:`_Worker` expects), ``serve`` keeps uvicorn's
+one shared socket.
 """
 
 from __future__ import annotations
@@ -48,13 +49,12 @@ CLAIM_EVERY = 0.5  # seconds between a slot-less worker's tries to claim a slot
 
 
 def can_reuse_port() -> bool:
-    """Whether the platform has ``SO_REUSEPORT`` and this uvicorn's supervisor builds its workers
-    as :class:`_Worker` extends them (uvicorn 0.30 and later); else uvicorn's own ``workers``."""
-    worker = getattr(multiprocess, "Process", None)
-    return (
-        hasattr(socket, "SO_REUSEPORT")
-        and isinstance(worker, type)
-        and isinstance(getattr(worker, "server", None), property)
+    """Whether the platform has ``SO_REUSEPORT`` and uvicorn's worker class still builds its
+    server through the ``server`` property :class:`_Worker` overrides; else uvicorn's own
+    ``workers``. (The worker class itself exists from uvicorn 0.30, the version pyproject asks
+    for: :class:`_Worker` extends it when this module is imported.)"""
+    return hasattr(socket, "SO_REUSEPORT") and isinstance(
+        getattr(multiprocess.Process, "server", None), property
     )
 
 

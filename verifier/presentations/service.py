@@ -28,7 +28,6 @@ the wallet endpoints here refuse it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import logging
@@ -52,6 +51,7 @@ from verifier.protocol import (
     MalformedError,
     SigningKey,
     StatusError,
+    b64url_encode,
     verify_vp_token,
 )
 from verifier.protocol.oid4vp.request import (
@@ -87,10 +87,7 @@ def _tokens(count: int) -> list[str]:
     """``count`` tokens as :func:`_token` makes them, from one draw of the system's CSPRNG (one
     ``getrandom`` call instead of ``count``): each its own 256 bits, none derived from another."""
     raw = secrets.token_bytes(32 * count)
-    return [
-        base64.urlsafe_b64encode(raw[i : i + 32]).rstrip(b"=").decode()
-        for i in range(0, len(raw), 32)
-    ]
+    return [b64url_encode(raw[i : i + 32]) for i in range(0, len(raw), 32)]
 
 
 def _sha256(value: str) -> str:
