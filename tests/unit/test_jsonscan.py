@@ -15,19 +15,16 @@ depth (then both must name the other rule).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import string
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verifier import protocol
+from verifier import native
 from verifier.protocol import MalformedError, jsonscan
 from verifier.protocol.jsonutil import loads, standard_loads
 
@@ -35,18 +32,8 @@ DEPTH = 32
 MAX_DEPTH = 512  # the deepest limit loads gives the scanner
 
 
-def _python_scanner() -> ModuleType:
-    """jsonscan.py as Python, whatever the import system gives ``verifier.protocol.jsonscan``."""
-    source = Path(protocol.__file__).parent / "jsonscan.py"
-    spec = importlib.util.spec_from_file_location("verifier.protocol._jsonscan_as_python", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert not module.COMPILED
-    return module
-
-
-PYTHON = _python_scanner()
+PYTHON = native.load_as_python("verifier.protocol.jsonscan")
+assert not PYTHON.COMPILED
 SCANNERS: dict[str, Callable[[str, int], Any]] = {"python": PYTHON.scan}
 if jsonscan.COMPILED:
     SCANNERS["compiled"] = jsonscan.scan

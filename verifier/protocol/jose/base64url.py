@@ -5,6 +5,10 @@ the bits a final partial character does not use must be zero (RFC 4648 §3.5). E
 then has exactly one text, so the text of a signature, a KB-JWT or a disclosure cannot be
 changed without changing its bytes - ``decode(text)`` re-encodes to ``text`` or is refused
 (``base64url_not_canonical``).
+
+When :mod:`.b64codec` runs compiled, ``bytes`` are encoded and decoded by its loops (the same
+bytes, the same texts accepted); a text it does not accept goes on to the standard path below,
+which raises the precise error.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import pybase64
 
 from ..errors import AlgorithmError, MalformedError
+from . import b64codec
 
 __all__ = ["b64url_decode", "b64url_decode_ascii", "b64url_encode", "hash_b64", "hash_object"]
 
@@ -41,9 +46,15 @@ _VALUE = bytes(_ALPHABET.index(c) if c in _ALPHABET else 0 for c in range(256))
 _SPARE_BITS = (0, 0, 0x0F, 0x03)
 # Text length mod 4 -> the padding strict decoding wants (length 1 mod 4 is refused anyway).
 _PAD = (b"", b"===", b"==", b"=")
+# The one-pass codec, only when compiled (as Python it is slower than the C calls below).
+_FAST = b64codec.COMPILED
+_fast_decode = b64codec.decode
+_fast_encode = b64codec.encode
 
 
 def b64url_encode(data: bytes) -> str:
+    if _FAST and data.__class__ is bytes:
+        return _fast_encode(data)
     return _b2a(data, newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()
 
 
@@ -60,6 +71,10 @@ def b64url_decode(text: str, *, what: str = "value") -> bytes:
 def b64url_decode_ascii(raw: bytes, what: str = "value") -> bytes:
     """:func:`b64url_decode` of text already encoded to ASCII bytes (the same checks)."""
     size = len(raw)
+    if _FAST and raw.__class__ is bytes:
+        data = _fast_decode(raw)
+        if data is not None:
+            return data
     try:
         # One pass: "-_" become "+/", and "+", "/", "=" become "!", which strict mode refuses.
         # (altchars=None, validate=True) passed by position: its keyword parsing costs more
@@ -98,4 +113,4 @@ def hash_b64(data: str, alg: str = "sha-256") -> str:
         raise MalformedError("malformed_base64url", "hash input is not ASCII base64url") from None
     digest = hasher.copy()
     digest.update(raw)
-    return _b2a(digest.digest(), newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()
+    return b64url_encode(digest.digest())
