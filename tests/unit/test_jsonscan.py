@@ -219,6 +219,18 @@ def test_loads_past_the_scanner_depth_cap_uses_the_standard_path() -> None:
     assert info.value.code == "json_too_deep"
 
 
+def test_every_character_in_every_place_of_a_unicode_escape() -> None:
+    """A ``\\u`` escape reads four hex digits, by code point: every printable ASCII character
+    and some non-ASCII digits and letters in each of the four places, the same value or the
+    same refusal as the standard path."""
+    others = ["\u0663", "\uff11", "\u00e9", "\u0130", "\u212a"]  # digits and letters
+    for place in range(4):
+        for char in [chr(c) for c in range(0x20, 0x7F)] + others:
+            digits = ["0", "0", "e", "9"]
+            digits[place] = char
+            check_agrees('["x\\u' + "".join(digits) + 'y"]')
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [

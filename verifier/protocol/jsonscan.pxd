@@ -41,5 +41,5 @@ cdef class _Scanner:
                    chunks=list)
     cdef str _escaped(self, Py_ssize_t start, Py_ssize_t i)
 
-    @cython.locals(text=str, code=long, k=Py_ssize_t, digit=Py_ssize_t)
+    @cython.locals(text=str, code=long, k=Py_ssize_t, digit=long, c=Py_UCS4)
     cdef long _hex4(self, Py_ssize_t i) except? -1

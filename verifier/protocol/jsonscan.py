@@ -36,7 +36,6 @@ __all__ = ["COMPILED", "LONE_SURROGATE", "scan"]
 LONE_SURROGATE = "contains a lone UTF-16 surrogate"
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_HEX = "0123456789abcdefABCDEF"
 _REFUSED_CONSTANTS = ("NaN", "Infinity")  # "-Infinity" is refused where a number starts
 
 
@@ -265,11 +264,17 @@ class _Scanner:
         if i + 4 > self.n:
             raise self._fail("Invalid \\uXXXX escape", i - 1)
         code = 0
-        for k in range(i, i + 4):
-            digit = _HEX.find(text[k])
-            if digit < 0:
+        for k in range(i, i + 4):  # by code point: no one-character string per digit
+            c = text[k]
+            if "0" <= c <= "9":
+                digit = ord(c) - 48
+            elif "a" <= c <= "f":
+                digit = ord(c) - 87
+            elif "A" <= c <= "F":
+                digit = ord(c) - 55
+            else:
                 raise self._fail("Invalid \\uXXXX escape", i - 1)
-            code = code * 16 + (digit if digit < 16 else digit - 6)
+            code = code * 16 + digit
         return code
 
 
