@@ -72,10 +72,14 @@ def split_sd_jwt(serialized: str, *, max_disclosures: int = DEFAULT_MAX_DISCLOSU
     """Split per RFC 9901 §4: the last component is empty (SD-JWT) or a JWT (SD-JWT+KB)."""
     if not isinstance(serialized, str):
         raise MalformedError("malformed_sd_jwt", "presentation is not a string")
-    parts = serialized.split("~")
-    if len(parts) < 2:
+    # The first and the last "~" by memchr; only the disclosures between them are split (a
+    # one-character split reads character by character, and the issuer JWT is most of the text).
+    first = serialized.find("~")
+    if first < 0:
         raise MalformedError("malformed_sd_jwt", "SD-JWT has no '~' separator")
-    issuer_jwt, *disclosures, last = parts
+    end = serialized.rfind("~")
+    issuer_jwt, last = serialized[:first], serialized[end + 1 :]
+    disclosures = serialized[first + 1 : end].split("~") if end > first else []
     if len(disclosures) > max_disclosures:
         raise MalformedError(
             "too_many_disclosures", f"{len(disclosures)} disclosures, limit {max_disclosures}"
