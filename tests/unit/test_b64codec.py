@@ -124,6 +124,58 @@ def test_arbitrary_ascii_decodes_as_the_standard_path_decodes(text: bytes) -> No
         assert decode(text) == standard_decode(text)
 
 
+def expected_text(text: bytes) -> str | None:
+    data = standard_decode(text)
+    if data is None:
+        return None
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def test_decode_text_is_decode_then_strict_utf8(codec: ModuleType) -> None:
+    """Valid and invalid UTF-8 (a lone surrogate's three bytes, an overlong form, a cut
+    sequence, a byte that never starts one), behind valid and invalid base64url."""
+    samples = [
+        b"",
+        b'["salt","name","value"]',
+        "Heidestraße 17, Köln 😀".encode(),
+        b"\xed\xa0\x80",  # UTF-8 of U+D800
+        b"\xc0\xaf",  # overlong "/"
+        "é".encode()[:1],
+        bytes([0xFF]) + b"abc",
+    ]
+    for data in samples:
+        text = standard_encode(data).encode()
+        for candidate in (text, text + b"A", text[:-1] + b"=", b"!" + text[1:]):
+            assert codec.decode_text(candidate) == expected_text(candidate), candidate
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.binary(max_size=48), st.data())
+def test_mutated_texts_decode_to_text_as_the_standard_path_decodes(
+    data: bytes, draw: st.DataObject
+) -> None:
+    text = bytearray(standard_encode(data).encode())
+    if text and draw.draw(st.booleans()):
+        text[draw.draw(st.integers(0, len(text) - 1))] = draw.draw(st.integers(0, 255))
+    for decode_text in (PYTHON.decode_text, b64codec.decode_text):
+        assert decode_text(bytes(text)) == expected_text(bytes(text))
+
+
+def test_a_disclosure_reads_the_same_through_either_decoder() -> None:
+    """``b64url_decode_json_ascii`` gives text when the codec decodes it, else the bytes:
+    ``loads`` reads the same value from both, and refuses bad UTF-8 with the same error."""
+    good = standard_encode('["s", "n", "Köln"]'.encode()).encode()
+    assert base64url.b64url_decode_json_ascii(good) in ('["s", "n", "Köln"]', standard_decode(good))
+    bad_utf8 = standard_encode(b'["s", "n", "\xff"]').encode()
+    assert base64url.b64url_decode_json_ascii(bad_utf8) == standard_decode(bad_utf8)
+    with pytest.raises(MalformedError) as info:
+        base64url.b64url_decode_json_ascii(b"QR")
+    assert info.value.code == "base64url_not_canonical"
+
+
 def test_base64url_uses_the_codec_when_it_is_compiled() -> None:
     """And its errors are still the standard path's: the codec only says yes or no."""
     assert base64url._FAST is b64codec.COMPILED

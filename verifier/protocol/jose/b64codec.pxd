@@ -5,11 +5,19 @@
 import cython
 
 
+@cython.locals(out=bytearray)
+cpdef decode(bytes raw)
+
+
+@cython.locals(out=bytearray)
+cpdef decode_text(bytes raw)
+
+
 @cython.locals(n=Py_ssize_t, tail=Py_ssize_t, full=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t,
-               out=bytearray, table=bytes, values="const unsigned char *",
+               table=bytes, values="const unsigned char *",
                src="const unsigned char *", dst="unsigned char *",
                a=cython.uint, b=cython.uint, c=cython.uint, d=cython.uint, bad=cython.uint)
-cpdef decode(bytes raw)
+cdef bint _decode_into(bytes raw, bytearray out)
 
 
 @cython.locals(n=Py_ssize_t, rest=Py_ssize_t, full=Py_ssize_t, i=Py_ssize_t, k=Py_ssize_t,

@@ -22,7 +22,14 @@ import pybase64
 from ..errors import AlgorithmError, MalformedError
 from . import b64codec
 
-__all__ = ["b64url_decode", "b64url_decode_ascii", "b64url_encode", "hash_b64", "hash_object"]
+__all__ = [
+    "b64url_decode",
+    "b64url_decode_ascii",
+    "b64url_decode_json_ascii",
+    "b64url_encode",
+    "hash_b64",
+    "hash_object",
+]
 
 _b2a = binascii.b2a_base64
 # pybase64's SIMD decoder (binascii-compatible; validate=True refuses every byte outside the
@@ -49,6 +56,7 @@ _PAD = (b"", b"===", b"==", b"=")
 # The one-pass codec, only when compiled (as Python it is slower than the C calls below).
 _FAST = b64codec.COMPILED
 _fast_decode = b64codec.decode
+_fast_decode_text = b64codec.decode_text
 _fast_encode = b64codec.encode
 
 
@@ -93,6 +101,17 @@ def b64url_decode_ascii(raw: bytes, what: str = "value") -> bytes:
             "data (RFC 4648 §3.5), so another text spells the same bytes",
         )
     return data
+
+
+def b64url_decode_json_ascii(raw: bytes, what: str = "value") -> str | bytes:
+    """:func:`b64url_decode_ascii` for a JSON text: what it decodes to, as ``str`` when the
+    compiled codec decodes it and it is valid UTF-8 (saving the copy :func:`.jsonutil.loads`
+    makes to decode it), else as the ``bytes`` (the same checks; ``loads`` reports bad UTF-8)."""
+    if _FAST and raw.__class__ is bytes:
+        text = _fast_decode_text(raw)
+        if text is not None:
+            return text
+    return b64url_decode_ascii(raw, what)
 
 
 def hash_object(alg: str) -> Any:

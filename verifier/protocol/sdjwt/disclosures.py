@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from .. import jsonutil
 from ..errors import AlgorithmError, MalformedError, SDJWTError
 from ..jose import b64url_decode, b64url_encode
-from ..jose.base64url import b64url_decode_ascii, hash_object
+from ..jose.base64url import b64url_decode_json_ascii, hash_object
 from .layout import ClaimPath, SDLayout
 
 __all__ = [
@@ -120,7 +120,7 @@ def _decode_ascii(encoded: str, raw: bytes, digest: str, *, decoded: bool = Fals
     """:func:`decode_disclosure` of ``raw``: ``encoded`` as ASCII bytes (or, ``decoded``, the
     bytes it already decoded to)."""
     try:
-        value = jsonutil.loads(raw if decoded else b64url_decode_ascii(raw))
+        value = jsonutil.loads(raw if decoded else b64url_decode_json_ascii(raw))
     except MalformedError as exc:
         raise MalformedError(exc.code, f"disclosure {digest}: {exc.reason}") from None
     if value.__class__ is not list or not 2 <= len(value) <= 3:
