@@ -21,6 +21,9 @@ from hypothesis import strategies as st
 from verifier import native
 from verifier.protocol import MalformedError
 from verifier.protocol.jose import b64codec, base64url
+from verifier.protocol.jsonutil import loads
+
+_FAST = base64url._FAST
 
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 FOREIGN = [bytes([c]) for c in range(256) if c not in ALPHABET]
@@ -167,13 +170,30 @@ def test_mutated_texts_decode_to_text_as_the_standard_path_decodes(
 def test_a_disclosure_reads_the_same_through_either_decoder() -> None:
     """``b64url_decode_json_ascii`` gives text when the codec decodes it, else the bytes:
     ``loads`` reads the same value from both, and refuses bad UTF-8 with the same error."""
-    good = standard_encode('["s", "n", "Köln"]'.encode()).encode()
-    assert base64url.b64url_decode_json_ascii(good) in ('["s", "n", "Köln"]', standard_decode(good))
+    value = '["s", "n", "Köln"]'
+    good = standard_encode(value.encode()).encode()
+    as_text = value if b64codec.COMPILED else value.encode()
+    assert base64url.b64url_decode_json_ascii(good, 100) == as_text
+    assert loads(base64url.b64url_decode_json_ascii(good, 100)) == ["s", "n", "Köln"]
     bad_utf8 = standard_encode(b'["s", "n", "\xff"]').encode()
-    assert base64url.b64url_decode_json_ascii(bad_utf8) == standard_decode(bad_utf8)
+    assert base64url.b64url_decode_json_ascii(bad_utf8, 100) == standard_decode(bad_utf8)
     with pytest.raises(MalformedError) as info:
-        base64url.b64url_decode_json_ascii(b"QR")
+        base64url.b64url_decode_json_ascii(b"QR", 100)
     assert info.value.code == "base64url_not_canonical"
+
+
+def test_text_past_the_byte_limit_stays_bytes_so_the_limit_reads_the_same() -> None:
+    """``loads`` counts the bytes of ``bytes`` and the characters of ``str``: 19 bytes of
+    JSON are 18 characters here, so with a limit of 18 the text must stay bytes (and be
+    refused as too large), as it is when the codec is not compiled."""
+    value = '["s", "n", "Köln"]'.encode()
+    encoded = standard_encode(value).encode()
+    assert len(value) == 19
+    assert base64url.b64url_decode_json_ascii(encoded, 18) == value
+    with pytest.raises(MalformedError) as info:
+        loads(base64url.b64url_decode_json_ascii(encoded, 18), max_bytes=18)
+    assert info.value.code == "input_too_large"
+    assert isinstance(base64url.b64url_decode_json_ascii(encoded, 19), str if _FAST else bytes)
 
 
 def test_base64url_uses_the_codec_when_it_is_compiled() -> None:

@@ -103,11 +103,12 @@ def b64url_decode_ascii(raw: bytes, what: str = "value") -> bytes:
     return data
 
 
-def b64url_decode_json_ascii(raw: bytes, what: str = "value") -> str | bytes:
+def b64url_decode_json_ascii(raw: bytes, max_bytes: int, what: str = "value") -> str | bytes:
     """:func:`b64url_decode_ascii` for a JSON text: what it decodes to, as ``str`` when the
-    compiled codec decodes it and it is valid UTF-8 (saving the copy :func:`.jsonutil.loads`
-    makes to decode it), else as the ``bytes`` (the same checks; ``loads`` reports bad UTF-8)."""
-    if _FAST and raw.__class__ is bytes:
+    compiled codec decodes it, it is valid UTF-8 and at most ``max_bytes`` bytes long (so a
+    parser's byte limit reads the same for both forms), saving the copy :func:`.jsonutil.loads`
+    makes to decode it; else as the ``bytes`` (the same checks; ``loads`` reports bad UTF-8)."""
+    if _FAST and raw.__class__ is bytes and (len(raw) * 3) >> 2 <= max_bytes:
         text = _fast_decode_text(raw)
         if text is not None:
             return text

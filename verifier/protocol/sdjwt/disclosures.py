@@ -120,7 +120,8 @@ def _decode_ascii(encoded: str, raw: bytes, digest: str, *, decoded: bool = Fals
     """:func:`decode_disclosure` of ``raw``: ``encoded`` as ASCII bytes (or, ``decoded``, the
     bytes it already decoded to)."""
     try:
-        value = jsonutil.loads(raw if decoded else b64url_decode_json_ascii(raw))
+        text = raw if decoded else b64url_decode_json_ascii(raw, jsonutil.DEFAULT_MAX_BYTES)
+        value = jsonutil.loads(text)
     except MalformedError as exc:
         raise MalformedError(exc.code, f"disclosure {digest}: {exc.reason}") from None
     if value.__class__ is not list or not 2 <= len(value) <= 3:
