@@ -65,7 +65,7 @@ from verifier.routes import (
     web_agent,
     web_dc_api,
 )
-from verifier.routes.wallet_fast import WalletFastPath
+from verifier.routes.fast_path import FastPath
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
 from verifier.ssf.wiring import SSF, build_ssf
@@ -323,7 +323,7 @@ def create_app(
     _handle_errors(app, metrics)
     for api in ROUTERS:
         app.include_router(api.router)
-    app.add_middleware(WalletFastPath)  # innermost: inside the body limit and the access log
+    app.add_middleware(FastPath)  # innermost: inside the body limit and the access log
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AccessLog, metrics=metrics)
     if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)
