@@ -25,7 +25,7 @@ from tests.e2e.test_flows import Env
 from verifier.app import build_service, create_app
 from verifier.routes import rp_api
 from verifier.routes.deps import API_KEY_CHECK, rate_limited
-from verifier.routes.fast_path import FAST_ROUTES, FastPath, FastRoute
+from verifier.routes.fast_path import FAST_ROUTES, TELEMETRY, FastPath, FastRoute
 from verifier.settings import Settings
 from verifier.setup.data_dir import init_data_dir
 from verifier.store.memory import MemoryStore
@@ -311,3 +311,36 @@ def test_a_route_is_taken_over_only_with_its_endpoint_and_dependency(
     fast_path = FastPath(_app(data_dir))
     fast_path.learn({"route": route, "app": _app(data_dir)}, FAST_ROUTES[1])
     assert bool(fast_path._routes) is learnt
+
+
+@pytest.mark.anyio
+async def test_a_request_fastapi_telemetry_records_goes_through_fastapi(
+    data_dir: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI's OpenTelemetry names a request's span after the route its router picks, so a
+    request it is recording is left to FastAPI even on a route the fast path has learnt."""
+    app = _app(data_dir)
+    path, auth = "/v1/presentations/unknown-id", {"Authorization": f"Bearer {data_dir[1]}"}
+
+    async def recorded(scope: Any, receive: Any, send: Any) -> None:
+        scope[TELEMETRY] = object()  # what FastAPI puts there while it records a span
+        await app(scope, receive, send)
+
+    served: list[str] = []
+    async with _client(app) as client:
+        await client.get(path, headers=auth)  # through FastAPI: the fast path learns the route
+        fast_path = _fast_path(app)
+        serve = fast_path._serve
+
+        async def spy(scope: Any, *args: Any) -> None:
+            served.append("plain" if scope.get(TELEMETRY) is None else "recorded")
+            await serve(scope, *args)
+
+        monkeypatch.setattr(fast_path, "_serve", spy)
+        plain = await client.get(path, headers=auth)
+        transport = httpx.ASGITransport(app=recorded, client=CLIENT)
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as other:
+            through_fastapi = await other.get(path, headers=auth)
+    assert served == ["plain"]
+    assert _answer(through_fastapi) == _answer(plain)
+    assert through_fastapi.status_code == 404

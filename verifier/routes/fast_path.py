@@ -19,7 +19,8 @@ Everything else - other methods, other paths, the OpenAPI document (the routes s
 what FastAPI would do: the first request to each route goes through FastAPI, and the fast path
 takes that route over only if FastAPI picked the expected endpoint and the route declares
 exactly the expected dependency. A route that gains a dependency, or whose path another route
-takes, keeps going through FastAPI.
+takes, keeps going through FastAPI; so does a request FastAPI's OpenTelemetry is recording (its
+span is named after the route FastAPI's router picks).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from verifier.routes import rp_api, wallet_api
 from verifier.routes.deps import API_KEY_CHECK, rate_limited
 
-__all__ = ["FAST_ROUTES", "FastPath", "FastRoute"]
+__all__ = ["FAST_ROUTES", "TELEMETRY", "FastPath", "FastRoute"]
 
 Guard = Callable[[Request], Awaitable[None]]
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -108,6 +109,10 @@ FAST_ROUTES = (
         wallet_api.post_response,
     ),
 )
+# FastAPI's native OpenTelemetry puts a request's span here while it records one; the span
+# learns its route (``http.route``, its name) from FastAPI's routing, so such a request goes
+# through FastAPI.
+TELEMETRY = "fastapi.telemetry"
 # (method, path) -> the route without a parameter; (method, prefix) -> the one with
 _EXACT = {(r.method, r.prefix): r for r in FAST_ROUTES if r.param is None}
 _UNDER = {(r.method, r.prefix): r for r in FAST_ROUTES if r.param is not None}
@@ -148,10 +153,11 @@ class FastPath:
                 fast = _UNDER.get((method, prefix)) if value else None
             if fast is not None:
                 route = self._routes.get(fast)
-                if route is not None:
+                if route is not None and scope.get(TELEMETRY) is None:
                     await self._serve(scope, receive, send, fast, value, route)
-                else:
-                    await self.app(scope, receive, send)
+                    return
+                await self.app(scope, receive, send)
+                if route is None:
                     self.learn(scope, fast)
                 return
         await self.app(scope, receive, send)
