@@ -145,11 +145,13 @@ class World:
 
     def poll(self, login_id: str, timeout: float = 15.0) -> dict[str, Any]:
         """What the login page sees once the wallet answered (polling, like the page)."""
+        return self.poll_page(f"/oauth/login/{login_id}", timeout)
+
+    def poll_page(self, path: str, timeout: float = 15.0) -> dict[str, Any]:
+        """A page's status poll of ``path``, until it is no longer pending."""
         deadline = time.monotonic() + timeout
         while True:
-            view: dict[str, Any] = httpx.get(
-                f"{self.url}/oauth/login/{login_id}", timeout=10
-            ).json()
+            view: dict[str, Any] = httpx.get(f"{self.url}{path}", timeout=10).json()
             if view["status"] != "pending" or time.monotonic() > deadline:
                 return view
             time.sleep(0.1)
