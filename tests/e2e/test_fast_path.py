@@ -150,7 +150,7 @@ async def test_fast_path_answers_like_fastapi(
     app = _app(data_dir)
     kwargs = _with_key(request_kwargs, data_dir[1])
     async with _client(app) as client:
-        if "{" in path:  # (through FastAPI: the fast path learns nothing about the GET here)
+        if "{" in path:  # the creations teach the fast path the create route, not the GET
             tx = await _create(client, data_dir[1])
             sd = await _create(
                 client, data_dir[1], flow="same_device", redirect_uri="https://rp.example/done"
@@ -179,7 +179,7 @@ async def test_created_presentations_are_alike_through_both(data_dir: tuple[Path
         for view in (first, second):
             got = await client.get(
                 f"/v1/presentations/{view['id']}",
-                headers=AUTH | {"Authorization": f"Bearer {data_dir[1]}"},
+                headers={"Authorization": f"Bearer {data_dir[1]}"},
             )
             assert got.json()["status"] == "pending"
     assert first["id"] != second["id"]
