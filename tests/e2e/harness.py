@@ -1,5 +1,5 @@
 """Real parts for end-to-end tests: `agentvp serve` processes on free loopback ports, an RP API
-client, and a wallet directory with issued credentials."""
+client, a wallet directory with issued credentials; and the app in-process on a memory store."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from tests.conftest import free_port
+from verifier.app import build_service, create_app
 from verifier.protocol.jose import SigningKey
+from verifier.settings import Settings
 from verifier.setup.data_dir import IDENTITY_VCT, MANDATE_VCT, init_data_dir
+from verifier.store.memory import MemoryStore
 from wallet_sim.issuer import IdentitySubject, MandateGrant, identity_claims, mandate_claims
 from wallet_sim.issuing import serve_issuers_at
 from wallet_sim.store import Wallet
@@ -28,6 +32,26 @@ FINAL = ("verified", "rejected", "expired", "error")
 def make_data_dir(path: Path, public_url: str) -> str:
     """A dev data dir; returns its API key."""
     return init_data_dir(path, public_url=public_url)["api_key"]
+
+
+def in_process_app(
+    data_dir: Path,
+    api_key: str,
+    *,
+    public_url: str,
+    wallet_rate_limit: int = 0,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """The app in-process on a fresh memory store; ``clock`` is the service's and the store's."""
+    settings = Settings(
+        data_dir=data_dir,
+        api_keys=api_key,
+        store_url="memory://",
+        public_url=public_url,
+        wallet_rate_limit=wallet_rate_limit,
+    )
+    service = build_service(settings, store=MemoryStore(clock=clock), clock=clock)
+    return create_app(settings, service=service)
 
 
 def wait_ready(

@@ -21,14 +21,12 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from tests.e2e.harness import in_process_app
 from tests.e2e.test_flows import Env
-from verifier.app import build_service, create_app
 from verifier.routes import rp_api
 from verifier.routes.deps import API_KEY_CHECK, rate_limited
 from verifier.routes.fast_path import FAST_ROUTES, TELEMETRY, FastPath, FastRoute
-from verifier.settings import Settings
 from verifier.setup.data_dir import init_data_dir
-from verifier.store.memory import MemoryStore
 
 pytestmark = pytest.mark.e2e
 
@@ -45,14 +43,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def _app(data_dir: tuple[Path, str], limit: int = 0) -> Any:
-    settings = Settings(
-        data_dir=data_dir[0],
-        api_keys=data_dir[1],
-        store_url="memory://",
-        public_url=PUBLIC,
-        wallet_rate_limit=limit,
-    )
-    return create_app(settings, service=build_service(settings, store=MemoryStore()))
+    return in_process_app(*data_dir, public_url=PUBLIC, wallet_rate_limit=limit)
 
 
 def _client(app: Any) -> httpx.AsyncClient:

@@ -17,11 +17,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.e2e.harness import make_data_dir, start_verifier
-from verifier.app import build_service, create_app
-from verifier.settings import Settings
+from tests.e2e.harness import in_process_app, make_data_dir, start_verifier
 from verifier.setup.data_dir import init_data_dir
-from verifier.store.memory import MemoryStore
 
 PUBLIC = "http://localhost:8080"
 WALLET = ("203.0.113.7", 40000)
@@ -69,17 +66,10 @@ class Verifier:
 def verifier(data_dir: tuple[Path, str]) -> Callable[[int], Verifier]:
     def build(limit: int) -> Verifier:
         clock = [1_800_000_000.0]
-        settings = Settings(
-            data_dir=data_dir[0],
-            api_keys=data_dir[1],
-            store_url="memory://",
-            public_url=PUBLIC,
-            wallet_rate_limit=limit,
+        app = in_process_app(
+            *data_dir, public_url=PUBLIC, wallet_rate_limit=limit, clock=lambda: clock[0]
         )
-        service = build_service(
-            settings, store=MemoryStore(clock=lambda: clock[0]), clock=lambda: clock[0]
-        )
-        return Verifier(create_app(settings, service=service), clock, data_dir[1])
+        return Verifier(app, clock, data_dir[1])
 
     return build
 
