@@ -133,9 +133,10 @@ async def test_update_if_decides_again_when_the_row_changed_after_its_read(
     store = SQLiteStore(path)
     tx = new_tx()
     await store.create(tx, retain_until=2_000_000_000)
+    fresh = SQLiteStore(path)  # remembers no text of the row: reads it first
     try:
-        change_row_before_the_conditional_write(store, path, client_id="changed meanwhile")
-        updated = await store.update_if(
+        change_row_before_the_conditional_write(fresh, path, client_id="changed meanwhile")
+        updated = await fresh.update_if(
             tx.id, {"status": "pending"}, {"status": "verified"}, kind="presentation"
         )
         assert updated is not None
@@ -146,6 +147,7 @@ async def test_update_if_decides_again_when_the_row_changed_after_its_read(
         )
         assert await store.get(tx.id, kind="presentation") == updated
     finally:
+        await fresh.close()
         await store.close()
 
 
@@ -157,10 +159,11 @@ async def test_update_if_refuses_when_the_row_stopped_matching_after_its_read(
     store = SQLiteStore(path)
     tx = new_tx()
     await store.create(tx, retain_until=2_000_000_000)
+    fresh = SQLiteStore(path)  # remembers no text of the row: reads it first
     try:
-        change_row_before_the_conditional_write(store, path, status="rejected")
+        change_row_before_the_conditional_write(fresh, path, status="rejected")
         assert (
-            await store.update_if(
+            await fresh.update_if(
                 tx.id, {"status": "pending"}, {"status": "verified"}, kind="presentation"
             )
             is None
@@ -168,6 +171,104 @@ async def test_update_if_refuses_when_the_row_stopped_matching_after_its_read(
         stored = await store.get(tx.id, kind="presentation")
         assert stored is not None
         assert (stored.status, stored.version) == ("rejected", 1)
+    finally:
+        await fresh.close()
+        await store.close()
+
+
+def statements(store: SQLiteStore) -> list[str]:
+    """Every statement ``store`` runs from now on (its first word: SELECT, UPDATE, ...)."""
+    seen: list[str] = []
+    store._db.set_trace_callback(lambda sql: seen.append(sql.split(None, 1)[0]))
+    return seen
+
+
+async def test_update_if_after_a_read_writes_without_reading_the_row_again(
+    tmp_path: Path,
+) -> None:
+    """The service's read-then-update (a wallet request, its response): the update writes over
+    the text the read returned, in one conditional UPDATE; then the next one over its own."""
+    store = SQLiteStore(tmp_path / "tx.db")
+    tx = new_tx()
+    await store.create(tx, retain_until=2_000_000_000)
+    try:
+        assert await store.get_by_request(tx.request_id, kind="presentation") is not None
+        ran = statements(store)
+        fetched = await store.update_if(
+            tx.id, {"status": "pending"}, {"status": "fetched"}, kind="presentation"
+        )
+        done = await store.update_if(
+            tx.id, {"status": "fetched"}, {"status": "verified"}, kind="presentation"
+        )
+        assert (fetched and fetched.version, done and done.status) == (1, "verified")
+        assert ran == ["UPDATE", "UPDATE"]
+        assert await store.get(tx.id, kind="presentation") == done
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("theirs", "expect", "outcome"),
+    [
+        # what this store remembers fails the expectation, the row meets it: written
+        ({"status": "fetched"}, {"status": "fetched"}, ("verified", "c", 2)),
+        # what it remembers meets the expectation, the row does too: written over the row
+        ({"client_id": "theirs"}, {"status": "pending"}, ("verified", "theirs", 2)),
+        # what it remembers meets the expectation, the row does not: refused, theirs stays
+        ({"status": "rejected"}, {"status": "pending"}, None),
+    ],
+)
+async def test_a_row_another_process_changed_since_it_was_remembered_is_read_again(
+    tmp_path: Path, theirs: dict[str, str], expect: dict[str, str], outcome: object
+) -> None:
+    path = tmp_path / "tx.db"
+    store, other = SQLiteStore(path), SQLiteStore(path)
+    tx = new_tx()
+    await store.create(tx, retain_until=2_000_000_000)  # remembered: pending, client "c"
+    try:
+        changed = await other.update_if(tx.id, {}, theirs, kind="presentation")
+        assert changed is not None and changed.version == 1
+        updated = await store.update_if(tx.id, expect, {"status": "verified"}, kind="presentation")
+        stored = await other.get(tx.id, kind="presentation")
+        assert stored is not None
+        if outcome is None:
+            assert updated is None
+            assert stored == changed
+        else:
+            assert updated is not None
+            assert (updated.status, updated.client_id, updated.version) == outcome
+            assert stored == updated
+    finally:
+        await other.close()
+        await store.close()
+
+
+async def test_a_remembered_row_that_expired_is_not_written(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SQLiteStore(tmp_path / "tx.db", clock=clock)
+    tx = new_tx()
+    await store.create(tx, retain_until=int(START) + 10)
+    try:
+        clock.now += 11
+        assert await store.update_if(tx.id, {}, {"status": "verified"}, kind="presentation") is None
+        clock.now = START
+        stored = await store.get(tx.id, kind="presentation")
+        assert stored is not None and (stored.status, stored.version) == ("pending", 0)
+    finally:
+        await store.close()
+
+
+async def test_the_store_remembers_a_bounded_number_of_rows(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "tx.db")
+    txs = [new_tx() for _ in range(300)]
+    try:
+        for tx in txs:
+            await store.create(tx, retain_until=2_000_000_000)
+        assert len(store._seen) == 256
+        ran = statements(store)  # the oldest is forgotten: read; the newest is not
+        for tx in (txs[0], txs[-1]):
+            assert await store.update_if(tx.id, {}, {"status": "x"}, kind="presentation")
+        assert ran == ["SELECT", "UPDATE", "UPDATE"]
     finally:
         await store.close()
 

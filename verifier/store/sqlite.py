@@ -19,6 +19,14 @@ The winner then writes with one ``UPDATE ... WHERE data = <what it read>`` (a si
 is atomic on its own, no ``BEGIN``/``SELECT``/``COMMIT`` round): if the row changed in between,
 nothing is written and it decides again under the write lock (``BEGIN IMMEDIATE``).
 
+The service reads a record and then updates it (the wallet's request, its response), so the
+store remembers the text it last read or wrote for each of the last :data:`_REMEMBERED` rows.
+``update_if`` tries that text first, in place of its own read: the conditional ``UPDATE``
+compares it with the row byte for byte, so a remembered text that is out of date (another
+process wrote since) writes nothing and costs one statement before the steps above. An
+expectation that fails on a remembered text proves nothing about the row: it too falls back to
+a fresh read, so only a read can make ``update_if`` return None.
+
 Calls use the stdlib ``sqlite3`` synchronously from the async methods (each statement is
 sub-millisecond; a thread hop would cost more). Within one process the event loop therefore
 serialises all calls on the connection; ``check_same_thread=False`` only lets the store be
@@ -100,6 +108,10 @@ _INSERT = (
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 
+# How many rows' last-seen texts a store keeps for update_if (see the module docstring): more
+# than the requests one process serves at once, so a read is still remembered at its update.
+_REMEMBERED = 256
+
 # Primary result codes meaning "the database cannot serve us right now" (not a bug of ours).
 _UNAVAILABLE = frozenset(
     {
@@ -139,6 +151,7 @@ class SQLiteStore:
         self._clock = clock
         self._purge_interval = purge_interval
         self._next_purge = 0.0
+        self._seen: dict[str, str] = {}  # record key -> its text as this store last saw it
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         with _unavailable():
@@ -193,6 +206,7 @@ class SQLiteStore:
         try:  # the common case, fresh ids: one INSERT, atomic on its own
             with _unavailable():
                 self._db.execute(_INSERT, row)
+            self._remember(key, row[5])
         except sqlite3.IntegrityError:
             # An id is taken: by a dropped (expired) row it may replace, or by a live one.
             with self._transaction() as db:
@@ -211,18 +225,32 @@ class SQLiteStore:
                 self._maybe_purge(db, now)
 
     async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
+        key = record_key(kind, tx_id)
         rows = self._read(
             "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?",
-            (record_key(kind, tx_id), self._clock()),
+            (key, self._clock()),
         )
-        return Transaction.from_json(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        self._remember(key, rows[0][0])
+        return Transaction.from_json(rows[0][0])
 
     async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         rows = self._read(
             "SELECT data FROM transactions WHERE request_id = ? AND retain_until >= ?",
             (record_key(kind, request_id), self._clock()),
         )
-        return Transaction.from_json(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        tx = Transaction.from_json(rows[0][0])
+        self._remember(record_key(kind, tx.id), rows[0][0])
+        return tx
+
+    def _remember(self, key: str, text: str) -> None:
+        seen = self._seen
+        seen[key] = text
+        if len(seen) > _REMEMBERED:
+            del seen[next(iter(seen))]  # the oldest entry
 
     async def update_if(
         self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
@@ -231,6 +259,11 @@ class SQLiteStore:
         if cas.impossible:
             return None
         tx_id = record_key(kind, tx_id)
+        remembered = self._seen.pop(tx_id, None)
+        if remembered is not None:  # the row as last seen: written over only if it still is
+            updated = cas.apply(Transaction.from_json(remembered))
+            if updated is not None and self._write_over(tx_id, remembered, updated):
+                return updated
         # Optimistic: a failed expectation needs no write lock.
         rows = self._read(
             "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?",
@@ -238,34 +271,42 @@ class SQLiteStore:
         )
         if not rows:
             return None
-        seen = rows[0][0]
-        optimistic = cas.apply(Transaction.from_json(seen))
+        optimistic = cas.apply(Transaction.from_json(rows[0][0]))
         if optimistic is None:
             return None
-        data = optimistic.to_json()
-        now = self._clock()
-        # One statement, atomic on its own: write only if the row is still byte-identical to
-        # the optimistic read (same input, same result) and still live.
-        with _unavailable():
-            cursor = self._db.execute(
-                "UPDATE transactions SET status = ?, version = ?, data = ?"
-                " WHERE id = ? AND data = ? AND retain_until >= ?",
-                (str(optimistic.status), optimistic.version, data, tx_id, seen, now),
-            )
-        if cursor.rowcount == 1:
+        if self._write_over(tx_id, rows[0][0], optimistic):
             return optimistic
         # Someone changed (or dropped) the row in between: decide again under the write lock.
+        now = self._clock()
         with self._transaction() as db:
             row = db.execute(
                 "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?", (tx_id, now)
             ).fetchone()
             updated = None if row is None else cas.apply(Transaction.from_json(row[0]))
+            data = None if updated is None else updated.to_json()
             if updated is not None:
                 db.execute(
                     "UPDATE transactions SET status = ?, version = ?, data = ? WHERE id = ?",
-                    (str(updated.status), updated.version, updated.to_json(), tx_id),
+                    (str(updated.status), updated.version, data, tx_id),
                 )
+        if data is not None:
+            self._remember(tx_id, data)
         return updated
+
+    def _write_over(self, key: str, seen: str, updated: Transaction) -> bool:
+        """One statement, atomic on its own: write ``updated`` only if the row is still
+        byte-identical to ``seen`` (the text it was computed from) and still live."""
+        data = updated.to_json()
+        with _unavailable():
+            cursor = self._db.execute(
+                "UPDATE transactions SET status = ?, version = ?, data = ?"
+                " WHERE id = ? AND data = ? AND retain_until >= ?",
+                (str(updated.status), updated.version, data, key, seen, self._clock()),
+            )
+        if cursor.rowcount != 1:
+            return False
+        self._remember(key, data)
+        return True
 
     # -- single-use markers and counters ------------------------------------------------------
 
