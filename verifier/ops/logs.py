@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessLog",
     "JSONFormatter",
+    "TextFormatter",
     "current_tx",
     "lean_log_records",
     "log_event",
@@ -60,6 +61,26 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """:class:`logging.Formatter` with the same output, its default ``asctime`` built once per
+    second: ``time.strftime`` of the same second on every line was ~2 % of a flow's CPU."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._second: tuple[int, str] = (-1, "")  # one tuple: swapped whole, never half-set
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        if datefmt:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached, text = self._second
+        if cached != second:
+            text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = (second, text)
+        msec_format = self.default_msec_format
+        return msec_format % (text, record.msecs) if msec_format else text
+
+
 def log_event(logger: logging.Logger, msg: str, *, tx: str, **fields: Any) -> None:
     """Log a routine event of a transaction (``presentation created``, ...).
 
@@ -96,7 +117,7 @@ def logging_config(fmt: str, level: str = "INFO") -> dict[str, Any]:
     formatter = (
         {"()": JSONFormatter}
         if fmt == "json"
-        else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        else {"()": TextFormatter, "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     )
     return {
         "version": 1,
