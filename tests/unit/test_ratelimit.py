@@ -4,6 +4,8 @@ memory, how clients are named, and which proxies may name them."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from verifier.ops.rate_limit import RateLimit, client_key
@@ -57,6 +59,26 @@ def test_retry_after_counts_down_to_the_bucket_that_frees_a_slot() -> None:
     assert limiter.check("a").retry_after == 31  # second 500 (two events) leaves at 561
     clock.now = 560.2
     assert limiter.check("a").retry_after == 1
+
+
+@given(
+    limit=st.integers(1, 8),
+    steps=st.lists(st.floats(0, 40, allow_nan=False), min_size=1, max_size=60),
+)
+def test_decisions_match_an_exact_count_of_the_window(limit: int, steps: list[float]) -> None:
+    """Against a plain log of every allowed event: the same decisions, wherever the buckets
+    stand (the limiter keeps a running total instead of adding its buckets up)."""
+    clock = Clock(1000.0)
+    limiter = RateLimit(limit, clock=clock)
+    allowed: list[int] = []  # the second of each allowed event
+    for step in steps:
+        clock.now += step
+        # an event's bucket leaves once all of its second is 60 s old
+        window = [second for second in allowed if clock.now - (second + 1) < 60]
+        expected = len(window) < limit
+        assert limiter.allow("a") == expected
+        if expected:
+            allowed.append(int(clock.now // 1))
 
 
 def test_memory_is_bounded_by_clients_and_seconds() -> None:

@@ -15,6 +15,7 @@ application take it from ``X-Forwarded-For`` instead (:mod:`verifier.app`).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import time
@@ -36,10 +37,11 @@ class Decision(NamedTuple):
 
 
 class _Client:
-    __slots__ = ("buckets", "refused")
+    __slots__ = ("buckets", "counted", "refused")
 
     def __init__(self) -> None:
         self.buckets: deque[list[int]] = deque()  # [second, count], oldest first
+        self.counted = 0  # the sum of the buckets' counts
         self.refused = False
 
 
@@ -64,15 +66,15 @@ class RateLimit:
         state = self.seen.pop(client, None) or _Client()
         buckets = state.buckets
         while buckets and now - (buckets[0][0] + 1) >= WINDOW:
-            buckets.popleft()
+            state.counted -= buckets.popleft()[1]
         if len(self.seen) >= self.MAX_CLIENTS:
             self.seen.pop(next(iter(self.seen)))  # the least recently active client
         self.seen[client] = state
-        counted = sum(count for _, count in buckets)
-        if counted >= self.limit:
+        if state.counted >= self.limit:
             first, state.refused = not state.refused, True
-            return Decision(False, self._wait(buckets, counted, now), first)
+            return Decision(False, self._wait(buckets, state.counted, now), first)
         state.refused = False
+        state.counted += 1
         if buckets and buckets[-1][0] == second:
             buckets[-1][1] += 1
         else:
@@ -92,6 +94,13 @@ def client_key(host: str | None) -> str:
     """The name a client is counted under: its IPv4 address or IPv6 /64; else the text."""
     if not host:
         return "unknown"
+    return _client_key(host)
+
+
+@functools.lru_cache(maxsize=RateLimit.MAX_CLIENTS)
+def _client_key(host: str) -> str:
+    """:func:`client_key` of a non-empty host, remembered for as many hosts as the limit
+    counts (``ipaddress`` parses in Python: a few microseconds on every wallet request)."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
