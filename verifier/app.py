@@ -432,7 +432,7 @@ def app_from_env() -> FastAPI:
     """uvicorn factory for ``agentvp serve`` (each worker reads the environment once)."""
     lean_log_records()
     app = create_app(Settings())
-    # What the worker built so far (modules, the app, its models and schemas: ~140,000
+    # What the worker built so far (modules, the app, its models and schemas: ~110,000
     # objects) lives as long as the process: out of the garbage collector's sight, so that
     # its full collections no longer walk it (one took ~50 ms, a pause for every request).
     gc.collect()
