@@ -27,6 +27,7 @@ __all__ = [
     "b64url_decode_ascii",
     "b64url_decode_json_ascii",
     "b64url_encode",
+    "continued_hash_b64",
     "hash_b64",
     "hash_object",
 ]
@@ -126,11 +127,15 @@ def hash_object(alg: str) -> Any:
 
 def hash_b64(data: str, alg: str = "sha-256") -> str:
     """base64url(H(ASCII(data))) with ``alg`` an IANA Named Information hash name."""
-    hasher = hash_object(alg)
+    return continued_hash_b64(hash_object(alg).copy(), data)
+
+
+def continued_hash_b64(hashed: Any, data: str) -> str:
+    """base64url of the digest of ``hashed`` (a hashlib object, updated here) fed ASCII(data)
+    after whatever it was fed before: :func:`hash_b64` of a text whose start is hashed already."""
     try:
         raw = data.encode("ascii")
     except UnicodeEncodeError:
         raise MalformedError("malformed_base64url", "hash input is not ASCII base64url") from None
-    digest = hasher.copy()
-    digest.update(raw)
-    return b64url_encode(digest.digest())
+    hashed.update(raw)
+    return b64url_encode(hashed.digest())

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import AlgorithmError, KeyBindingError, SignatureError
 from ..jose import PublicKey, SigningKey, check_alg, hash_b64, parse_unverified_jws
+from ..jose.base64url import continued_hash_b64
 
 __all__ = [
     "KB_TYP",
@@ -164,8 +165,16 @@ def verify_kb_jwt(
     allowed_algs: Collection[str],
     max_age: int,
     leeway: int,
+    presented_prefix: tuple[Any, int] | None = None,
 ) -> KeyBindingClaims:
-    """Verify a KB-JWT for one presentation; raise the first failing check."""
+    """Verify a KB-JWT for one presentation; raise the first failing check.
+
+    ``presented_prefix``, when given, is a hashlib object of ``sd_alg`` that has been fed the
+    first n characters of ``presented`` already, and n: ``sd_hash`` is checked against that hash
+    continued with the rest, instead of a hash of ``presented`` from its start (the issuer JWT's
+    signing input begins ``presented``, and :func:`~.vc.verify_presentation` has hashed it for
+    the issuer signature). The object is updated here.
+    """
     jws = parse_unverified_jws(token, what="KB-JWT")
     if jws.header.get("typ") != KB_TYP:
         raise KeyBindingError("kb_typ_invalid", f"KB-JWT typ {jws.header.get('typ')!r} != 'kb+jwt'")
@@ -195,7 +204,12 @@ def verify_kb_jwt(
         )
     if "exp" in payload and _int_claim(payload, "exp") <= now - leeway:
         raise KeyBindingError("kb_expired", "KB-JWT exp has passed")
-    if sd_hash != hash_b64(presented, sd_alg):
+    if presented_prefix is None:
+        expected = hash_b64(presented, sd_alg)
+    else:
+        hashed, start = presented_prefix
+        expected = continued_hash_b64(hashed, presented[start:])
+    if sd_hash != expected:
         raise KeyBindingError(
             "kb_sd_hash_mismatch", "KB-JWT sd_hash does not match the presented SD-JWT"
         )

@@ -22,7 +22,15 @@ from ..errors import (
     SignatureError,
     TrustError,
 )
-from ..jose import PublicKey, check_alg, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
+from ..jose import (
+    CompactJWS,
+    PublicKey,
+    check_alg,
+    jwk_thumbprint,
+    parse_unverified_jws,
+    public_key_from_jwk,
+)
+from ..jose.jwk import signing_hash
 from .disclosures import SUPPORTED_SD_ALGS, Disclosure, reconstruct, split_sd_jwt
 from .kb_jwt import KeyBindingClaims, verify_kb_jwt
 from .layout import NOTHING_SELECTIVE, SDLayout
@@ -44,6 +52,9 @@ LEGACY_TYP = "vc+sd-jwt"
 _NEVER_DISCLOSED = frozenset(
     {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "aka_vcts"}
 )
+# The _sd_alg whose hash is the one an issuer signature alg hashes its signing input with: the
+# issuer JWT's hash then starts the KB-JWT's sd_hash too (the signing input begins the text).
+_SD_ALG_OF_SIGNATURE = {"ES256": "sha-256", "ES384": "sha-384", "ES512": "sha-512"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +256,23 @@ def _holder_key(claims: Mapping[str, Any]) -> PublicKey | None:
         raise CredentialError("cnf_invalid", f"'cnf.jwk' is unusable: {exc.reason}") from None
 
 
+def _check_issuer_signature(jws: CompactJWS, candidates: Sequence[PublicKey], iss: Any) -> Any:
+    """Raise unless one of ``candidates`` signed the issuer JWT. For ES256/384/512 the signing
+    input is hashed once, here, and the hashlib object is returned (None for other algs)."""
+    hashed = signing_hash(jws.alg)
+    if hashed is None:
+        verified = any(k.verify(jws.alg, jws.signing_input, jws.signature) for k in candidates)
+    else:
+        hashed.update(jws.signing_input)
+        digest = hashed.digest()
+        verified = any(k.verify_digest(jws.alg, digest, jws.signature) for k in candidates)
+    if not verified:
+        raise SignatureError(
+            "issuer_signature_invalid", f"issuer JWT signature by {iss!r} is invalid"
+        )
+    return hashed
+
+
 def verify_presentation(
     presentation: str,
     *,
@@ -281,10 +309,7 @@ def verify_presentation(
     if iss is None and "x5c" not in jws.header:
         raise CredentialError("iss_missing", "credential has neither 'iss' nor an 'x5c' header")
     candidates = keys.resolve(iss=iss, header=jws.header, vct=vct if isinstance(vct, str) else None)
-    if not any(k.verify(jws.alg, jws.signing_input, jws.signature) for k in candidates):
-        raise SignatureError(
-            "issuer_signature_invalid", f"issuer JWT signature by {iss!r} is invalid"
-        )
+    hashed = _check_issuer_signature(jws, candidates, iss)
 
     rebuilt = reconstruct(payload, parts.disclosures, accepted_sd_algs=policy.sd_algs)
     illegal = rebuilt.top_level_disclosed & _NEVER_DISCLOSED
@@ -316,6 +341,11 @@ def verify_presentation(
             allowed_algs=policy.kb_algs,
             max_age=policy.kb_max_age,
             leeway=policy.leeway,
+            # The signing input's hash, continued over the rest of ``presented`` (which the
+            # signing input begins) when _sd_alg is the signature's own hash.
+            presented_prefix=(hashed, len(jws.signing_input))
+            if hashed is not None and _SD_ALG_OF_SIGNATURE[jws.alg] == rebuilt.sd_alg
+            else None,
         )
     return VerifiedCredential(
         vct=vct,
