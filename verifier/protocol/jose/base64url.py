@@ -62,7 +62,7 @@ _fast_encode = b64codec.encode
 
 
 def b64url_encode(data: bytes) -> str:
-    if _FAST and data.__class__ is bytes:
+    if _FAST and type(data) is bytes:
         return _fast_encode(data)
     return _b2a(data, newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()
 
@@ -80,7 +80,7 @@ def b64url_decode(text: str, *, what: str = "value") -> bytes:
 def b64url_decode_ascii(raw: bytes, what: str = "value") -> bytes:
     """:func:`b64url_decode` of text already encoded to ASCII bytes (the same checks)."""
     size = len(raw)
-    if _FAST and raw.__class__ is bytes:
+    if _FAST and type(raw) is bytes:
         data = _fast_decode(raw)
         if data is not None:
             return data
@@ -109,7 +109,7 @@ def b64url_decode_json_ascii(raw: bytes, max_bytes: int, what: str = "value") ->
     compiled codec decodes it, it is valid UTF-8 and at most ``max_bytes`` bytes long (so a
     parser's byte limit reads the same for both forms), saving the copy :func:`.jsonutil.loads`
     makes to decode it; else as the ``bytes`` (the same checks; ``loads`` reports bad UTF-8)."""
-    if _FAST and raw.__class__ is bytes and (len(raw) * 3) >> 2 <= max_bytes:
+    if _FAST and type(raw) is bytes and (len(raw) * 3) >> 2 <= max_bytes:
         text = _fast_decode_text(raw)
         if text is not None:
             return text

@@ -236,7 +236,7 @@ def _public_members(jwk: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 def public_key_from_jwk(jwk: Any) -> PublicKey:
     """Parse a public JWK (private members are ignored, never used). Results are cached."""
-    if jwk.__class__ is not dict and not isinstance(jwk, Mapping):  # parsed JSON is a dict
+    if type(jwk) is not dict and not isinstance(jwk, Mapping):  # parsed JSON is a dict
         raise MalformedError("malformed_jwk", "JWK is not a JSON object")
     members = _public_members(jwk)
     if members is None:

@@ -11,8 +11,8 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from .. import jsonutil
 from ..errors import AlgorithmError, MalformedError, SignatureError
+from ..jsonutil import loads
 from .base64url import b64url_decode, b64url_decode_ascii
 from .jwk import PublicKey
 
@@ -22,6 +22,7 @@ __all__ = ["SIGNING_ALGS", "CompactJWS", "check_alg", "parse_unverified_jws", "v
 SIGNING_ALGS = frozenset({"ES256", "ES384", "ES512", "EdDSA", "Ed25519", "PS256", "RS256"})
 _FORBIDDEN_ALGS = frozenset({"none", "HS256", "HS384", "HS512"})
 _MAX_HEADER = 16 * 1024  # x5c chains included
+_tuple_new = tuple.__new__  # see parse_unverified_jws
 
 
 class CompactJWS(NamedTuple):
@@ -37,7 +38,7 @@ class CompactJWS(NamedTuple):
         return str(self.header["alg"])
 
     def payload_json(self, *, what: str = "JWT payload") -> dict[str, Any]:
-        value = jsonutil.loads(self.payload, what=what)
+        value = loads(self.payload, what=what)
         if not isinstance(value, dict):
             raise MalformedError("malformed_jwt", f"{what} is not a JSON object")
         return value
@@ -46,7 +47,7 @@ class CompactJWS(NamedTuple):
 @lru_cache(maxsize=1024)
 def _parse_header(header_b64: str, what: str) -> dict[str, Any]:
     """Headers repeat across tokens of one issuer or holder; parse each distinct one once."""
-    header = jsonutil.loads(b64url_decode(header_b64, what=f"{what} header"), what=f"{what} header")
+    header = loads(b64url_decode(header_b64, what=f"{what} header"), what=f"{what} header")
     if not isinstance(header, dict):
         raise MalformedError("malformed_jwt", f"{what} header is not a JSON object")
     if not isinstance(header.get("alg"), str):
@@ -81,7 +82,7 @@ def parse_unverified_jws(token: str, *, what: str = "JWT") -> CompactJWS:
     signature = b64url_decode_ascii(raw[last + 1 :], what)
     # CompactJWS(header, payload, signing_input, signature) without the named tuple's generated
     # __new__ (Python code, interpreted even in the compiled build): the same object.
-    return tuple.__new__(CompactJWS, (header, payload, raw[:last], signature))
+    return _tuple_new(CompactJWS, (header, payload, raw[:last], signature))
 
 
 def check_alg(alg: str, allowed: Collection[str], *, what: str) -> None:

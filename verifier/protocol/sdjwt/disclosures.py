@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from .. import jsonutil
 from ..errors import AlgorithmError, MalformedError, SDJWTError
 from ..jose import b64url_decode, b64url_encode
 from ..jose.base64url import b64url_decode_json_ascii, hash_object
+from ..jsonutil import DEFAULT_MAX_BYTES, loads
 from .layout import ClaimPath, SDLayout
 
 __all__ = [
@@ -49,6 +49,11 @@ DEFAULT_MAX_NESTING = 64
 # RFC 9901 §4.2.1 reserves "_sd" and "..."; "_sd_alg" may only sit at the top of the
 # issuer-signed payload (§4.1.1), so a disclosure may not introduce it either.
 _RESERVED_NAMES = (SD_DIGESTS, ARRAY_DIGEST, SD_ALG)
+# Named tuples per presentation (SDJWTParts, Disclosure, Reconstructed) are built as
+# ``tuple.__new__(Cls, (...))``: the same object as ``Cls(...)``, without the named tuple's
+# generated ``__new__`` (Python code, run by the interpreter even in the compiled build). Held
+# here, so that the compiled build does not look ``__new__`` up on ``tuple`` per call.
+_tuple_new = tuple.__new__
 
 
 class SDJWTParts(NamedTuple):
@@ -88,8 +93,8 @@ def split_sd_jwt(serialized: str, *, max_disclosures: int = DEFAULT_MAX_DISCLOSU
         raise MalformedError("malformed_sd_jwt", "empty disclosure between two '~'")
     if last and last.count(".") != 2:
         raise MalformedError("malformed_sd_jwt", "last component is neither empty nor a KB-JWT")
-    # SDJWTParts(issuer_jwt, disclosures, kb_jwt), built as a plain tuple (see Disclosure below)
-    return tuple.__new__(SDJWTParts, (issuer_jwt, tuple(disclosures), last or None))
+    # SDJWTParts(issuer_jwt, disclosures, kb_jwt), built as a plain tuple (see _tuple_new)
+    return _tuple_new(SDJWTParts, (issuer_jwt, tuple(disclosures), last or None))
 
 
 class Disclosure(NamedTuple):
@@ -100,11 +105,6 @@ class Disclosure(NamedTuple):
     salt: str
     name: str | None
     value: Any
-
-
-# Named tuples per presentation (SDJWTParts, Disclosure, Reconstructed) are built as
-# ``tuple.__new__(Cls, (...))``: the same object as ``Cls(...)``, without the named tuple's
-# generated ``__new__`` (Python code, run by the interpreter even in the compiled build).
 
 
 def decode_disclosure(encoded: str, digest: str) -> Disclosure:
@@ -120,23 +120,23 @@ def _decode_ascii(encoded: str, raw: bytes, digest: str, *, decoded: bool = Fals
     """:func:`decode_disclosure` of ``raw``: ``encoded`` as ASCII bytes (or, ``decoded``, the
     bytes it already decoded to)."""
     try:
-        text = raw if decoded else b64url_decode_json_ascii(raw, jsonutil.DEFAULT_MAX_BYTES)
-        value = jsonutil.loads(text)
+        text = raw if decoded else b64url_decode_json_ascii(raw, DEFAULT_MAX_BYTES)
+        value = loads(text)
     except MalformedError as exc:
         raise MalformedError(exc.code, f"disclosure {digest}: {exc.reason}") from None
-    if value.__class__ is not list or not 2 <= len(value) <= 3:
+    if type(value) is not list or not 2 <= len(value) <= 3:
         raise MalformedError(
             "malformed_disclosure", f"disclosure {digest} is not a JSON array of 2 or 3"
         )
-    if value[0].__class__ is not str:
+    if type(value[0]) is not str:
         raise MalformedError("malformed_disclosure", f"disclosure {digest} salt is not a string")
     if len(value) == 3:
-        if value[1].__class__ is not str:
+        if type(value[1]) is not str:
             raise MalformedError(
                 "malformed_disclosure", f"disclosure {digest} claim name is not a string"
             )
-        return tuple.__new__(Disclosure, (encoded, digest, value[0], value[1], value[2]))
-    return tuple.__new__(Disclosure, (encoded, digest, value[0], None, value[1]))
+        return _tuple_new(Disclosure, (encoded, digest, value[0], value[1], value[2]))
+    return _tuple_new(Disclosure, (encoded, digest, value[0], None, value[1]))
 
 
 class Reconstructed(NamedTuple):
@@ -212,11 +212,11 @@ class _Rebuilder:
         self, node: dict[str, Any], disclosure: Disclosure, depth: int, path: ClaimPath
     ) -> None:
         """Step 5 for an object property: arity 3, no reserved name, no collision."""
-        name = disclosure.name
+        _, digest, _, name, value = disclosure
         if name is None:
             raise SDJWTError(
                 "disclosure_wrong_arity",
-                f"disclosure {disclosure.digest} sits in '_sd' but is an array-element disclosure",
+                f"disclosure {digest} sits in '_sd' but is an array-element disclosure",
             )
         if name in _RESERVED_NAMES:
             raise SDJWTError("disclosure_reserved_name", f"disclosure names the claim {name!r}")
@@ -225,7 +225,7 @@ class _Rebuilder:
                 "disclosure_name_collision", f"claim {name!r} already exists at this level"
             )
         where = (*path, name)
-        node[name] = self.value(disclosure.value, depth + 1, where)
+        node[name] = self.value(value, depth + 1, where)
         self.disclosed.add(where)
         if depth == 0:
             self.top_level.add(name)
@@ -244,14 +244,15 @@ class _Rebuilder:
                 if disclosure is None:
                     self.concealed.add(path)
                     continue  # undisclosed element or decoy: it vanishes
-                if disclosure.name is not None:
+                _, digest, _, name, value = disclosure
+                if name is not None:
                     raise SDJWTError(
                         "disclosure_wrong_arity",
-                        f"disclosure {disclosure.digest} is an array element but has a claim name",
+                        f"disclosure {digest} is an array element but has a claim name",
                     )
                 where = (*path, len(out))
                 self.disclosed.add(where)
-                out.append(self.value(disclosure.value, depth + 1, where))
+                out.append(self.value(value, depth + 1, where))
             elif isinstance(element, dict):
                 out.append(self.obj(element, depth + 1, (*path, len(out))))
             elif isinstance(element, list):
@@ -302,4 +303,4 @@ def reconstruct(
     ordered = tuple(map(rebuilder.used.__getitem__, by_digest))
     layout = SDLayout(frozenset(rebuilder.disclosed), frozenset(rebuilder.concealed))
     top_level = frozenset(rebuilder.top_level)
-    return tuple.__new__(Reconstructed, (claims, ordered, top_level, sd_alg, layout))
+    return _tuple_new(Reconstructed, (claims, ordered, top_level, sd_alg, layout))

@@ -176,10 +176,13 @@ def verify_kb_jwt(
     the issuer signature). The object is updated here.
     """
     jws = parse_unverified_jws(token, what="KB-JWT")
-    if jws.header.get("typ") != KB_TYP:
-        raise KeyBindingError("kb_typ_invalid", f"KB-JWT typ {jws.header.get('typ')!r} != 'kb+jwt'")
-    check_alg(jws.alg, allowed_algs, what="KB-JWT")
-    if not holder_key.verify(jws.alg, jws.signing_input, jws.signature):
+    header, _, signing_input, signature = jws
+    typ = header.get("typ")
+    if typ != KB_TYP:
+        raise KeyBindingError("kb_typ_invalid", f"KB-JWT typ {typ!r} != 'kb+jwt'")
+    alg = jws.alg
+    check_alg(alg, allowed_algs, what="KB-JWT")
+    if not holder_key.verify(alg, signing_input, signature):
         raise SignatureError("kb_signature_invalid", "KB-JWT is not signed by the cnf key")
     payload = jws.payload_json(what="KB-JWT payload")
     iat = _int_claim(payload, "iat")

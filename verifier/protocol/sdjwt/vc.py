@@ -256,21 +256,25 @@ def _holder_key(claims: Mapping[str, Any]) -> PublicKey | None:
         raise CredentialError("cnf_invalid", f"'cnf.jwk' is unusable: {exc.reason}") from None
 
 
-def _check_issuer_signature(jws: CompactJWS, candidates: Sequence[PublicKey], iss: Any) -> Any:
-    """Raise unless one of ``candidates`` signed the issuer JWT. For ES256/384/512 the signing
-    input is hashed once, here, and the hashlib object is returned (None for other algs)."""
-    hashed = signing_hash(jws.alg)
+def _check_issuer_signature(
+    jws: CompactJWS, alg: str, candidates: Sequence[PublicKey], iss: Any
+) -> Any:
+    """Raise unless one of ``candidates`` signed the issuer JWT (``alg`` is its header's). For
+    ES256/384/512 the signing input is hashed once, here, and the hashlib object is returned
+    (None for other algs)."""
+    _, _, signing_input, signature = jws
+    hashed = signing_hash(alg)
     if hashed is None:
-        verified = any(k.verify(jws.alg, jws.signing_input, jws.signature) for k in candidates)
+        for key in candidates:
+            if key.verify(alg, signing_input, signature):
+                return None
     else:
-        hashed.update(jws.signing_input)
+        hashed.update(signing_input)
         digest = hashed.digest()
-        verified = any(k.verify_digest(jws.alg, digest, jws.signature) for k in candidates)
-    if not verified:
-        raise SignatureError(
-            "issuer_signature_invalid", f"issuer JWT signature by {iss!r} is invalid"
-        )
-    return hashed
+        for key in candidates:
+            if key.verify_digest(alg, digest, signature):
+                return hashed
+    raise SignatureError("issuer_signature_invalid", f"issuer JWT signature by {iss!r} is invalid")
 
 
 def verify_presentation(
@@ -291,33 +295,36 @@ def verify_presentation(
             "input_too_large",
             f"presentation is {len(presentation)} bytes, limit {policy.max_presentation_bytes}",
         )
-    parts = split_sd_jwt(presentation, max_disclosures=policy.max_disclosures)
-    # ``parts.presented`` re-joined, without re-joining: everything up to the last "~".
-    presented = presentation[: len(presentation) - len(parts.kb_jwt or "")]
-    if require_key_binding and parts.kb_jwt is None:
+    # Named tuples are unpacked once (each attribute read is a lookup on the class).
+    issuer_jwt, sent, kb_jwt = split_sd_jwt(presentation, max_disclosures=policy.max_disclosures)
+    # ``SDJWTParts.presented`` re-joined, without re-joining: everything up to the last "~".
+    presented = presentation[: len(presentation) - len(kb_jwt or "")]
+    if require_key_binding and kb_jwt is None:
         raise KeyBindingError("kb_missing", "key binding is required but no KB-JWT was presented")
 
-    jws = parse_unverified_jws(parts.issuer_jwt, what="issuer JWT")
-    typ = jws.header.get("typ")
+    jws = parse_unverified_jws(issuer_jwt, what="issuer JWT")
+    header, alg = jws.header, jws.alg
+    typ = header.get("typ")
     if typ != FORMAT and not (policy.accept_legacy_typ and typ == LEGACY_TYP):
         raise CredentialError("issuer_typ_invalid", f"issuer JWT typ {typ!r} is not 'dc+sd-jwt'")
-    check_alg(jws.alg, policy.issuer_algs, what="issuer JWT")
+    check_alg(alg, policy.issuer_algs, what="issuer JWT")
     payload = jws.payload_json(what="issuer JWT payload")
     iss, vct = payload.get("iss"), payload.get("vct")
     if iss is not None and not isinstance(iss, str):
         raise CredentialError("iss_missing", "'iss' is not a string")
-    if iss is None and "x5c" not in jws.header:
+    if iss is None and "x5c" not in header:
         raise CredentialError("iss_missing", "credential has neither 'iss' nor an 'x5c' header")
-    candidates = keys.resolve(iss=iss, header=jws.header, vct=vct if isinstance(vct, str) else None)
-    hashed = _check_issuer_signature(jws, candidates, iss)
+    candidates = keys.resolve(iss=iss, header=header, vct=vct if isinstance(vct, str) else None)
+    hashed = _check_issuer_signature(jws, alg, candidates, iss)
 
-    rebuilt = reconstruct(payload, parts.disclosures, accepted_sd_algs=policy.sd_algs)
-    illegal = rebuilt.top_level_disclosed & _NEVER_DISCLOSED
+    claims, disclosures, top_level_disclosed, sd_alg, layout = reconstruct(
+        payload, sent, accepted_sd_algs=policy.sd_algs
+    )
+    illegal = top_level_disclosed & _NEVER_DISCLOSED
     if illegal:
         raise CredentialError(
             "reserved_claim_disclosed", f"claim {sorted(illegal)[0]!r} must never be disclosable"
         )
-    claims = rebuilt.claims
     _check_validity(claims, now, policy)
     if not isinstance(vct, str) or not vct:
         raise CredentialError("vct_missing", "'vct' is missing or not a string")
@@ -325,16 +332,16 @@ def verify_presentation(
     status = _status_reference(claims)
 
     key_binding = None
-    if parts.kb_jwt is not None:
+    if kb_jwt is not None:
         if holder_key is None:
             raise CredentialError(
                 "cnf_missing", "a KB-JWT was sent but the credential has no 'cnf'"
             )
         key_binding = verify_kb_jwt(
-            parts.kb_jwt,
+            kb_jwt,
             holder_key=holder_key,
             presented=presented,
-            sd_alg=rebuilt.sd_alg,
+            sd_alg=sd_alg,
             audience=audience,
             nonce=nonce,
             now=now,
@@ -344,19 +351,19 @@ def verify_presentation(
             # The signing input's hash, continued over the rest of ``presented`` (which the
             # signing input begins) when _sd_alg is the signature's own hash.
             presented_prefix=(hashed, len(jws.signing_input))
-            if hashed is not None and _SD_ALG_OF_SIGNATURE[jws.alg] == rebuilt.sd_alg
+            if hashed is not None and _SD_ALG_OF_SIGNATURE[alg] == sd_alg
             else None,
         )
     return VerifiedCredential(
         vct=vct,
         iss=iss,
         claims=claims,
-        header=jws.header,
-        disclosures=rebuilt.disclosures,
+        header=header,
+        disclosures=disclosures,
         key_binding=key_binding,
         presented=presented,
         holder_jwk=dict(holder_key.jwk) if holder_key is not None else None,
         status=status,
         raw=presentation,
-        layout=rebuilt.layout,
+        layout=layout,
     )
