@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from verifier.protocol.frozen import slot_setters
 from verifier.protocol.sdjwt.kb_jwt import KeyBindingClaims
 from verifier.protocol.sdjwt.layout import SDLayout
 from verifier.protocol.sdjwt.vc import VerifiedCredential
@@ -47,3 +48,22 @@ def test_defaults_apply() -> None:
     ]
     made = VerifiedCredential(**dict.fromkeys(required))  # type: ignore[arg-type]
     assert (made.raw, made.delegated, made.layout) == ("", (), SDLayout())
+
+
+def test_slot_setters_are_the_slots_in_field_order_and_refuse_other_classes() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Slotted:
+        b: int
+        a: int = 0
+
+    made = Slotted(1, 2)
+    for setter, value in zip(slot_setters(Slotted), (10, 20), strict=True):
+        setter(made, value)
+    assert (made.b, made.a) == (10, 20)
+
+    @dataclasses.dataclass(frozen=True)
+    class Unslotted:
+        a: int = 0
+
+    with pytest.raises(TypeError, match=r"Unslotted\.a is not a slot"):
+        slot_setters(Unslotted)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AlgorithmError, KeyBindingError, SignatureError
+from ..frozen import slot_setters
 from ..jose import PublicKey, SigningKey, check_alg, hash_b64, parse_unverified_jws
 from ..jose.base64url import continued_hash_b64
 
@@ -60,15 +61,19 @@ class KeyBindingClaims:
     ) -> None:
         # The __init__ @dataclass would generate (it keeps one the class defines), written out
         # so that the compiled build runs it natively: a generated one is interpreted Python.
+        # Each field through its slot's setter, in field order (:mod:`..frozen`);
         # tests/unit/test_result_inits.py holds it to the fields.
-        init = object.__setattr__
-        init(self, "iat", iat)
-        init(self, "aud", aud)
-        init(self, "nonce", nonce)
-        init(self, "sd_hash", sd_hash)
-        init(self, "transaction_data_hashes", transaction_data_hashes)
-        init(self, "transaction_data_hashes_alg", transaction_data_hashes_alg)
-        init(self, "payload", payload)
+        put = _KEY_BINDING_CLAIMS_SETTERS
+        put[0](self, iat)
+        put[1](self, aud)
+        put[2](self, nonce)
+        put[3](self, sd_hash)
+        put[4](self, transaction_data_hashes)
+        put[5](self, transaction_data_hashes_alg)
+        put[6](self, payload)
+
+
+_KEY_BINDING_CLAIMS_SETTERS = slot_setters(KeyBindingClaims)
 
 
 def transaction_data_hash(transaction_data: str, alg: str = "sha-256") -> str:

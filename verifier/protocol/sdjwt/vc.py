@@ -22,6 +22,7 @@ from ..errors import (
     SignatureError,
     TrustError,
 )
+from ..frozen import slot_setters
 from ..jose import (
     CompactJWS,
     PublicKey,
@@ -168,24 +169,28 @@ class VerifiedCredential:
     ) -> None:
         # The __init__ @dataclass would generate (it keeps one the class defines), written out
         # so that the compiled build runs it natively: a generated one is interpreted Python.
+        # Each field through its slot's setter, in field order (:mod:`..frozen`);
         # tests/unit/test_result_inits.py holds it to the fields.
-        init = object.__setattr__
-        init(self, "vct", vct)
-        init(self, "iss", iss)
-        init(self, "claims", claims)
-        init(self, "header", header)
-        init(self, "disclosures", disclosures)
-        init(self, "key_binding", key_binding)
-        init(self, "presented", presented)
-        init(self, "holder_jwk", holder_jwk)
-        init(self, "status", status)
-        init(self, "raw", raw)
-        init(self, "delegated", delegated)
-        init(self, "layout", layout)
+        put = _VERIFIED_CREDENTIAL_SETTERS
+        put[0](self, vct)
+        put[1](self, iss)
+        put[2](self, claims)
+        put[3](self, header)
+        put[4](self, disclosures)
+        put[5](self, key_binding)
+        put[6](self, presented)
+        put[7](self, holder_jwk)
+        put[8](self, status)
+        put[9](self, raw)
+        put[10](self, delegated)
+        put[11](self, layout)
 
     @property
     def holder_jkt(self) -> str | None:
         return jwk_thumbprint(self.holder_jwk) if self.holder_jwk is not None else None
+
+
+_VERIFIED_CREDENTIAL_SETTERS = slot_setters(VerifiedCredential)
 
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:
