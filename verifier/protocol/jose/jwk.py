@@ -188,8 +188,8 @@ def coordinate(jwk: Mapping[str, Any], name: str, size: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _cached_public_key(items: tuple[tuple[str, str], ...]) -> PublicKey:
-    jwk = dict(items)
+def _cached_public_key(members: tuple[str, ...], values: tuple[str, ...]) -> PublicKey:
+    jwk = dict(zip(members, values, strict=True))
     kty = jwk.get("kty")
     if kty == "EC":
         crv = jwk.get("crv")
@@ -241,13 +241,13 @@ def public_key_from_jwk(jwk: Any) -> PublicKey:
     members = _public_members(jwk)
     if members is None:
         raise MalformedError("malformed_jwk", f"unsupported JWK kty {jwk.get('kty')!r}")
-    items = []
+    values = []
     for name in members:
         value = jwk.get(name)
         if not isinstance(value, str):
             raise MalformedError("malformed_jwk", f"JWK member {name!r} missing or not a string")
-        items.append((name, value))
-    return _cached_public_key(tuple(items))
+        values.append(value)
+    return _cached_public_key(members, tuple(values))
 
 
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:

@@ -14,9 +14,9 @@ credentials.
 from __future__ import annotations
 
 import hmac
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
 from ..errors import AlgorithmError, KeyBindingError, SignatureError
@@ -115,6 +115,8 @@ def create_kb_jwt(
 
 
 def _same(a: str, b: str) -> bool:
+    if a.isascii() and b.isascii():  # O(1): a flag of the string; compare_digest takes ASCII str
+        return hmac.compare_digest(a, b)
     return hmac.compare_digest(
         a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
     )
@@ -124,7 +126,7 @@ def _int_claim(payload: dict[str, Any], name: str) -> int:
     value = payload.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise KeyBindingError("kb_claim_missing", f"KB-JWT claim {name!r} missing or not a number")
-    if isinstance(value, float) and not math.isfinite(value):  # "1e400" parses as inf
+    if isinstance(value, float) and not isfinite(value):  # "1e400" parses as inf
         raise KeyBindingError("kb_claim_missing", f"KB-JWT claim {name!r} is not a finite number")
     return int(value)
 

@@ -10,9 +10,9 @@ required comes from the caller (the DCQL query), never from what the wallet chos
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from math import inf, isfinite
 from typing import Any, Protocol
 
 from ..errors import (
@@ -202,8 +202,8 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
     try:
         number = float(value)  # an integer beyond the float range overflows
     except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):  # also "1e400", which parses as inf
+        number = inf
+    if not isfinite(number):  # also "1e400", which parses as inf
         raise CredentialError("validity_claim_invalid", f"claim {name!r} is not a finite number")
     return number
 
