@@ -16,6 +16,8 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from verifier.ops.log_stream import LoopBatchedStreamHandler
+
 if TYPE_CHECKING:
     from verifier.ops.metrics import Metrics
 
@@ -123,7 +125,8 @@ def logging_config(fmt: str, level: str = "INFO") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
-        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default"}},
+        # The lines logged in one event-loop iteration leave in one write (see log_stream).
+        "handlers": {"default": {"()": LoopBatchedStreamHandler, "formatter": "default"}},
         "loggers": {
             "agentvp": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
