@@ -149,3 +149,23 @@ def test_serve_logging_config_uses_it_for_every_logger() -> None:
     built = logging.getLogger("test.log_stream.config").handlers[0]
     assert isinstance(built, LoopBatchedStreamHandler)
     assert built.formatter is not None
+
+
+def test_a_new_loop_on_the_same_thread_is_found() -> None:
+    """The handler remembers the loop it found; once that loop has stopped, it looks again."""
+    stream = Stream()
+    logger, _ = logger_to(stream, "new_loop")
+
+    async def two_lines(tag: str) -> list[str]:
+        logger.info("%s 1", tag)
+        logger.info("%s 2", tag)
+        waiting = list(stream.writes)
+        await asyncio.sleep(0.01)
+        return waiting
+
+    before_first = asyncio.run(two_lines("first"))
+    logger.info("between loops")  # no loop runs: written at once
+    before_second = asyncio.run(two_lines("second"))
+    assert before_first == []
+    assert before_second == ["first 1\nfirst 2\n", "between loops\n"]
+    assert stream.writes == ["first 1\nfirst 2\n", "between loops\n", "second 1\nsecond 2\n"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from threading import get_ident
 from typing import Any
 
 __all__ = ["LoopBatchedStreamHandler"]
@@ -31,6 +32,11 @@ class LoopBatchedStreamHandler(logging.StreamHandler[Any]):
         self._pending: list[str] = []
         self._last: logging.LogRecord | None = None  # for handleError, if the write fails
         self._scheduled: asyncio.AbstractEventLoop | None = None
+        # The loop last found running, and its thread: asyncio.get_running_loop() checks the
+        # process id (a getpid() system call) every time, so it is asked only when this thread
+        # is not that loop's or that loop has stopped (one thread runs one loop at a time).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         # Called by Handler.handle with self.lock held.
@@ -43,10 +49,15 @@ class LoopBatchedStreamHandler(logging.StreamHandler[Any]):
             return
         self._pending.append(line)
         self._last = record
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = self._loop
+        thread = get_ident()
+        if loop is None or thread != self._loop_thread or not loop.is_running():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            else:
+                self._loop, self._loop_thread = loop, thread
         if loop is None:
             self._write_pending()
         elif self._scheduled is not loop:
