@@ -7,6 +7,7 @@ forgery). Nothing returned by :func:`parse_unverified_jws` has been verified.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Collection
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -16,7 +17,14 @@ from ..jsonutil import loads
 from .base64url import b64url_decode, b64url_decode_ascii
 from .jwk import PublicKey
 
-__all__ = ["SIGNING_ALGS", "CompactJWS", "check_alg", "parse_unverified_jws", "verify_jws"]
+__all__ = [
+    "SIGNING_ALGS",
+    "CompactJWS",
+    "check_alg",
+    "parse_unverified_jws",
+    "same_text",
+    "verify_jws",
+]
 
 # Algorithms we can verify. Callers narrow this with their own allow-list.
 SIGNING_ALGS = frozenset({"ES256", "ES384", "ES512", "EdDSA", "Ed25519", "PS256", "RS256"})
@@ -83,6 +91,17 @@ def parse_unverified_jws(token: str, *, what: str = "JWT") -> CompactJWS:
     # CompactJWS(header, payload, signing_input, signature) without the named tuple's generated
     # __new__ (Python code, interpreted even in the compiled build): the same object.
     return _tuple_new(CompactJWS, (header, payload, raw[:last], signature))
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether a JWT claim's text equals what was expected (a nonce, a hash), in constant time.
+    ASCII texts are compared as they are (``str.isascii()`` reads a flag: O(1)); others as UTF-8,
+    lone surrogates kept, so any two texts compare as ``==`` does."""
+    if a.isascii() and b.isascii():
+        return hmac.compare_digest(a, b)
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
 
 def check_alg(alg: str, allowed: Collection[str], *, what: str) -> None:

@@ -23,7 +23,6 @@ Self-issued claims are self-attested only: the result proves possession of a key
 
 from __future__ import annotations
 
-import hmac
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any
 
 from ..errors import IDTokenError, MalformedError, SignatureError
 from ..jose import SigningKey, check_alg, jwk_thumbprint, parse_unverified_jws, public_key_from_jwk
+from ..jose.jws import same_text
 
 __all__ = [
     "JWK_THUMBPRINT_URN_PREFIX",
@@ -111,12 +111,6 @@ def _int_claim(payload: Mapping[str, Any], name: str) -> int:
     return int(value)
 
 
-def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(
-        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
-    )
-
-
 def _audience_ok(aud: Any, audience: str) -> bool:
     if isinstance(aud, str):
         return aud == audience
@@ -168,7 +162,7 @@ def verify_id_token(
     if not _audience_ok(payload["aud"], audience):
         raise IDTokenError("id_token_aud_mismatch", f"ID token aud is not {audience!r}")
 
-    if not _same(_str_claim(payload, "nonce"), nonce):
+    if not same_text(_str_claim(payload, "nonce"), nonce):
         raise IDTokenError("id_token_nonce_mismatch", "ID token nonce is not this request's nonce")
 
     exp = _int_claim(payload, "exp")

@@ -33,7 +33,6 @@ so that mandate rules can refuse a withheld restriction. Nothing here knows AP2 
 from __future__ import annotations
 
 import copy
-import hmac
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from typing import Any, Protocol
 from ..errors import DelegationError, MalformedError, SignatureError
 from ..jose import PublicKey, check_alg, hash_b64, parse_unverified_jws
 from ..jose.jwk import public_key_from_jwk
+from ..jose.jws import same_text
 from .delegate_items import DELEGATE_PAYLOAD, DelegateItem, delegate_items
 from .disclosures import SD_ALG, SUPPORTED_SD_ALGS, reconstruct
 from .vc import (
@@ -283,9 +283,7 @@ def _process(
 
 
 def _same(a: Any, b: str) -> bool:
-    return isinstance(a, str) and hmac.compare_digest(
-        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
-    )
+    return isinstance(a, str) and same_text(a, b)
 
 
 def _check_binding(claims: Mapping[str, Any], prev: Segment, what: str) -> None:

@@ -13,7 +13,6 @@ credentials.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from math import isfinite
@@ -23,6 +22,7 @@ from ..errors import AlgorithmError, KeyBindingError, SignatureError
 from ..frozen import slot_setters
 from ..jose import PublicKey, SigningKey, check_alg, hash_b64, parse_unverified_jws
 from ..jose.base64url import continued_hash_b64
+from ..jose.jws import same_text
 
 __all__ = [
     "KB_TYP",
@@ -114,14 +114,6 @@ def create_kb_jwt(
     return holder_key.sign_jws({"typ": KB_TYP, "alg": holder_key.alg}, payload)
 
 
-def _same(a: str, b: str) -> bool:
-    if a.isascii() and b.isascii():  # O(1): a flag of the string; compare_digest takes ASCII str
-        return hmac.compare_digest(a, b)
-    return hmac.compare_digest(
-        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
-    )
-
-
 def _int_claim(payload: dict[str, Any], name: str) -> int:
     value = payload.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -196,7 +188,7 @@ def verify_kb_jwt(
     aud = payload.get("aud")
     got_nonce = _str_claim(payload, "nonce")
     sd_hash = _str_claim(payload, "sd_hash")
-    if not _same(got_nonce, nonce):
+    if not same_text(got_nonce, nonce):
         raise KeyBindingError("kb_nonce_mismatch", "KB-JWT nonce is not this request's nonce")
     if not isinstance(aud, str):
         raise KeyBindingError("kb_aud_mismatch", "KB-JWT aud is not a single string")
