@@ -31,6 +31,7 @@ from ..jose import (
     parse_unverified_jws,
     public_key_from_jwk,
 )
+from ..jose.base64url import hash_object
 from ..jose.jwk import signing_hash
 from .disclosures import SUPPORTED_SD_ALGS, Disclosure, reconstruct, split_sd_jwt
 from .kb_jwt import KeyBindingClaims, verify_kb_jwt
@@ -53,9 +54,6 @@ LEGACY_TYP = "vc+sd-jwt"
 _NEVER_DISCLOSED = frozenset(
     {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "aka_vcts"}
 )
-# The _sd_alg whose hash is the one an issuer signature alg hashes its signing input with: the
-# issuer JWT's hash then starts the KB-JWT's sd_hash too (the signing input begins the text).
-_SD_ALG_OF_SIGNATURE = {"ES256": "sha-256", "ES384": "sha-384", "ES512": "sha-512"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,9 +352,9 @@ def verify_presentation(
             max_age=policy.kb_max_age,
             leeway=policy.leeway,
             # The signing input's hash, continued over the rest of ``presented`` (which the
-            # signing input begins) when _sd_alg is the signature's own hash.
+            # signing input begins) when _sd_alg names the signature's own hash.
             presented_prefix=(hashed, len(jws.signing_input))
-            if hashed is not None and _SD_ALG_OF_SIGNATURE[alg] == sd_alg
+            if hashed is not None and hashed.name == hash_object(sd_alg).name
             else None,
         )
     return VerifiedCredential(
