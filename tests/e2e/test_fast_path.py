@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -42,8 +44,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return path, init_data_dir(path, public_url=PUBLIC)["api_key"]
 
 
-def _app(data_dir: tuple[Path, str], limit: int = 0) -> Any:
-    return in_process_app(*data_dir, public_url=PUBLIC, wallet_rate_limit=limit)
+def _app(data_dir: tuple[Path, str], limit: int = 0, clock: Callable[[], float] = time.time) -> Any:
+    return in_process_app(*data_dir, public_url=PUBLIC, wallet_rate_limit=limit, clock=clock)
 
 
 def _client(app: Any) -> httpx.AsyncClient:
@@ -190,11 +192,17 @@ def _shape(view: dict[str, Any]) -> str:
 async def test_rate_limit_answers_alike_and_counts_the_same_route(
     data_dir: tuple[Path, str],
 ) -> None:
-    app = _app(data_dir, limit=1)
+    # One fixed instant for both apps: Retry-After counts whole seconds from the allowed
+    # request's second, so on the wall clock a second boundary between the two requests of one
+    # app (a loaded machine) makes its answer say 61 where the other says 60.
+    def clock() -> float:
+        return 1_780_000_000.5
+
+    app = _app(data_dir, limit=1, clock=clock)
     async with _client(app) as client:
         await client.post("/wallet/request/x")  # learns the route, uses the one allowed
         first_429 = await client.post("/wallet/request/x")  # fast path, over the limit
-    other = _app(data_dir, limit=1)
+    other = _app(data_dir, limit=1, clock=clock)
     async with _client(other) as client:
         await client.post("/wallet/request/x")
         _fast_path(other)._routes.clear()  # both through FastAPI now
