@@ -143,7 +143,7 @@ def connect(
         for node in cluster.nodes_manager.startup_nodes.values():
             node.connection_class = tracked  # type: ignore[assignment]
         return cluster, None
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
         list(target.nodes),
         sentinel_kwargs={"socket_connect_timeout": timeout, "socket_timeout": timeout},
         **common,
