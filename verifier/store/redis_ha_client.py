@@ -31,7 +31,6 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from .redis_replicated import NotReplicatedError
 from .redis_urls import HATarget
@@ -154,6 +153,6 @@ def connect(
         db=target.db,
         connection_class=connections.tracked(base),
         max_connections=max_connections,
-        retry=Retry(NoBackoff(), 0),
+        retry=AsyncRetry(NoBackoff(), 0),
     )
     return client, sentinel
