@@ -22,7 +22,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,6 +66,7 @@ from verifier.routes import (
     web_dc_api,
 )
 from verifier.routes.fast_path import FastPath
+from verifier.routes.json_response import JSONResponse
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
 from verifier.ssf.wiring import SSF, build_ssf

@@ -24,7 +24,7 @@ import json.scanner
 import re
 from typing import Any
 
-from . import jsonscan
+from . import jsonout, jsonscan
 from .errors import MalformedError
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "dumps_compact", "loads", "standard_loads"]
@@ -181,5 +181,9 @@ def standard_loads(
 
 
 def dumps_compact(value: Any) -> str:
-    """Compact, UTF-8-preserving serialisation used for everything we sign or hash."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact, UTF-8-preserving serialisation used for everything we sign or hash: the text of
+    ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` (:mod:`.jsonout`)."""
+    return _COMPACT(value)
+
+
+_COMPACT = jsonout.Encoder(ensure_ascii=False).text

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
 from verifier.protocol.mandates.authority import AgentAction
 from verifier.routes.deps import json_body, parse_body, require_api_key, service_of
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.rp_api import presentation_view
 from verifier.routes.schemas import AgentVerificationView, AuditLog

@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.ap2.service import AP2Verifications, VerificationRequest
 from verifier.routes.deps import json_body, parse_body, require_api_key
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.schemas import AP2Challenge, AP2Verification, AuditLog
 

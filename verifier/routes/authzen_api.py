@@ -13,7 +13,6 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
 from verifier.authzen.pdp import PDP
 from verifier.authzen.requests import RequestError, parse_batch, parse_evaluation
@@ -22,6 +21,7 @@ from verifier.errors import ServiceError
 from verifier.oauth.agent_grant import OAuthError
 from verifier.oauth.pep_clients import EVALUATE, PEPClients
 from verifier.routes.deps import json_body, require_api_key
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.signal_schemas import (
     AuthZENConfiguration,

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from verifier.agents.verifications import AgentVerifications
 from verifier.errors import ServiceError
@@ -41,6 +41,7 @@ from verifier.policy.presets import load_policy_file
 from verifier.protocol.oauth.access_token import GRANT_TYPE
 from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE
 from verifier.routes.deps import rate_limited, require_api_key
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, errors, form_request
 from verifier.routes.schemas import (
     JWKS,

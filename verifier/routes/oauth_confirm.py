@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from verifier.errors import ServiceError
@@ -30,6 +30,7 @@ from verifier.presentations.qr import qr_svg
 from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
 from verifier.routes.deps import rate_limited, require_api_key
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.oauth_login import NO_STORE, login_server_of
 from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.web import WEB_DIR, SecureRoute

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.errors import ServiceError
@@ -41,6 +41,7 @@ from verifier.presentations.qr import qr_svg
 from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
 from verifier.routes.deps import rate_limited, require_api_key
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.web import WEB_DIR, SecureRoute
 from verifier.settings import Settings

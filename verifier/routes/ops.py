@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from verifier.ops.metrics import Metrics
 from verifier.routes.deps import service_of
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, content, errors
 from verifier.routes.schemas import Health
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from verifier.errors import ServiceError
 from verifier.presentations.create import CreatePresentation
@@ -18,6 +18,7 @@ from verifier.presentations.dc_api import DCAPIAnswer, dc_api_request, receive_d
 from verifier.presentations.qr import qr_png, qr_svg
 from verifier.presentations.service import PresentationService
 from verifier.routes.deps import API_KEY_CHECK, json_body, parse_body, service_of
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, content, errors, json_request
 from verifier.routes.schemas import PresentationView
 from verifier.settings import Settings

@@ -16,10 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 
 from verifier.errors import ServiceError
 from verifier.routes.deps import json_body, require_api_key
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, errors, json_request
 from verifier.routes.signal_schemas import (
     PollAnswer,

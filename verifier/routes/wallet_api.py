@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from verifier.errors import ServiceError
 from verifier.protocol import AgentVPError
 from verifier.protocol.oid4vp.response import FORM_CONTENT_TYPE, parse_form
 from verifier.routes.deps import rate_limited, service_of
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, content, errors, form_request
 from verifier.routes.schemas import JWKS, WalletResponseAnswer
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -38,6 +38,7 @@ from verifier.presentations.service import PresentationService
 from verifier.protocol import AgentVPError
 from verifier.protocol.jsonutil import loads
 from verifier.routes.deps import parse_body, service_of
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.rp_api import _events, presentation_view
 from verifier.settings import Settings
 from verifier.store.base import Transaction

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.errors import ServiceError
@@ -32,6 +32,7 @@ from verifier.presentations.qr import qr_svg
 from verifier.protocol.mandates.authority import AgentAction
 from verifier.routes.agent_api import agents_of, decision_view
 from verifier.routes.deps import parse_body, service_of
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.web import (
     NO_STORE,
     WEB_DIR,

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.agents.step_up_dc_api import switch_to_dc_api
@@ -27,6 +26,7 @@ from verifier.errors import ServiceError
 from verifier.presentations.dc_api import DCAPIAnswer, dc_api_request, receive_dc_api_answer
 from verifier.routes.agent_api import agents_of
 from verifier.routes.deps import parse_body, service_of
+from verifier.routes.json_response import JSONResponse
 from verifier.routes.web import (
     NO_STORE,
     SecureRoute,

@@ -14,8 +14,9 @@
   :mod:`.redis_ha_client`, :mod:`.redis_urls`).
 
 Records are typed: each lives under its :class:`~.base.RecordKind` and is read back only by
-naming that kind. Imports nothing of ``verifier`` but this package (the capability packages
-build on it; it knows none of them).
+naming that kind. Imports nothing of ``verifier`` but this package and
+:mod:`verifier.protocol.jsonout` (the records' JSON; the capability packages build on it; it
+knows none of them).
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
+from verifier.protocol.jsonout import Encoder
+
 __all__ = [
     "FINAL_STATUSES",
     "QueueItem",
@@ -166,9 +168,9 @@ def _nested_dataclass(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-# ``json.dumps(value, separators=(",", ":"), sort_keys=True, default=_nested_dataclass)``
-# without building an encoder per call (dumps does exactly this with a fresh one).
-_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=_nested_dataclass).encode
+# ``json.dumps(value, separators=(",", ":"), sort_keys=True, default=_nested_dataclass)``,
+# the same text, written by orjson where it writes the same (a record: ~3x faster; jsonout).
+_encode = Encoder(sort_keys=True, default=_nested_dataclass).text
 
 
 @dataclass(frozen=True)
