@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from verifier.protocol.jsonout import Encoder
+
 from .base import QueueItem, Transaction, record_key
 
 __all__ = ["CompareAndSet", "MemoryStore", "encode", "require_once", "require_ttl"]
@@ -44,9 +46,10 @@ def encode(value: Any) -> str:
     return _canonical(value)
 
 
-# ``json.dumps(value, separators=(",", ":"), sort_keys=True)`` without building an encoder per
-# call (dumps does exactly this with a fresh one).
-_canonical = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+# ``json.dumps(value, separators=(",", ":"), sort_keys=True)``, the same text, written by orjson
+# where it writes the same (:mod:`verifier.protocol.jsonout`): a response's ``result`` change is
+# the largest value a flow encodes here.
+_canonical = Encoder(sort_keys=True).text
 
 
 def require_ttl(ttl: int) -> None:
