@@ -5,9 +5,12 @@ claims path pointers - and its JSON form in the RP's result."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sd_jwt.common import SDObj
 
 from verifier.presentations.results import credential_result
@@ -19,7 +22,7 @@ from verifier.protocol import (
     verify_presentation,
 )
 from verifier.protocol.jose import SigningKey
-from verifier.protocol.sdjwt.layout import NOTHING_SELECTIVE, SDLayout
+from verifier.protocol.sdjwt.layout import NOTHING_SELECTIVE, SDLayout, _sorted
 from wallet_sim.holder import build_vp_token
 from wallet_sim.issuer import Issuer
 
@@ -133,3 +136,23 @@ def test_a_verified_presentation_carries_its_layout_into_the_rp_result() -> None
         "concealed": [[], ["list"], ["list", 1, "x"]],
     }
     assert NOTHING_SELECTIVE.as_json() == {"disclosed": [], "concealed": []}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.integers(-1000, 100000),
+                st.text(alphabet=st.sampled_from('ab,", :[]\\\x7fé\u2028'), max_size=4),
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        max_size=8,
+    )
+)
+def test_layout_order_is_json_dumps_order(paths: list[list[str | int]]) -> None:
+    """The compact key orders claim paths exactly as ``json.dumps``'s spaced text did."""
+    expected = [list(p) for p in sorted(map(tuple, paths), key=lambda p: (len(p), json.dumps(p)))]
+    assert _sorted(map(tuple, paths)) == expected

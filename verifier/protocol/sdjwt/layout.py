@@ -16,10 +16,11 @@ indices after undisclosed elements vanished), so they can be looked up in the ve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from ..jsonout import Encoder
 
 __all__ = ["NOTHING_SELECTIVE", "ClaimPath", "SDLayout"]
 
@@ -27,8 +28,14 @@ ClaimPath = tuple[str | int, ...]
 
 
 def _sorted(paths: Iterable[ClaimPath]) -> list[list[str | int]]:
-    """Shallow paths first, then by their JSON text: the same layout always serialises alike."""
-    return [list(p) for p in sorted(paths, key=lambda p: (len(p), json.dumps(p)))]
+    """Shallow paths first, then by their JSON text: the same layout always serialises alike.
+    The text is compact (``json.dumps(p, separators=(",", ":"))``, ASCII-escaped as ``dumps``
+    escapes): it orders paths of one length exactly as ``json.dumps(p)``'s ``", "`` does,
+    since a separator's space only ever meets another separator's space."""
+    return [list(p) for p in sorted(paths, key=lambda p: (len(p), _text(p)))]
+
+
+_text = Encoder(ensure_ascii=True).text
 
 
 def _path(raw: Any) -> ClaimPath:
