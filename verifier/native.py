@@ -33,7 +33,7 @@ from types import ModuleType
 NATIVE_MODULES: tuple[str, ...] = (
     "verifier.protocol.jsonutil",
     "verifier.protocol.jsonscan",
-    "verifier.protocol.jsonout",
+    "verifier.protocol.jsonfast",
     "verifier.protocol.jose.b64codec",
     "verifier.protocol.jose.base64url",
     "verifier.protocol.jose.jws",

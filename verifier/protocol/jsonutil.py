@@ -24,7 +24,7 @@ import json.scanner
 import re
 from typing import Any
 
-from . import jsonout, jsonscan
+from . import jsonfast, jsonscan
 from .errors import MalformedError
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_MAX_DEPTH", "dumps_compact", "loads", "standard_loads"]
@@ -182,8 +182,8 @@ def standard_loads(
 
 def dumps_compact(value: Any) -> str:
     """Compact, UTF-8-preserving serialisation used for everything we sign or hash: the text of
-    ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` (:mod:`.jsonout`)."""
+    ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` (:mod:`.jsonfast`)."""
     return _COMPACT(value)
 
 
-_COMPACT = jsonout.Encoder(ensure_ascii=False).text
+_COMPACT = jsonfast.Encoder(ensure_ascii=False).text

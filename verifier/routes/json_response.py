@@ -2,7 +2,7 @@
 
 Starlette renders with ``json.dumps(content, ensure_ascii=False, allow_nan=False,
 separators=(",", ":")).encode("utf-8")``. :class:`JSONResponse` returns the same bytes through
-:class:`verifier.protocol.jsonout.Encoder` (orjson where it writes exactly that; the standard
+:class:`verifier.protocol.jsonfast.Encoder` (orjson where it writes exactly that; the standard
 library otherwise, so a NaN still raises and a lone surrogate still fails to encode): a flow's
 relying-party answers carry the whole result, and the standard encoder was ~4 % of a flow.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
-from verifier.protocol.jsonout import Encoder
+from verifier.protocol.jsonfast import Encoder
 
 __all__ = ["JSONResponse"]
 

@@ -15,7 +15,7 @@
 
 Records are typed: each lives under its :class:`~.base.RecordKind` and is read back only by
 naming that kind. Imports nothing of ``verifier`` but this package and
-:mod:`verifier.protocol.jsonout` (the records' JSON; the capability packages build on it; it
+:mod:`verifier.protocol.jsonfast` (the records' JSON; the capability packages build on it; it
 knows none of them).
 """
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from verifier.protocol.jsonout import Encoder
+from verifier.protocol.jsonfast import Encoder, loads
 
 from .base import QueueItem, Transaction, record_key
 
@@ -47,7 +47,7 @@ def encode(value: Any) -> str:
 
 
 # ``json.dumps(value, separators=(",", ":"), sort_keys=True)``, the same text, written by orjson
-# where it writes the same (:mod:`verifier.protocol.jsonout`): a response's ``result`` change is
+# where it writes the same (:mod:`verifier.protocol.jsonfast`): a response's ``result`` change is
 # the largest value a flow encodes here.
 _canonical = Encoder(sort_keys=True).text
 
@@ -116,7 +116,7 @@ class CompareAndSet:
             current["status"] = encode(tx.status)
         if not self.matches(current):
             return None
-        decoded = {name: json.loads(text) for name, text in self.changes.items()}
+        decoded = {name: loads(text) for name, text in self.changes.items()}
         return replace(tx, **decoded, version=tx.version + 1)
 
 

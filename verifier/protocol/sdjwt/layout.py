@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..jsonout import Encoder
+from ..jsonfast import Encoder
 
 __all__ = ["NOTHING_SELECTIVE", "ClaimPath", "SDLayout"]
 

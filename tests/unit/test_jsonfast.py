@@ -1,4 +1,4 @@
-"""``verifier.protocol.jsonout``: the standard library's JSON text, byte for byte, whichever
+"""``verifier.protocol.jsonfast``: the standard library's JSON text, byte for byte, whichever
 encoder writes it.
 
 For arbitrary values - floats of every kind, integers beyond 64 bits, non-ASCII, control and
@@ -23,14 +23,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier import native
-from verifier.protocol import jsonout
+from verifier.protocol import jsonfast
 from verifier.store.base import Transaction
 
-PYTHON = native.load_as_python("verifier.protocol.jsonout")
+PYTHON = native.load_as_python("verifier.protocol.jsonfast")
 assert not PYTHON.COMPILED
 BUILDS: dict[str, ModuleType] = {"python": PYTHON}
-if jsonout.COMPILED:
-    BUILDS["compiled"] = jsonout
+if jsonfast.COMPILED:
+    BUILDS["compiled"] = jsonfast
 
 OPTIONS = [
     {"sort_keys": True, "ensure_ascii": True},  # the store's records
@@ -187,3 +187,81 @@ def test_values_orjson_writes_come_out_the_same(value: Any) -> None:
     for build in BUILDS.values():
         assert build.plain(value, False)
     same(value)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal and of the same types all the way down (1, 1.0 and True differ; -0.0 is not 0.0;
+    NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same_value, a, b))
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (
+            a == b and math.copysign(1, a) == math.copysign(1, b)
+        )
+    return bool(a == b)
+
+
+def read_alike(text: str | bytes) -> None:
+    for build in BUILDS.values():
+        expected = outcome(json.loads, text)
+        got = outcome(build.loads, text)
+        assert got[0] == expected[0], (text, got, expected)
+        if got[0] == "ok":
+            assert same_value(got[1], expected[1]), text
+        else:
+            assert got[1] is expected[1], text
+
+
+@settings(max_examples=600, deadline=None)
+@given(VALUES, st.booleans())
+def test_any_written_value_is_read_as_the_standard_library_reads_it(
+    value: Any, ascii_: bool
+) -> None:
+    try:
+        text = json.dumps(value, ensure_ascii=ascii_)
+    except (TypeError, ValueError):
+        return  # keys the standard library cannot write
+    read_alike(text)
+    if ascii_:
+        read_alike(text.encode())
+
+
+JSONISH = '{}[]",:0123456789-+.eE tfnrulasIiNy\\u\ud800é\x00\n'
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=st.sampled_from(JSONISH), max_size=24))
+def test_any_text_is_read_or_refused_as_the_standard_library_does(text: str) -> None:
+    read_alike(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "123456789012345678901234567890",  # orjson: a float; the standard library: the integer
+        "[18446744073709551615, 18446744073709551616, -9223372036854775809]",
+        '{"a": 1, "a": 2}',
+        '{"a": 1, "b": 2, "a": 3}',
+        "[1e400, -1e400]",
+        "NaN",
+        "[Infinity]",
+        '"\\ud800"',
+        '"\\ud83d\\ude00"',
+        "[0.1, 1e-07, -0.0, 5e-324]",
+        "\ufeff[]",
+        " [1] ",
+        "[1] x",
+        '"a\nb"',
+        b'{"k": "\xc3\xa9"}',
+        b'{"k": "\xff"}',
+        "[" * 300 + "]" * 300,
+    ],
+)
+def test_the_texts_where_orjson_differs_are_read_as_the_standard_library_reads_them(
+    text: str | bytes,
+) -> None:
+    read_alike(text)

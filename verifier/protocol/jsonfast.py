@@ -1,19 +1,29 @@
-"""JSON output: exactly the standard library's text, written by ``orjson`` where that is the same.
+"""The standard library's JSON, faster: the same text out, the same values in, via ``orjson``.
 
 The verifier writes JSON on every step of a flow - the stored record (three times), the signed
-request object, the answers to the relying party - and the standard library's encoder is the
-slowest part of it (~30 µs for a 7 KB record; ``orjson`` takes 3). ``orjson``'s output is not
-always the standard library's: it spells some floats differently (``1e-7`` for ``1e-07``),
-writes NaN and infinities as ``null``, never escapes non-ASCII text, refuses integers beyond 64
-bits, and serialises types (UUIDs, plain enums) the standard library refuses. So
-:func:`dumps` first walks the value (:func:`plain`): only when every part of it is one whose
-text both encoders write byte for byte - ``None``, booleans, integers, strings (ASCII ones when
-non-ASCII is to be escaped), and dicts with string keys, lists and tuples of those - does
-``orjson`` write it; otherwise, and whenever ``orjson`` refuses, the standard library does. The
-result is the standard library's text either way (``tests/unit/test_jsonout.py`` holds the two
-to each other on arbitrary values), so records, signatures and answers are unchanged: this
-module only makes them faster. Compiled with Cython (``verifier/native.py``), the walk costs a
-few microseconds per record.
+request object, the answers to the relying party - and reads its records back five times; the
+standard library's encoder and decoder were the largest visible costs after the signatures
+(~30 µs to write a 7 KB record, ~19 µs to read a 2.5 KB one; ``orjson``: 3 and 6).
+``orjson`` is not a drop-in replacement: it spells some floats differently (``1e-7`` for
+``1e-07``), writes NaN and infinities as ``null``, never escapes non-ASCII text, refuses
+integers beyond 64 bits when writing and reads them as floats, and serialises types (UUIDs,
+plain enums) the standard library refuses. So both directions check the value:
+
+- :meth:`Encoder.text` / :meth:`Encoder.bytes` let ``orjson`` write a value only when
+  :func:`plain` says every part of it is one both encoders spell byte for byte - ``None``,
+  booleans, 64-bit integers, strings (ASCII without DEL where non-ASCII is escaped), dicts with
+  string keys, lists and tuples - and the standard library writes everything else, or
+  whatever ``orjson`` refuses;
+- :func:`loads` keeps what ``orjson`` read only when it holds no float (a float may be an
+  integer beyond 64 bits that ``orjson`` rounded; and floats are where two parsers could
+  differ): otherwise, and for any text ``orjson`` refuses (NaN, lone surrogates, ...), the
+  standard library reads it, and returns or raises what it always did.
+
+Either way the result is the standard library's (``tests/unit/test_jsonfast.py`` holds the
+two to each other on arbitrary values and texts), so records, signatures and answers are
+unchanged. For the verifier's own texts only: what crosses a trust boundary is read by
+:mod:`.jsonutil`'s strict parser. Compiled with Cython (``verifier/native.py``), the walk costs
+a few microseconds per record.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["COMPILED", "MAX_DEPTH", "Encoder", "plain"]
+__all__ = ["COMPILED", "MAX_DEPTH", "Encoder", "loads", "plain"]
 
 _INT_MIN = -(1 << 63)  # orjson's integer range; beyond it, it refuses (and we fall back)
 _INT_MAX = (1 << 64) - 1
@@ -75,6 +85,17 @@ def _escapes_alike(text: str) -> bool:
     ASCII without DEL (which it escapes as ``\\u007f`` and orjson does not); both escape the
     control characters below a space the same way."""
     return text.isascii() and "\x7f" not in text
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads(text)``: the same value, or the same error (see the module's docstring)."""
+    try:
+        value = orjson.loads(text)
+    except (TypeError, ValueError):  # orjson refuses: the standard library reads or raises
+        return json.loads(text)
+    if _plain(value, False, 0):
+        return value
+    return json.loads(text)  # a float somewhere: the standard library's reading decides
 
 
 class Encoder:
