@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib.util
+import inspect
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -249,6 +252,32 @@ ROUTERS = (
 )
 
 
+# Where an OpenTelemetry provider other than the API's no-op one could come from.
+_OTEL_PROVIDER_VARIABLES = (
+    "OTEL_PYTHON_TRACER_PROVIDER",
+    "OTEL_PYTHON_METER_PROVIDER",
+    "OTEL_PYTHON_LOGGER_PROVIDER",
+)
+
+
+def _native_telemetry() -> dict[str, Any]:
+    """FastAPI's own OpenTelemetry (FastAPI >= 0.16x) asks the global tracer, meter and logger
+    providers on every request whether any is configured (~5 us: three environment lookups).
+    Without ``opentelemetry-sdk`` installed and no ``OTEL_PYTHON_*_PROVIDER`` variable, none
+    can ever be, so it is switched off for the app's life; with either, FastAPI keeps its
+    defaults and checks per request as before (docs/DEPLOYMENT.md, Tracing)."""
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}  # an older FastAPI: no native telemetry to ask
+    try:
+        if importlib.util.find_spec("opentelemetry.sdk") is not None:
+            return {}
+    except ModuleNotFoundError:  # no opentelemetry package at all: nothing could record
+        pass
+    if any(name in os.environ for name in _OTEL_PROVIDER_VARIABLES):
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+
+
 def create_app(
     settings: Settings,
     *,
@@ -294,6 +323,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served from local files by routes.docs (no CDN), under the CSP
         redoc_url=None,
+        **_native_telemetry(),
     )
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.state.settings = settings
