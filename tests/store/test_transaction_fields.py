@@ -45,3 +45,23 @@ def test_a_field_is_decoded_as_json_loads_would() -> None:
 def test_a_field_that_is_not_one_json_value_is_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         Transaction.from_fields({**tx().to_fields(), "status": bad})
+
+
+def same_transaction(a: Transaction, b: Transaction) -> bool:
+    return type(a) is type(b) and a == b and sorted(vars(a).items()) == sorted(vars(b).items())
+
+
+def test_from_json_builds_what_init_builds() -> None:
+    """Every field present (the fast path), some missing (their defaults), some unknown (dropped):
+    the same transaction ``Transaction(**known fields)`` gives."""
+    full = json.loads(tx().to_json())
+    assert same_transaction(Transaction.from_json(tx().to_json()), Transaction(**full))
+    missing = {k: v for k, v in full.items() if k not in ("meta", "purpose")}
+    got = Transaction.from_json(json.dumps(missing))
+    assert same_transaction(got, Transaction(**missing))
+    assert got.meta == {} and got.purpose == "presentation"
+    extra = Transaction.from_json(json.dumps({**full, "later_field": [1]}))
+    assert same_transaction(extra, Transaction(**full))
+    assert not hasattr(extra, "later_field")
+    with pytest.raises(AttributeError):  # a record that is not an object fails as before
+        Transaction.from_json("[1]")

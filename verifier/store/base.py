@@ -116,6 +116,12 @@ class Transaction:
     def from_json(cls, text: str | bytes) -> Transaction:
         data = loads(text)  # json.loads's value, read by orjson where that is the same
         known = cls.__dataclass_fields__
+        if type(data) is dict and data.keys() == known.keys():
+            # Exactly the fields (every record this version wrote): what ``__init__`` would
+            # assign, assigned at once (``__init__`` does nothing else; ~4 us a read less).
+            tx = object.__new__(cls)
+            tx.__dict__.update(data)
+            return tx
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def to_fields(self) -> dict[str, str]:
