@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -65,3 +66,12 @@ def test_from_json_builds_what_init_builds() -> None:
     assert not hasattr(extra, "later_field")
     with pytest.raises(AttributeError):  # a record that is not an object fails as before
         Transaction.from_json("[1]")
+
+
+def test_init_does_nothing_from_json_skips() -> None:
+    """``from_json`` assigns a full record's fields without ``__init__``: that is the same only
+    while ``__init__`` just assigns every field (no ``__post_init__``, no ``init=False`` field,
+    no subclass with either)."""
+    assert not hasattr(Transaction, "__post_init__")
+    assert all(f.init for f in dataclasses.fields(Transaction))
+    assert not Transaction.__subclasses__()
