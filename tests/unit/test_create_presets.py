@@ -45,3 +45,13 @@ def test_the_remembered_queries_stay_bounded() -> None:
     for i in range(create._PRESET_QUERIES_MAX + 10):
         CreatePresentation(profile="p").resolve({"p": preset(f"c{i}")})
     assert len(create._PRESET_QUERIES) <= create._PRESET_QUERIES_MAX
+
+
+def test_an_edit_python_calls_equal_is_still_seen() -> None:
+    """``True == 1`` in Python; a query whose ``multiple`` became ``1`` is not the one parsed."""
+    presets = {"p": preset("a")}
+    presets["p"]["dcql_query"]["credentials"][0]["multiple"] = True
+    CreatePresentation(profile="p").resolve(presets)
+    presets["p"]["dcql_query"]["credentials"][0]["multiple"] = 1
+    with pytest.raises(ServiceError):
+        CreatePresentation(profile="p").resolve(presets)

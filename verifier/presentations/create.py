@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.errors import ServiceError
 from verifier.protocol import AgentVPError, DCQLQuery, encode_transaction_data
+from verifier.protocol.jsonfast import Encoder
 from verifier.protocol.oid4vp.delegate import DELEGATE_TYPE, parse_delegate
 from verifier.protocol.oid4vp.vp_token import TransactionData, parse_transaction_data
 
@@ -28,20 +28,26 @@ def _strict_query(raw: dict[str, Any]) -> DCQLQuery:
 
 # A preset's parsed query, by the preset mapping's identity: presets are configuration, read
 # once, and the same query was parsed on every create (~30 us, pydantic models). An entry holds
-# its preset (so the id it is filed under cannot be reused while it is here) and a deep copy
-# of the query it parsed; it is used only while the preset's query still equals that copy.
-_PRESET_QUERIES: dict[int, tuple[Mapping[str, Any], dict[str, Any], DCQLQuery]] = {}
+# its preset (so the id it is filed under cannot be reused while it is here) and the canonical
+# JSON of the query it parsed; it is used only while the preset's query still has that text
+# (text, not ``==``: ``1 == True`` in Python, not in DCQL).
+_PRESET_QUERIES: dict[int, tuple[Mapping[str, Any], str, DCQLQuery]] = {}
 _PRESET_QUERIES_MAX = 256
+_CANONICAL = Encoder(sort_keys=True).text
 
 
 def _preset_query(preset: Mapping[str, Any], raw: dict[str, Any]) -> DCQLQuery:
+    try:
+        text = _CANONICAL(raw)
+    except (TypeError, ValueError):  # not JSON at all: the parse says why, every time
+        return _strict_query(raw)
     known = _PRESET_QUERIES.get(id(preset))
-    if known is not None and known[0] is preset and known[1] == raw:
+    if known is not None and known[0] is preset and known[1] == text:
         return known[2]
     query = _strict_query(raw)  # a bad preset still answers 400 on every create
     if len(_PRESET_QUERIES) >= _PRESET_QUERIES_MAX:
         _PRESET_QUERIES.clear()
-    _PRESET_QUERIES[id(preset)] = (preset, copy.deepcopy(raw), query)
+    _PRESET_QUERIES[id(preset)] = (preset, text, query)
     return query
 
 
