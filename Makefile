@@ -5,13 +5,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Every install into .venv takes the tested versions (constraints.txt says why and how to move).
+PIP    := $(BIN)/python -m pip install --quiet --constraint constraints.txt
 
 .PHONY: demo test lint typecheck unit bench clean native
 
-$(STAMP): pyproject.toml setup.py
+$(STAMP): pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	AGENTVP_NATIVE_BUILD=0 $(BIN)/python -m pip install --quiet -e '.[dev]'
+	AGENTVP_NATIVE_BUILD=0 $(PIP) -e '.[dev]'
 	$(MAKE) --no-print-directory native
 	touch $(STAMP)
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml setup.py
 # extensions). Run it again after editing one of them: until then that module runs as Python.
 # Never fails: without a C compiler every module runs as Python.
 native:
-	$(BIN)/python -m pip install --quiet 'setuptools>=77' 'Cython>=3.1,<4'
+	$(PIP) 'setuptools>=77' 'Cython>=3.1,<4'
 	$(BIN)/python setup.py --quiet build_ext --inplace
 	@$(BIN)/python -c 'from verifier import native; print(native.summary(native.loaded_states()))'
 
@@ -59,7 +61,7 @@ clean:
 # Installs the `bench` extra and, with apt-get (as root), redis-server if it is missing.
 .PHONY: bench-load
 bench-load: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(PIP) -e '.[bench]'
 	@command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || \
 		{ echo "bench-load: installing redis-server"; \
 		  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
