@@ -1,9 +1,10 @@
 """PEPs authenticated by an agentvp-issued client token instead of an API key, over real HTTP:
 a service client registered with an API key (RFC 7591 initial access token) gets a Bearer token
-by client_credentials (HTTP Basic or client_secret_post) and the PDP accepts it; no API key at
-registration, a wrong secret, a foreign scope, an expired, revoked, wrong-audience or
-scope-less token are each refused with a clear error, and the client's id alone does not revoke
-its token - its id with its secret does (RFC 7009 §2.1), and only its own."""
+by client_credentials (HTTP Basic or client_secret_post, as it registered) and the PDP accepts
+it; no API key at registration, a wrong secret, the other authentication method, a foreign
+scope, an expired, revoked, wrong-audience or scope-less token are each refused with a clear
+error, and the client's id alone does not revoke its token - its id with its secret does
+(RFC 7009 §2.1), and only its own."""
 
 from __future__ import annotations
 
@@ -86,8 +87,10 @@ def test_a_service_client_token_authenticates_a_pep(world: World, pep: PEP) -> N
     assert _token(world, {}).status_code == 401
     bad_scope = _token(world, _basic(client), scope="mcp")
     assert bad_scope.status_code == 400 and bad_scope.json()["error"] == "invalid_scope"
+    # the right secret, but in the form: this client registered client_secret_basic
     posted = _token(world, {}, client_id=client["client_id"], client_secret=client["client_secret"])
-    assert posted.status_code == 200, posted.text
+    assert posted.status_code == 401 and posted.json()["error"] == "invalid_client", posted.text
+    assert "authenticates with client_secret_basic" in posted.json()["error_description"]
     issued = _token(world, _basic(client))
     assert issued.status_code == 200, issued.text
     answer = issued.json()
@@ -182,7 +185,12 @@ def test_a_service_client_revokes_its_own_token_with_its_secret(world: World, pe
     assert own.status_code == 200 and own.content == b"", own.text
     revoked = _evaluate(world, token, body)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error_description"]
-    second = _token(world, _basic(other)).json()["access_token"]
+    # a client_secret_post client gets its token with the secret in the form, never by Basic
+    by_basic = _token(world, _basic(other))
+    assert by_basic.status_code == 401 and by_basic.json()["error"] == "invalid_client"
+    second = _token(
+        world, {}, client_id=other["client_id"], client_secret=other["client_secret"]
+    ).json()["access_token"]
     posted = _revoke(
         world, second, {}, client_id=other["client_id"], client_secret=other["client_secret"]
     )

@@ -11,8 +11,9 @@ with each decision:
    once; only its SHA-256 is kept). Without a valid API key: 401 ``invalid_token``.
 2. **Token** (RFC 6749 §4.4): ``POST /oauth/token`` ``grant_type=client_credentials`` (optional
    ``scope``, within the registered one, else ``invalid_scope``), the client authenticated with
-   HTTP Basic (§2.3.1) or ``client_id``/``client_secret`` in the form; an unknown client or a wrong
-   secret is 401 ``invalid_client``. The answer is a Bearer ``at+jwt`` (RFC 9068): ``iss`` and
+   HTTP Basic (§2.3.1) or ``client_id``/``client_secret`` in the form, whichever it registered
+   (``token_endpoint_auth_method``); an unknown client, a wrong secret or the other method is
+   401 ``invalid_client``. The answer is a Bearer ``at+jwt`` (RFC 9068): ``iss`` and
    ``aud`` = agentvp (the ``policy_decision_point``), ``sub`` = ``client_id`` = the client,
    ``scope``, ``iat``, ``exp`` (``agent_token_lifetime``), ``jti``.
 3. **Use**: ``Authorization: Bearer <token>`` at ``/access/v1/evaluation(s)``
@@ -145,7 +146,11 @@ class PEPClients:
         self, authorization: str | None, form: Mapping[str, Sequence[str]]
     ) -> Transaction:
         """The service client of HTTP Basic (RFC 6749 §2.3.1) or ``client_id``/``client_secret``
-        in the form; 401 ``invalid_client`` for an unknown client or a wrong secret."""
+        in the form; 401 ``invalid_client`` for an unknown client, a wrong secret, or the right
+        secret sent the way the client did not register (its ``token_endpoint_auth_method``:
+        a secret that may travel in request bodies is one only a ``client_secret_post`` client
+        chose). The method is checked after the secret, so it tells nobody without the secret
+        how a client registered."""
         posted = list(form.get("client_secret", []))
         scheme, _, value = (authorization or "").partition(" ")
         if authorization is not None and scheme.lower() == "basic":
@@ -159,15 +164,20 @@ class PEPClients:
             if not sep:
                 raise _unauthenticated("malformed Basic credentials")
             client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+            used = "client_secret_basic"
         elif authorization is None and len(posted) == 1:
             ids = list(form.get("client_id", []))
             client_id, secret = (ids[0] if len(ids) == 1 else ""), posted[0]
+            used = "client_secret_post"
         else:
             raise _unauthenticated("authenticate the client (HTTP Basic or client_secret_post)")
         record = await self._client(client_id)
         expected = record.meta["secret_sha256"] if record is not None else _sha("")
         if record is None or not secrets.compare_digest(_sha(secret), expected):
             raise _unauthenticated("unknown client or wrong secret")
+        registered = record.meta.get("token_endpoint_auth_method", "client_secret_basic")
+        if used != registered:
+            raise _unauthenticated(f"this client authenticates with {registered}, not {used}")
         return record
 
     async def token(

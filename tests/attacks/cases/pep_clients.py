@@ -66,7 +66,12 @@ def token_attack(
 
 
 def pep_token(world: World, client: dict[str, Any]) -> str:
-    attack = token_attack(world, basic(client["client_id"], client["client_secret"]), [], [])
+    """A token for ``client``, authenticated the way it registered."""
+    credentials = [("client_id", client["client_id"]), ("client_secret", client["client_secret"])]
+    if client["token_endpoint_auth_method"] == "client_secret_post":
+        attack = token_attack(world, {}, credentials, [])
+    else:
+        attack = token_attack(world, basic(client["client_id"], client["client_secret"]), [], [])
     response = world.send(attack)
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
@@ -107,11 +112,13 @@ def still_works(world: World, client: dict[str, Any]) -> Callable[[httpx.Respons
 
 def authenticated(
     make: Callable[[dict[str, Any]], tuple[dict[str, str], list[tuple[str, str]]]],
+    **registered: Any,
 ) -> Callable[[World], Attack]:
-    """``grant_type=client_credentials`` with the headers and form ``make(client)`` returns."""
+    """``grant_type=client_credentials`` with the headers and form ``make(client)`` returns,
+    for a client registered with ``registered`` over the default metadata."""
 
     def build(world: World) -> Attack:
-        client = service_client(world)
+        client = service_client(world, **registered)
         headers, form = make(client)
         attack = token_attack(world, headers, form, [client["client_id"]])
         attack.after = still_works(world, client)
@@ -258,6 +265,27 @@ CASES = [
         401,
         "invalid_client",
         "wrong secret",
+    ),
+    _c(
+        "pep_token_posted_by_basic_client",
+        "RFC 7591 §2 (token_endpoint_auth_method); " + CC,
+        authenticated(
+            lambda c: ({}, [("client_id", c["client_id"]), ("client_secret", c["client_secret"])])
+        ),
+        401,
+        "invalid_client",
+        "authenticates with client_secret_basic, not client_secret_post",
+    ),
+    _c(
+        "pep_token_basic_by_post_client",
+        "RFC 7591 §2 (token_endpoint_auth_method); " + CC,
+        authenticated(
+            lambda c: (basic(c["client_id"], c["client_secret"]), []),
+            token_endpoint_auth_method="client_secret_post",
+        ),
+        401,
+        "invalid_client",
+        "authenticates with client_secret_post, not client_secret_basic",
     ),
     _c(
         "pep_token_client_id_alone",
