@@ -30,6 +30,16 @@ def test_rfc7638_thumbprint_of_the_rfc9901_holder_key() -> None:
     assert jwk_thumbprint(RFC9901_HOLDER) == "aISfTcr9M_Zd09AXGAAeFxnLbFY6lBa87UN515wm5d4"
 
 
+@given(st.text(max_size=60), st.text(max_size=60), st.sampled_from(["EC", "OKP"]))
+def test_thumbprint_hashes_the_standard_librarys_json(x: str, y: str, kty: str) -> None:
+    # Any string members (escapes, non-ASCII, surrogates): the hash input is exactly
+    # json.dumps(members, separators=(",", ":")) in RFC 7638's member order.
+    jwk = {"kty": kty, "crv": "P-256" if kty == "EC" else "Ed25519", "x": x, "y": y, "d": "z"}
+    members = ["crv", "kty", "x", "y"] if kty == "EC" else ["crv", "kty", "x"]
+    text = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"))
+    assert jwk_thumbprint(jwk) == hash_b64(text)
+
+
 def test_rfc9901_disclosure_digest_vector() -> None:
     disclosure = "WyJfMjZiYzRMVC1hYzZxMktJNmNCVzVlcyIsICJmYW1pbHlfbmFtZSIsICJNw7ZiaXVzIl0"
     assert hash_b64(disclosure) == "X9yH0Ajrdm1Oij4tWso9UzzKJvPoDxwmuEcO3XAdRC0"
