@@ -44,9 +44,9 @@ from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
 from verifier.presentations.results import credential_result
 from verifier.presentations.status import StatusChecker
+from verifier.presentations.stored_query import stored_query
 from verifier.protocol import (
     AgentVPError,
-    DCQLQuery,
     IDTokenError,
     MalformedError,
     SigningKey,
@@ -412,7 +412,7 @@ class PresentationService:
         prepare = getattr(self.keys, "prepare", None)
         if prepare is not None:  # fetch issuer metadata before the synchronous core runs
             await prepare(response.vp_token)
-        query = DCQLQuery.parse(tx.dcql_query)
+        query = stored_query(tx.dcql_query)  # parsed once per query text (stored_query)
         verified = verify_vp_token(
             response.vp_token,
             query=query,
