@@ -8,6 +8,7 @@ import json
 import pytest
 
 from verifier.store import Transaction
+from verifier.store.memory import CompareAndSet
 
 
 def tx() -> Transaction:
@@ -75,3 +76,16 @@ def test_init_does_nothing_from_json_skips() -> None:
     assert not hasattr(Transaction, "__post_init__")
     assert all(f.init for f in dataclasses.fields(Transaction))
     assert not Transaction.__subclasses__()
+
+
+def test_compare_and_set_applies_what_replace_gives() -> None:
+    """``CompareAndSet.apply`` builds the updated record without ``__init__``: the same record
+    ``dataclasses.replace`` gives, a new object, the one it came from untouched."""
+    before = Transaction.from_json(tx().to_json())
+    changes = {"status": "verified", "result": {"claims": {"a": [1, None]}}, "wallet_nonce": "w"}
+    updated = CompareAndSet.parse({"status": "pending"}, changes).apply(before)
+    assert updated is not None and updated is not before
+    assert updated == dataclasses.replace(before, **changes, version=before.version + 1)
+    assert vars(updated).keys() == vars(before).keys()
+    assert before == Transaction.from_json(tx().to_json())
+    assert CompareAndSet.parse({"status": "verified"}, changes).apply(before) is None

@@ -161,11 +161,17 @@ def _decode(text: str) -> Any:
 
 
 def _values(tx: Transaction) -> dict[str, Any]:
-    """Field name -> value, in field order: what ``asdict`` gives a JSON encoder, without its
-    deep copy of every nested dict and list (encoding never mutates; the copy was the single
-    largest cost of a state transition). A dataclass nested in a value is still converted as
-    ``asdict`` would, by :func:`_nested_dataclass`."""
-    return {name: getattr(tx, name) for name in tx.__dataclass_fields__}
+    """Field name -> value (in no particular order: both callers encode a mapping): what
+    ``asdict`` gives a JSON encoder, without its deep copy of every nested dict and list
+    (encoding never mutates; the copy was the single largest cost of a state transition). A
+    dataclass nested in a value is still converted as ``asdict`` would, by
+    :func:`_nested_dataclass`. Every record's ``__dict__`` is exactly its fields, and is
+    returned itself (read only here); anything else is copied field by field."""
+    known = tx.__dataclass_fields__
+    values = tx.__dict__
+    if values.keys() == known.keys():
+        return values
+    return {name: getattr(tx, name) for name in known}
 
 
 def _nested_dataclass(value: Any) -> Any:
