@@ -1,0 +1,190 @@
+"""The app's own CPU per cross-device flow, without an HTTP server: bench/load.py's wallet
+drives ``create_app`` through raw ASGI calls in this process (SQLite store, INFO logs to a
+file, as ``agentvp serve`` configures them), and each request's thread CPU time is summed.
+
+What it separates from bench/load.py's server CPU: uvicorn, the sockets and the event loop's
+I/O are not in it, so the four requests' own costs (create, request object, response, result)
+and, with ``--layers``, each ASGI layer's own share (the outer FastAPI/Starlette wrappers,
+proxy headers, the access log, the body limit, the lean path, the endpoint) can be read apart.
+Numbers are also given in ES256-verify units measured in the same process. A time measurement:
+on a shared machine repeat it, or count instructions with bench/instructions.py.
+
+    python bench/app_flow.py [--flows 2000] [--warmup 300] [--layers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging.config
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
+
+import load  # noqa: E402
+
+from verifier.app import create_app  # noqa: E402
+from verifier.ops.logs import lean_log_records, logging_config  # noqa: E402
+from verifier.settings import Settings  # noqa: E402
+from verifier.setup.data_dir import init_data_dir  # noqa: E402
+
+PUBLIC = "http://127.0.0.1:9999"
+
+
+class Timed:
+    """An ASGI app's inclusive thread CPU time, summed under ``name``."""
+
+    def __init__(self, app: Any, name: str, spent: dict[str, int]) -> None:
+        self.app, self.name, self.spent = app, name, spent
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        start = time.thread_time_ns()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.spent[self.name] = self.spent.get(self.name, 0) + time.thread_time_ns() - start
+
+
+def time_layers(app: Any, spent: dict[str, int]) -> list[str]:
+    """Put a :class:`Timed` below every layer of the built middleware stack; their names,
+    outermost first."""
+    names = []
+    layer = app.middleware_stack
+    while hasattr(layer, "app") and not isinstance(layer, Timed):
+        inner = layer.app
+        name = type(inner).__name__
+        names.append(f"{len(names) + 1} {name}")
+        layer.app = Timed(inner, names[-1], spent)
+        layer = inner
+    return names
+
+
+class Connection:
+    """bench/load.py's connection, answered by ``app`` in this process."""
+
+    def __init__(self, app: Any, spent: dict[str, int]) -> None:
+        self.app, self.spent = app, spent
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: str = ""
+    ) -> tuple[int, bytes]:
+        raw = [(b"host", b"127.0.0.1:9999")]
+        for line in headers.split("\r\n"):
+            if line:
+                name, _, value = line.partition(":")
+                raw.append((name.strip().lower().encode(), value.strip().encode()))
+        if body:
+            raw.append((b"content-length", str(len(body)).encode()))
+        route, _, query = path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": route,
+            "raw_path": route.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": raw,
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 9999),
+            "state": {},
+        }
+        sent: dict[str, Any] = {"status": 0, "body": []}
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:  # a disconnect never comes: the request is complete
+                await asyncio.sleep(3600)
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                sent["body"].append(message.get("body", b""))
+
+        key = f"{method} /{route.split('/')[1]}/{route.split('/')[2]}"
+        start = time.thread_time_ns()
+        await self.app(scope, receive, send)
+        self.spent[key] = self.spent.get(key, 0) + time.thread_time_ns() - start
+        return sent["status"], b"".join(sent["body"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--flows", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--layers", action="store_true", help="each ASGI layer's own CPU too")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="agentvp-app-flow-"))
+    data = root / "data"
+    api_key = init_data_dir(data, public_url=PUBLIC)["api_key"]
+    os.environ.update(
+        AGENTVP_DATA_DIR=str(data),
+        AGENTVP_STORE_URL=f"sqlite:///{root}/store.db",
+        AGENTVP_PUBLIC_URL=PUBLIC,
+        AGENTVP_TRUSTED_PROXIES="127.0.0.1",  # as bench/load.py's server: X-Forwarded-For
+        AGENTVP_API_KEYS=api_key,
+    )
+    log = (root / "server.log").open("w")
+    config = logging_config("text", "INFO")
+    config["handlers"]["default"]["stream"] = log
+    logging.config.dictConfig(config)
+    lean_log_records()
+    app = create_app(Settings())
+    requests: dict[str, int] = {}
+    layers: dict[str, int] = {}
+
+    async def run() -> list[str]:
+        async with app.router.lifespan_context(app):
+            pre = load.prebuild(data, api_key)
+            wallet = load.Wallet(
+                pre, Connection(app, requests), Connection(app, requests), load.Stats()
+            )
+            for _ in range(args.warmup):
+                await wallet.flow(time.perf_counter())
+            names = time_layers(app, layers) if args.layers else []
+            requests.clear()
+            layers.clear()
+            gc.collect()
+            gc.freeze()
+            for _ in range(args.flows):
+                await wallet.flow(time.perf_counter())
+            return names
+
+    names = asyncio.run(run())
+    unit = load.es256_unit_us()
+    n = args.flows
+
+    def line(name: str, ns: int) -> str:
+        us = ns / n / 1000
+        return f"  {name:<34} {us:7.0f} us = {us / unit:5.2f} units"
+
+    total = sum(requests.values())
+    print(f"{n} flows in process (SQLite); ES256 unit {unit:.1f} us")
+    print(line("app CPU per flow", total))
+    for name, ns in requests.items():
+        print(line(name, ns))
+    if names:
+        print("own CPU per flow of each ASGI layer (outermost first):")
+        print(line("0 FastAPI entry, ServerErrorMiddleware", total - layers.get(names[0], 0)))
+        called = [name for name in names if layers.get(name)]  # the lean path skips the rest
+        for outer, inner in zip(called, [*called[1:], None], strict=True):
+            own = layers[outer] - (layers[inner] if inner else 0)
+            print(line(outer + (" and the endpoints" if inner is None else ""), own))
+    print(f"app_cpu_per_flow_us={total / n / 1000:.0f} es256_units={total / n / 1000 / unit:.1f}")
+
+
+if __name__ == "__main__":
+    main()
