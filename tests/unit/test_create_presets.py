@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from verifier.errors import ServiceError
-from verifier.presentations import create
+from verifier.presentations import parsed_queries
 from verifier.presentations.create import CreatePresentation
 
 
@@ -42,9 +42,9 @@ def test_a_bad_preset_answers_400_every_time() -> None:
 
 
 def test_the_remembered_queries_stay_bounded() -> None:
-    for i in range(create._PRESET_QUERIES_MAX + 10):
+    for i in range(parsed_queries.MAX_ENTRIES + 10):
         CreatePresentation(profile="p").resolve({"p": preset(f"c{i}")})
-    assert len(create._PRESET_QUERIES) <= create._PRESET_QUERIES_MAX
+    assert len(parsed_queries._PARSED) <= parsed_queries.MAX_ENTRIES
 
 
 def test_an_edit_python_calls_equal_is_still_seen() -> None:

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.errors import ServiceError
+from verifier.presentations.parsed_queries import parse_query
 from verifier.protocol import AgentVPError, DCQLQuery, encode_transaction_data
-from verifier.protocol.jsonfast import Encoder
 from verifier.protocol.oid4vp.delegate import DELEGATE_TYPE, parse_delegate
 from verifier.protocol.oid4vp.vp_token import TransactionData, parse_transaction_data
 
@@ -19,36 +19,15 @@ __all__ = ["CreatePresentation"]
 MAX_TRANSACTION_DATA = 8
 
 
-def _strict_query(raw: dict[str, Any]) -> DCQLQuery:
-    try:  # strict: the RP's own query; a typo must not silently change what is asked
+def _strict_query(raw: dict[str, Any], *, remembered: bool = False) -> DCQLQuery:
+    """The relying party's query, parsed strictly: a typo must not silently change what is
+    asked. ``remembered``: a preset's, parsed once per query text (``parse_query``)."""
+    try:
+        if remembered:
+            return parse_query(raw, strict=True)
         return DCQLQuery.parse(raw, strict=True)
     except AgentVPError as exc:
         raise ServiceError(400, "invalid_request", exc.reason) from None
-
-
-# A preset's parsed query, by the preset mapping's identity: presets are configuration, read
-# once, and the same query was parsed on every create (~30 us, pydantic models). An entry holds
-# its preset (so the id it is filed under cannot be reused while it is here) and the canonical
-# JSON of the query it parsed; it is used only while the preset's query still has that text
-# (text, not ``==``: ``1 == True`` in Python, not in DCQL).
-_PRESET_QUERIES: dict[int, tuple[Mapping[str, Any], str, DCQLQuery]] = {}
-_PRESET_QUERIES_MAX = 256
-_CANONICAL = Encoder(sort_keys=True).text
-
-
-def _preset_query(preset: Mapping[str, Any], raw: dict[str, Any]) -> DCQLQuery:
-    try:
-        text = _CANONICAL(raw)
-    except (TypeError, ValueError):  # not JSON at all: the parse says why, every time
-        return _strict_query(raw)
-    known = _PRESET_QUERIES.get(id(preset))
-    if known is not None and known[0] is preset and known[1] == text:
-        return known[2]
-    query = _strict_query(raw)  # a bad preset still answers 400 on every create
-    if len(_PRESET_QUERIES) >= _PRESET_QUERIES_MAX:
-        _PRESET_QUERIES.clear()
-    _PRESET_QUERIES[id(preset)] = (preset, text, query)
-    return query
 
 
 def _is_web_url(value: str) -> bool:
@@ -155,7 +134,7 @@ class CreatePresentation(BaseModel):
                 known = ", ".join(sorted(presets)) or "none configured"
                 raise ServiceError(400, "invalid_request", f"unknown profile (known: {known})")
             raw = dict(preset["dcql_query"])
-            query = _preset_query(preset, raw)
+            query = _strict_query(raw, remembered=True)  # presets: a few queries, again and again
         else:
             raw = dict(self.dcql_query or {})
             query = _strict_query(raw)

@@ -42,9 +42,9 @@ from verifier.ops.callbacks import callback_refusal
 from verifier.ops.logs import current_tx, log_event
 from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
+from verifier.presentations.parsed_queries import parse_query
 from verifier.presentations.results import credential_result
 from verifier.presentations.status import StatusChecker
-from verifier.presentations.stored_query import stored_query
 from verifier.protocol import (
     AgentVPError,
     IDTokenError,
@@ -412,7 +412,7 @@ class PresentationService:
         prepare = getattr(self.keys, "prepare", None)
         if prepare is not None:  # fetch issuer metadata before the synchronous core runs
             await prepare(response.vp_token)
-        query = stored_query(tx.dcql_query)  # parsed once per query text (stored_query)
+        query = parse_query(tx.dcql_query)  # parsed once per query text (parsed_queries)
         verified = verify_vp_token(
             response.vp_token,
             query=query,

@@ -1,5 +1,5 @@
-"""``stored_query``: a stored transaction's DCQL query, parsed once per query text - always
-exactly what ``DCQLQuery.parse`` gives (or raises) for that query."""
+"""``parse_query``: a DCQL query parsed once per query text and strictness - always exactly
+what ``DCQLQuery.parse`` gives (or raises) for that query."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifier.presentations import stored_query as memo
-from verifier.presentations.stored_query import stored_query
+from verifier.presentations import parsed_queries as memo
+from verifier.presentations.parsed_queries import parse_query
 from verifier.protocol import AgentVPError, DCQLQuery
 
 
@@ -27,19 +27,31 @@ def empty_memo() -> None:
 
 
 def test_a_query_is_parsed_once_and_is_the_parse() -> None:
-    first = stored_query(query("a", "b"))
+    first = parse_query(query("a", "b"))
     assert first == DCQLQuery.parse(query("a", "b"))
-    again = stored_query(query("a", "b"))  # another dict with the same JSON: the same parse
+    again = parse_query(query("a", "b"))  # another dict with the same JSON: the same parse
     assert again is first
-    other = stored_query(query("a"))
+    other = parse_query(query("a"))
     assert other is not first and [c.id for c in other.credentials] == ["a"]
+
+
+def test_strict_and_lenient_parses_are_kept_apart() -> None:
+    """An unknown member: ignored by the lenient parse, refused by the strict one, whichever
+    of the two was asked first."""
+    raw = query("a", unknown_member=1)
+    lenient = parse_query(raw)
+    assert lenient == DCQLQuery.parse(raw)
+    for _ in range(2):
+        with pytest.raises(AgentVPError, match="unknown"):
+            parse_query(raw, strict=True)
+    assert parse_query(raw) is lenient
 
 
 def test_python_equal_is_not_json_equal() -> None:
     """``True == 1`` in Python: ``multiple: 1`` is not the query ``multiple: true`` parsed."""
-    assert stored_query(query("a", multiple=True)).credentials[0].multiple is True
+    assert parse_query(query("a", multiple=True)).credentials[0].multiple is True
     with pytest.raises(AgentVPError) as memoised:
-        stored_query(query("a", multiple=1))
+        parse_query(query("a", multiple=1))
     with pytest.raises(AgentVPError) as direct:
         DCQLQuery.parse(query("a", multiple=1))
     assert memoised.value.code == direct.value.code
@@ -49,7 +61,7 @@ def test_a_query_that_does_not_parse_raises_every_time_and_is_not_kept() -> None
     bad = {"credentials": [{"id": "a", "format": "unknown-format", "meta": {}}]}
     for _ in range(2):
         with pytest.raises(AgentVPError, match="unsupported"):
-            stored_query(bad)
+            parse_query(bad)
     assert memo._PARSED == {}
 
 
@@ -58,26 +70,26 @@ def test_not_json_is_parsed_and_refused_as_before() -> None:
     with pytest.raises(AgentVPError):
         DCQLQuery.parse(odd)
     with pytest.raises(AgentVPError):
-        stored_query(odd)
+        parse_query(odd)
     assert memo._PARSED == {}
 
 
 def test_the_memo_stays_bounded() -> None:
     for i in range(memo.MAX_ENTRIES + 10):
-        stored_query(query(f"c{i}"))
+        parse_query(query(f"c{i}"))
     assert 0 < len(memo._PARSED) <= memo.MAX_ENTRIES
     huge = query("a")
     huge["credentials"][0]["meta"]["vct_values"] = ["urn:" + "x" * memo.MAX_TEXT]
     memo._PARSED.clear()
-    assert stored_query(huge) == DCQLQuery.parse(huge)
+    assert parse_query(huge) == DCQLQuery.parse(huge)
     assert memo._PARSED == {}  # over MAX_TEXT: parsed every time, never kept
 
 
 def test_changing_the_raw_query_afterwards_changes_nothing_kept() -> None:
     raw = query("a")
-    parsed = stored_query(raw)
+    parsed = parse_query(raw)
     raw["credentials"][0]["id"] = "changed"
-    assert stored_query(query("a")) is parsed
+    assert parse_query(query("a")) is parsed
     assert parsed.credentials[0].id == "a"
 
 
@@ -87,16 +99,20 @@ _values = st.one_of(st.booleans(), st.integers(-2, 2), st.text(max_size=3), st.n
 
 @given(
     st.lists(_ids, min_size=1, max_size=3),
-    st.dictionaries(st.sampled_from(["multiple", "require_cryptographic_holder_binding"]), _values),
+    st.dictionaries(
+        st.sampled_from(["multiple", "require_cryptographic_holder_binding", "unknown_member"]),
+        _values,
+    ),
+    st.booleans(),
 )
-def test_always_what_the_parse_gives(ids: list[str], extra: dict[str, Any]) -> None:
+def test_always_what_the_parse_gives(ids: list[str], extra: dict[str, Any], strict: bool) -> None:
     raw = query(*ids, **extra)
     for _ in range(2):  # once parsed, once (maybe) from the memo
         try:
-            expected: Any = DCQLQuery.parse(raw)
+            expected: Any = DCQLQuery.parse(raw, strict=strict)
         except AgentVPError as exc:
             with pytest.raises(AgentVPError) as caught:
-                stored_query(raw)
+                parse_query(raw, strict=strict)
             assert caught.value.code == exc.code and str(caught.value) == str(exc)
         else:
-            assert stored_query(raw) == expected
+            assert parse_query(raw, strict=strict) == expected
