@@ -23,11 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from verifier import __version__
@@ -36,7 +32,6 @@ from verifier.agents.verifications import AgentVerifications
 from verifier.ap2.wiring import build_ap2
 from verifier.authzen.subjects import TokenKind
 from verifier.authzen.wiring import AgentAccessTokens, build_pdp
-from verifier.errors import ServiceError
 from verifier.oauth.pep_clients import PEPClients
 from verifier.ops.fetch import SafeFetcher
 from verifier.ops.logs import AccessLog, lean_log_records
@@ -68,13 +63,14 @@ from verifier.routes import (
     web_agent,
     web_dc_api,
 )
+from verifier.routes.body_limit import BodyLimit
+from verifier.routes.errors import install_error_handlers
 from verifier.routes.fast_path import FastPath
-from verifier.routes.json_response import JSONResponse
 from verifier.settings import Settings
 from verifier.setup.keys import load_verifier_keys
 from verifier.ssf.wiring import SSF, build_ssf
 from verifier.store import RedisStore, open_store
-from verifier.store.base import StoreUnavailableError, TransactionStore
+from verifier.store.base import TransactionStore
 
 __all__ = ["app_from_env", "build_service", "create_app"]
 
@@ -152,85 +148,6 @@ def build_service(
     )
     service.on_close.append(fetcher.close)
     return service
-
-
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes (413) without buffering them whole."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _too_large(send, self.limit)
-            return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _BodyTooLargeError
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLargeError:
-            await _too_large(send, self.limit)
-
-
-class _BodyTooLargeError(Exception):
-    pass
-
-
-async def _too_large(send: Send, limit: int) -> None:
-    body = (
-        b'{"error":"invalid_request","error_description":"request body exceeds '
-        + str(limit).encode()
-        + b' bytes"}'
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def _error(status: int, error: str, description: str, **headers: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "error_description": description},
-        status_code=status,
-        headers={"Cache-Control": "no-store", **headers},
-    )
-
-
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    """The router's own 404/405 in this service's error shape; a 405 lists every method of the
-    path in ``Allow`` (RFC 9110 §15.5.6), not only those of the first route that matched it."""
-    assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 405:
-        routes = request.app.router.routes
-        allowed = [
-            method
-            for method in _METHODS
-            if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
-        ]
-        return _error(405, "invalid_request", "method not allowed", Allow=", ".join(allowed))
-    error = "not_found" if exc.status_code == 404 else "invalid_request"
-    return _error(exc.status_code, error, str(exc.detail), **(exc.headers or {}))
 
 
 # The HTTP APIs, in the order they are matched.
@@ -351,7 +268,7 @@ def create_app(
     _grants(app, settings)
     app.state.wallet_rate_limit = wallet_rate_limit(settings, svc)
 
-    _handle_errors(app, metrics)
+    install_error_handlers(app, metrics)
     for api in ROUTERS:
         app.include_router(api.router)
     app.add_middleware(FastPath)  # innermost: inside the body limit and the access log
@@ -360,34 +277,6 @@ def create_app(
     if settings.trusted_proxy_list:  # the client is whom the proxy says (X-Forwarded-For)
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
-
-
-def _handle_errors(app: FastAPI, metrics: Metrics) -> None:
-    """Every error leaves as ``{\"error\", \"error_description\"}`` (a 500 never says more)."""
-
-    @app.exception_handler(ServiceError)
-    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        return _error(exc.status, exc.error, exc.description, **{**headers, **exc.headers})
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return _error(400, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
-
-    @app.exception_handler(StoreUnavailableError)
-    async def _store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
-        log.warning("store unavailable: %s", exc)
-        metrics.store_errors.inc()
-        return _error(503, "temporarily_unavailable", "the transaction store is unreachable")
-
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error(500, "server_error", "unexpected error")
 
 
 def _grants(app: FastAPI, settings: Settings) -> None:
