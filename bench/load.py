@@ -39,6 +39,8 @@ run, in-process verification of one identical presentation by agentvp, the refer
     python bench/load.py                      # everything (~8 minutes on 2 cores)
     python bench/load.py --quick              # short windows, 10 k scaling only
     python bench/load.py --configs sqlite --skip-scaling --skip-compare
+    python bench/load.py --skip-scaling --skip-compare --repeat 3   # issue 20's three runs:
+                                              # each figure's median, the targets judged on it
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ from wallet_sim.issuer import IdentitySubject, Issuer, identity_claims
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from redis_stats import RedisStats  # bench/redis_stats.py, next to this file
+from repeats import medians, verdict  # bench/repeats.py
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -1184,7 +1187,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     runs = results["configurations"]
-    names = [r["config"] for r in runs]
+    repeated = results["args"].get("repeat", 1) > 1
+    names = [f"{r['config']} #{r['repeat']}" if repeated else r["config"] for r in runs]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     ax = axes[0]
     ax.bar(names, [r["saturated"]["flows_per_s"] for r in runs], color="#3b6ea5")
@@ -1222,7 +1226,31 @@ def chart(results: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> None:
+def configurations(bench: Bench, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each configuration of ``--configs``, all of them ``--repeat`` times in turn."""
+    entries = []
+    for repeat in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"run {repeat} of {args.repeat}", flush=True)
+        for name in filter(None, args.configs.split(",")):
+            entry = bench.configuration(CONFIGS[name])
+            entry["repeat"] = repeat
+            entries.append(entry)
+    return entries
+
+
+def judge_repeats(results: dict[str, Any], repeat: int) -> None:
+    """With ``--repeat`` > 1: each figure's median (kept in ``results["medians"]``) and the
+    targets judged on the medians, printed."""
+    if repeat < 2 or not results["configurations"]:
+        return
+    table = results["medians"] = medians(results["configurations"])
+    print(f"medians of {repeat} runs: {json.dumps(table)}")
+    for line in verdict(table):
+        print(f"  {line}")
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--name", default="load", help="results file name (bench/results/NAME)")
     parser.add_argument("--configs", default="sqlite,redis,redis-2w")
@@ -1252,11 +1280,25 @@ def main() -> None:
         help="run the redis configurations on this store (redis+cluster://..., "
         "redis+sentinel://..., or an empty redis:// database) instead of a local redis-server",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the configurations N times in turn and print each figure's median "
+        "and the targets judged on the medians",
+    )
     parser.add_argument("--quick", action="store_true", help="5 s windows, 10 k scaling only")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: at least 1")
     if not args.name or "/" in args.name or args.name.startswith("."):
         # Checked first: a path here used to fail only after the whole run, at its last print.
         parser.error(f"--name {args.name!r}: a file name for bench/results/, not a path")
+    return args
+
+
+def main() -> None:
+    args = arguments()
     if args.quick:
         args.duration, args.scaling_duration, args.scaling = 5.0, 5.0, "10000"
     try:
@@ -1283,8 +1325,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agentvp-load-") as tmp:
         bench = Bench(args, Path(tmp))
         try:
-            for name in filter(None, args.configs.split(",")):
-                results["configurations"].append(bench.configuration(CONFIGS[name]))
+            results["configurations"] = configurations(bench, args)
             if not args.skip_scaling:
                 levels = [int(v) for v in args.scaling.split(",")]
                 results["scaling"] = [
@@ -1292,6 +1333,7 @@ def main() -> None:
                 ]
         finally:
             bench.close()
+    judge_repeats(results, args.repeat)
     if not args.skip_compare:
         results["in_process"] = compare_in_process(rounds=11)
         print(f"  in-process: {json.dumps(results['in_process'])}")
