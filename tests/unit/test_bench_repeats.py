@@ -3,22 +3,14 @@ issue 20's server targets judged on those medians (bench/repeats.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_modules import load_bench
 
 
 def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_repeats", ROOT / "bench" / "repeats.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_repeats"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("repeats")
 
 
 def _entry(
