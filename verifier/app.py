@@ -16,7 +16,6 @@ import contextlib
 import gc
 import importlib.util
 import inspect
-import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -73,8 +72,6 @@ from verifier.store import RedisStore, open_store
 from verifier.store.base import TransactionStore
 
 __all__ = ["app_from_env", "build_service", "create_app"]
-
-log = logging.getLogger("agentvp.app")
 
 
 def build_service(
