@@ -21,33 +21,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from verifier.protocol.jose import SigningKey
 
 from .ap2 import closed_checkout, closed_payment, open_payment, sign_checkout_jwt
 from .ap2_agent import AP2Error, Delegation, ShoppingAgent
+from .cli_common import DirOption, console, fail, open_wallet
 from .client import WalletHTTPError
 from .store import Wallet
 from .wallet import WalletError, WalletSimulator
 
 app = typer.Typer(no_args_is_help=True, help="AP2 v0.2: merchant, shopping agent, the person.")
-console = Console(soft_wrap=True)
 IDENTITY_VCT = "https://agentvp.example/vct/verified_person/1"
-DirOption = Annotated[Path | None, typer.Option("--dir", help="Wallet directory.")]
 RP = Annotated[str, typer.Option(help="agentvp base URL.")]
 KEY = Annotated[str, typer.Option("--api-key", help="agentvp API key.")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/] {message}")
-    return typer.Exit(code)
 
 
 def _fields(text: str, names: tuple[str, ...]) -> dict[str, str]:
     parts = text.split(":", len(names) - 1) if names[-1] != "website" else text.split(":", 2)
     if len(parts) != len(names) or not all(parts):
-        raise _fail(f"{text!r}: expected {':'.join(names)}", 1)
+        raise fail(f"{text!r}: expected {':'.join(names)}", 1)
     return dict(zip(names, parts, strict=True))
 
 
@@ -69,7 +62,7 @@ def _store(wallet: Wallet, delegation: Delegation) -> Path:
 def _load(wallet: Wallet) -> Delegation:
     path = wallet.path / "ap2" / "delegation.json"
     if not path.exists():
-        raise _fail("no delegation yet: run `wallet-sim ap2 delegate` first", 1)
+        raise fail("no delegation yet: run `wallet-sim ap2 delegate` first", 1)
     data = json.loads(path.read_text())
     return Delegation(data["mandate"], data["items"])
 
@@ -83,7 +76,7 @@ def _decision(result: dict[str, Any]) -> None:
 @app.command("merchant-jwks")
 def merchant_jwks(dir: DirOption = None) -> None:
     """The merchant's public JWKS (agentvp `issuers` entry, vct ap2.checkout_jwt)."""
-    key = Wallet.open(dir).key("merchant", create=True)
+    key = open_wallet(dir).key("merchant", create=True)
     typer.echo(json.dumps({"keys": [key.public_jwk]}))
 
 
@@ -102,20 +95,20 @@ def checkout(
     for text in item:
         parts = text.split(":")
         if len(parts) not in (3, 4) or not parts[2].isdigit():
-            raise _fail(f"item {text!r}: expected id:title:price_minor[:qty]", 1)
+            raise fail(f"item {text!r}: expected id:title:price_minor[:qty]", 1)
         qty = int(parts[3]) if len(parts) == 4 else 1
         lines.append(({"id": parts[0], "title": parts[1], "price": int(parts[2])}, qty))
     if key_file is not None:
         key = SigningKey.from_jwk(json.loads(key_file.read_text(encoding="utf-8")))
     else:
-        key = Wallet.open(dir).key("merchant", create=True)
+        key = open_wallet(dir).key("merchant", create=True)
     typer.echo(sign_checkout_jwt(key, merchant=_merchant(merchant), lines=lines, currency=currency))
 
 
 @app.command()
 def challenge(rp: RP, api_key: KEY, dir: DirOption = None) -> None:
     """A fresh AP2 challenge from agentvp."""
-    typer.echo(json.dumps(_agent(Wallet.open(dir), rp, api_key).challenge()))
+    typer.echo(json.dumps(_agent(open_wallet(dir), rp, api_key).challenge()))
 
 
 def _answer(wallet: Wallet, uri: str, yes: bool) -> None:
@@ -127,10 +120,10 @@ def _answer(wallet: Wallet, uri: str, yes: bool) -> None:
             console.print(line)
         if not yes and not typer.confirm("Sign these mandates?"):
             simulator.decline(request)
-            raise _fail("declined", 3)
+            raise fail("declined", 3)
         simulator.submit(proposal)
     except (WalletError, WalletHTTPError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         simulator.http.close()
 
@@ -151,7 +144,7 @@ def delegate(
     dir: DirOption = None,
 ) -> None:
     """The person signs mandates for the agent through OpenID4VP (transaction_data delegate)."""
-    wallet = Wallet.open(dir)
+    wallet = open_wallet(dir)
     agent = _agent(wallet, rp, api_key)
     merchants = [_merchant(m) for m in merchant or []] or [
         {"id": "m-1", "name": "Demo Shop", "website": "https://shop.example"}
@@ -182,7 +175,7 @@ def delegate(
         _answer(wallet, tx["authorization_request_uri"], yes)
         delegation = agent.collect(tx["id"])
     except AP2Error as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         agent.close()
     console.print(
@@ -205,7 +198,7 @@ def pay(
     dir: DirOption = None,
 ) -> None:
     """Human not present: close the open mandates for this checkout; agentvp decides."""
-    wallet = Wallet.open(dir)
+    wallet = open_wallet(dir)
     agent = _agent(wallet, rp, api_key)
     given = json.loads(challenge) if challenge else None
     try:
@@ -219,7 +212,7 @@ def pay(
             instrument=_fields(instrument, ("id", "type")),
         )
     except AP2Error as exc:
-        raise _fail(str(exc), 3) from None
+        raise fail(str(exc), 3) from None
     finally:
         agent.close()
     _decision(result)
@@ -234,14 +227,14 @@ def present(
     dir: DirOption = None,
 ) -> None:
     """Human present: present the person's closed mandates (each shown alone)."""
-    wallet = Wallet.open(dir)
+    wallet = open_wallet(dir)
     agent = _agent(wallet, rp, api_key)
     try:
         result = agent.present_direct(
             _load(wallet), challenge_id=challenge, checkout_jwt=checkout_jwt
         )
     except AP2Error as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         agent.close()
     _decision(result)
