@@ -22,7 +22,7 @@ from verifier.store.base import StoreUnavailableError
 if TYPE_CHECKING:
     from verifier.ops.metrics import Metrics
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["error_response", "install_error_handlers", "store_unavailable"]
 
 log = logging.getLogger("agentvp.app")
 
@@ -33,6 +33,11 @@ def error_response(status: int, error: str, description: str, **headers: str) ->
         status_code=status,
         headers={"Cache-Control": "no-store", **headers},
     )
+
+
+def store_unavailable() -> JSONResponse:
+    """503 ``temporarily_unavailable``: the store did not answer (a request, or ``/readyz``)."""
+    return error_response(503, "temporarily_unavailable", "the transaction store is unreachable")
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -74,9 +79,7 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     async def _store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
         log.warning("store unavailable: %s", exc)
         metrics.store_errors.inc()
-        return error_response(
-            503, "temporarily_unavailable", "the transaction store is unreachable"
-        )
+        return store_unavailable()
 
     app.add_exception_handler(StarletteHTTPException, _http_error)
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from verifier.ops.metrics import Metrics
 from verifier.routes.deps import service_of
+from verifier.routes.errors import store_unavailable
 from verifier.routes.json_response import JSONResponse
 from verifier.routes.openapi import answers, content, errors
 from verifier.routes.schemas import Health
@@ -30,14 +31,7 @@ async def healthz() -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     if await service_of(request).store.ping():
         return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})
-    return JSONResponse(
-        {
-            "error": "temporarily_unavailable",
-            "error_description": "the transaction store is unreachable",
-        },
-        status_code=503,
-        headers={"Cache-Control": "no-store"},
-    )
+    return store_unavailable()
 
 
 @router.get("/metrics", response_class=Response, responses={200: content("text/plain")})
