@@ -30,7 +30,8 @@ class LoopBatchedStreamHandler(logging.StreamHandler[Any]):
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
         self._pending: list[str] = []
-        self._last: logging.LogRecord | None = None  # for handleError, if the write fails
+        # The last record, or line (emit_line), queued: for handleError if the write fails.
+        self._last: logging.LogRecord | str | None = None
         self._scheduled: asyncio.AbstractEventLoop | None = None
         # The loop last found running, and its thread: asyncio.get_running_loop() checks the
         # process id (a getpid() system call) every time, so it is asked only when this thread
@@ -47,8 +48,21 @@ class LoopBatchedStreamHandler(logging.StreamHandler[Any]):
         except Exception:
             self.handleError(record)
             return
+        self._queue(line, record)
+
+    def emit_line(self, line: str) -> None:
+        """What :meth:`logging.Handler.handle` does for a record whose formatted text is
+        ``line``: under the lock, queue it as :meth:`emit` queues a record's line."""
+        self.acquire()
+        try:
+            self._queue(line + self.terminator, line)
+        finally:
+            self.release()
+
+    def _queue(self, line: str, source: logging.LogRecord | str) -> None:
+        """Append ``line`` and see that it is written (the caller holds the lock)."""
         self._pending.append(line)
-        self._last = record
+        self._last = source
         loop = self._loop
         thread = get_ident()
         if loop is None or thread != self._loop_thread or not loop.is_running():
@@ -84,7 +98,10 @@ class LoopBatchedStreamHandler(logging.StreamHandler[Any]):
         except RecursionError:
             raise
         except Exception:
-            self.handleError(self._last)  # type: ignore[arg-type]
+            last = self._last
+            if not isinstance(last, logging.LogRecord):  # a line from emit_line
+                last = logging.makeLogRecord({"msg": last})
+            self.handleError(last)
 
     def flush(self) -> None:
         self.acquire()
