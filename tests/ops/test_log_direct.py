@@ -22,6 +22,7 @@ from verifier.ops.logs import (
     TextFormatter,
     current_tx,
     log_event,
+    log_info,
 )
 
 NOW = 1_796_311_979.0517  # a frozen clock: both paths stamp the line with time.time()
@@ -147,6 +148,28 @@ def test_the_direct_line_is_the_line_logging_writes(
         last = json.loads(direct.split("\n")[-2])  # not splitlines: U+2028 is in a line
         assert last["logger"] == tree.access.name and last["status"] == 201
         assert last.get("tx") == line_tx
+
+
+@pytest.mark.parametrize("formatter", ["text", "json"])
+def test_log_info_writes_the_line_logging_writes(formatter: str) -> None:
+    built = TextFormatter(SERVE_TEXT_FORMAT) if formatter == "text" else JSONFormatter()
+    tree = Tree(f"test.direct.info.{formatter}", built)
+
+    def written() -> str:
+        async def main() -> None:
+            log_info(tree.service, "response processed 100%", tx="t9", status="verified")
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+
+        tree.stream.writes.clear()
+        asyncio.run(main())
+        return "".join(tree.stream.writes)
+
+    direct = written()
+    tree.service.addFilter(Pass())
+    assert logs._direct_info(tree.service, "x", {}) is False
+    assert written() == direct
+    assert "response processed 100%" in direct
 
 
 def test_a_line_logging_would_not_write_is_not_written() -> None:

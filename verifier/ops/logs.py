@@ -29,6 +29,7 @@ __all__ = [
     "current_tx",
     "lean_log_records",
     "log_event",
+    "log_info",
     "logging_config",
 ]
 
@@ -142,6 +143,14 @@ def log_event(logger: logging.Logger, msg: str, *, tx: str, **fields: Any) -> No
         noted.update(fields, event=msg, event_logger=logger.name, tx=tx)
         return
     logger.info(msg, extra={"tx": tx, **fields})
+
+
+def log_info(logger: logging.Logger, msg: str, **fields: Any) -> None:
+    """``logger.info(msg, extra=fields)`` for a message without %-arguments, written as the
+    access log writes its lines (straight to serve's handler when logging would hand it there
+    alone, see :func:`_direct_info`): for the lines every flow logs."""
+    if not _direct_info(logger, msg, fields):
+        logger.info(msg, extra=fields)
 
 
 def _carries(logger: logging.Logger) -> bool:

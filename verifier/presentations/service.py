@@ -39,7 +39,7 @@ from typing import Any
 
 from verifier.errors import ServiceError
 from verifier.ops.callbacks import callback_refusal
-from verifier.ops.logs import current_tx, log_event
+from verifier.ops.logs import current_tx, log_event, log_info
 from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
 from verifier.presentations.parsed_queries import parse_query
@@ -356,7 +356,7 @@ class PresentationService:
         )
         if done is None:
             raise ServiceError(400, "invalid_request", "this request was already answered")
-        log.info("response processed", extra={"tx": tx.id, "status": done.status})
+        log_info(log, "response processed", tx=tx.id, status=done.status)
         await self._notify("final", done)
         if code is None or not tx.redirect_uri:
             return {}
