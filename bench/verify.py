@@ -13,6 +13,7 @@ Prints the numbers and the ratios; the last line is machine-readable:
 ``ratio_floor=<ours/floor> speedup_vs_reference=<reference/ours>``. Never fails on time.
 
     python bench/verify.py [--rounds 15] [--batch 200] [--cpu] [--profile] [--floor-prehashed]
+                           [--split]
 
 The four are measured interleaved (one batch of each per round), so a shared machine's load
 falls on all of them alike; ``--cpu`` times with the thread's CPU time (time the process spent
@@ -20,6 +21,12 @@ waiting for a core does not count).
 
 ``--profile`` runs (c) under cProfile instead and prints where its time goes (own time per
 function, then the share outside the two signature verifications).
+
+``--split`` then times, interleaved again, with the two signature checks of (c) answered
+without any signature math: (e) ``ours`` doing everything else alone, and (f) the floor's two
+verifications followed by (e), back to back. (f) - (a) - (e) is what running the two kinds of
+work in turn costs beyond each alone (caches and branch history one evicts for the other):
+the part of ``ours - floor`` no change to our own steps' cost in isolation removes.
 
 ``--floor-prehashed`` also times (a) with each signing input hashed by ``hashlib`` and the
 digest verified (``ECDSA(Prehashed(SHA256))``), which is how (c) checks ES signatures since
@@ -52,7 +59,7 @@ from verifier.protocol import (
     verify_presentation,
     verify_vp_token,
 )
-from verifier.protocol.jose import SigningKey, b64url_decode
+from verifier.protocol.jose import PublicKey, SigningKey, b64url_decode
 from wallet_sim.holder import build_vp_token
 from wallet_sim.issuer import IDENTITY_VCT, IdentitySubject, Issuer, identity_claims
 
@@ -183,6 +190,28 @@ def prehashed_floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None]:
     return run
 
 
+def split(
+    floor: Callable[[], None], ours: Callable[[], Any], rounds: int, batch: int, clock: Any
+) -> dict[str, float]:
+    """(e) ``ours`` with both signature checks answered True at once, and (f) the floor then
+    (e), interleaved (``--split``); the checks are restored afterwards."""
+    checks = {name: getattr(PublicKey, name) for name in ("verify", "verify_digest")}
+
+    def floor_then_rest() -> None:
+        floor()
+        ours()
+
+    for name in checks:
+        setattr(PublicKey, name, lambda *_: True)
+    try:
+        return interleaved_median_us(
+            {"rest": (ours, batch), "floor, then rest": (floor_then_rest, batch)}, rounds, clock
+        )
+    finally:
+        for name, check in checks.items():
+            setattr(PublicKey, name, check)
+
+
 def profile(fn: Callable[[], Any], calls: int) -> None:
     """cProfile ``calls`` runs of ``fn``; own time per function, and the non-signature share."""
     fn()
@@ -213,6 +242,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile (c) and exit")
     parser.add_argument(
         "--cpu", action="store_true", help="time with this thread's CPU time, not the wall clock"
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also time ours without the signature math, alone and after the floor's two",
     )
     parser.add_argument(
         "--floor-prehashed",
@@ -252,11 +286,8 @@ def main() -> None:
     }
     if args.floor_prehashed:
         timed["floor (prehashed)"] = (prehashed_floor_fn(presentation, issuer), batch)
-    results = interleaved_median_us(
-        timed,
-        args.rounds * 4,
-        time.thread_time_ns if args.cpu else time.perf_counter_ns,
-    )
+    clock_ns = time.thread_time_ns if args.cpu else time.perf_counter_ns
+    results = interleaved_median_us(timed, args.rounds * 4, clock_ns)
     clock = "thread CPU time" if args.cpu else "wall clock"
     print(f"presentation: {len(presentation)} bytes, 12 SD claims, 6 disclosed, KB-JWT ({clock})")
     for name, value in results.items():
@@ -268,6 +299,16 @@ def main() -> None:
     print(f"  ours+dcql/floor     {results['ours+dcql'] / results['floor']:.3f}")
     if args.floor_prehashed:
         print(f"  ours/floor (prehashed) {results['ours'] / results['floor (prehashed)']:.3f}")
+    if args.split:
+        parts = split(timed["floor"][0], ours, args.rounds * 4, batch, clock_ns)
+        rest, both = parts["rest"], parts["floor, then rest"]
+        print("  without the signature math (--split, interleaved apart from the above):")
+        print(f"    ours, the rest alone          {rest:7.1f} us")
+        print(f"    floor, then the rest          {both:7.1f} us")
+        print(f"    in turn beyond each alone     {both - results['floor'] - rest:7.1f} us")
+        print(
+            f"    ours - floor - rest           {results['ours'] - results['floor'] - rest:7.1f} us"
+        )
     print(f"ratio_floor={ratio:.3f} speedup_vs_reference={speedup:.2f}")
 
 
