@@ -60,7 +60,8 @@ class Tree:
             child.propagate = True
 
     def direct(self) -> bool:
-        return logs._serve_handler(self.access) is self.handler
+        serve = logs._serve_handler(self.access)
+        return serve is not None and serve[0] is self.handler
 
 
 @pytest.fixture(autouse=True)
