@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.ops.streams import Stream
 from verifier.ops import logs
 from verifier.ops.log_stream import LoopBatchedStreamHandler
 from verifier.ops.logs import (
@@ -26,18 +27,6 @@ from verifier.ops.logs import (
 )
 
 NOW = 1_796_311_979.0517  # a frozen clock: both paths stamp the line with time.time()
-
-
-class Stream:
-    def __init__(self) -> None:
-        self.writes: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.writes.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 class Tree:
@@ -105,7 +94,7 @@ def serve(tree: Tree, events: list[tuple[str, str, dict[str, Any]]], line_tx: st
 
     tree.stream.writes.clear()
     asyncio.run(main())
-    return "".join(tree.stream.writes)
+    return tree.stream.text
 
 
 class Refuse(logging.Filter):
@@ -164,7 +153,7 @@ def test_log_info_writes_the_line_logging_writes(formatter: str) -> None:
 
         tree.stream.writes.clear()
         asyncio.run(main())
-        return "".join(tree.stream.writes)
+        return tree.stream.text
 
     direct = written()
     tree.service.addFilter(Pass())

@@ -11,27 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.ops.streams import Stream
 from verifier.ops.log_stream import LoopBatchedStreamHandler
 from verifier.ops.logs import logging_config
-
-
-class Stream:
-    """A text stream that records each write call."""
-
-    def __init__(self) -> None:
-        self.writes: list[str] = []
-        self.flushes = 0
-
-    def write(self, text: str) -> int:
-        self.writes.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        self.flushes += 1
-
-    @property
-    def text(self) -> str:
-        return "".join(self.writes)
 
 
 def logger_to(stream: Stream, name: str) -> tuple[logging.Logger, LoopBatchedStreamHandler]:
