@@ -291,3 +291,85 @@ async def test_create_replaces_an_expired_row_with_the_same_id_but_not_a_live_on
         assert await store.get(old.id, kind="presentation") == again
     finally:
         await store.close()
+
+
+def parsed_rows(path: Path) -> dict[str, Transaction]:
+    """Every transaction row as a fresh parse of its text, by transaction id."""
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT data FROM transactions").fetchall()
+    finally:
+        db.close()
+    parsed = (Transaction.from_json(data) for (data,) in rows)
+    return {tx.id: tx for tx in parsed}
+
+
+async def test_a_read_of_a_remembered_row_gives_what_parsing_it_gives(tmp_path: Path) -> None:
+    path = tmp_path / "tx.db"
+    store = SQLiteStore(path)
+    tx = new_tx()
+    tx.dcql_query = {"credentials": [{"id": "a", "format": "dc+sd-jwt"}]}
+    await store.create(tx, retain_until=2_000_000_000)
+    try:
+        ran = statements(store)
+        first = await store.get_by_request(tx.request_id, kind="presentation")
+        changes = {"status": "fetched", "meta": {"n": 1}}
+        updated = await store.update_if(tx.id, {"status": "pending"}, changes, kind="presentation")
+        again = await store.get_by_request(tx.request_id, kind="presentation")
+        final = await store.update_if(
+            tx.id, {"status": "fetched"}, {"result": {"ok": [1, 2.5]}}, kind="presentation"
+        )
+        last = await store.get(tx.id, kind="presentation")
+        assert ran == ["SELECT", "UPDATE", "SELECT", "UPDATE", "SELECT"]  # no read twice
+        assert first == Transaction.from_json(tx.to_json())
+        assert updated is not None and final is not None
+        assert again == updated and last == final == parsed_rows(path)[tx.id]
+        assert (last.status, last.version, last.meta, last.result) == (
+            "fetched",
+            2,
+            {"n": 1},
+            {"ok": [1, 2.5]},
+        )
+    finally:
+        await store.close()
+
+
+async def test_what_a_caller_assigns_to_its_transaction_is_not_what_the_next_read_gives(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "tx.db")
+    tx = new_tx()
+    await store.create(tx, retain_until=2_000_000_000)
+    try:
+        read = await store.get(tx.id, kind="presentation")
+        assert read is not None
+        read.status = "tampered"
+        updated = await store.update_if(tx.id, {}, {"meta": {"k": "v"}}, kind="presentation")
+        assert updated is not None and updated.status == "pending"
+        updated.client_id = "tampered"
+        again = await store.get(tx.id, kind="presentation")
+        assert again is not None and (again.status, again.client_id) == ("pending", "c")
+        again.version = 99
+        assert await store.update_if(tx.id, {"version": 1}, {"status": "x"}, kind="presentation")
+    finally:
+        await store.close()
+
+
+async def test_a_row_another_process_wrote_is_parsed_not_taken_from_memory(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "tx.db"
+    store, other = SQLiteStore(path), SQLiteStore(path)
+    tx = new_tx()
+    await store.create(tx, retain_until=2_000_000_000)
+    try:
+        assert await store.get(tx.id, kind="presentation") is not None  # parsed, remembered
+        theirs = await other.update_if(tx.id, {}, {"status": "theirs"}, kind="presentation")
+        assert theirs is not None
+        by_id = await store.get(tx.id, kind="presentation")
+        by_request = await store.get_by_request(tx.request_id, kind="presentation")
+        assert by_id == by_request == theirs == parsed_rows(path)[tx.id]
+        assert by_id is not None and (by_id.status, by_id.version) == ("theirs", 1)
+    finally:
+        await other.close()
+        await store.close()

@@ -27,6 +27,14 @@ process wrote since) writes nothing and costs one statement before the steps abo
 expectation that fails on a remembered text proves nothing about the row: it too falls back to
 a fresh read, so only a read can make ``update_if`` return None.
 
+With the text, the store keeps the :class:`Transaction` that text parses to, once it has one
+(a read's parse, an update's result; a created record's object is the caller's own, so the
+first read after ``create`` parses). A read whose row is byte for byte the remembered text
+returns a copy of that object instead of parsing the row again, and ``update_if`` applies its
+change to it: the same values ``Transaction.from_json`` gives, without its cost (four parses of
+a flow's five; docs/PERFORMANCE.md, round 13). A copy, so a caller assigning to a field of
+what it got changes nothing remembered (a transaction's values are never changed in place).
+
 Calls use the stdlib ``sqlite3`` synchronously from the async methods (each statement is
 sub-millisecond; a thread hop would cost more). Within one process the event loop therefore
 serialises all calls on the connection; ``check_same_thread=False`` only lets the store be
@@ -137,6 +145,13 @@ def _unavailable() -> Iterator[None]:
         raise
 
 
+def _copy(tx: Transaction) -> Transaction:
+    """A new Transaction with ``tx``'s values (``copy.copy`` without its protocol lookups)."""
+    copied = object.__new__(Transaction)
+    copied.__dict__.update(tx.__dict__)
+    return copied
+
+
 class SQLiteStore:
     """Store in one SQLite file; safe to share between processes on one machine."""
 
@@ -151,7 +166,8 @@ class SQLiteStore:
         self._clock = clock
         self._purge_interval = purge_interval
         self._next_purge = 0.0
-        self._seen: dict[str, str] = {}  # record key -> its text as this store last saw it
+        # record key -> its text as this store last saw it, and that text's parse if known
+        self._seen: dict[str, tuple[str, Transaction | None]] = {}
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         with _unavailable():
@@ -206,7 +222,7 @@ class SQLiteStore:
         try:  # the common case, fresh ids: one INSERT, atomic on its own
             with _unavailable():
                 self._db.execute(_INSERT, row)
-            self._remember(key, row[5])
+            self._remember(key, row[5], None)
         except sqlite3.IntegrityError:
             # An id is taken: by a dropped (expired) row it may replace, or by a live one.
             with self._transaction() as db:
@@ -230,25 +246,29 @@ class SQLiteStore:
             "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?",
             (key, self._clock()),
         )
-        if not rows:
-            return None
-        self._remember(key, rows[0][0])
-        return Transaction.from_json(rows[0][0])
+        return _copy(self._parsed(key, rows[0][0])) if rows else None
 
     async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         rows = self._read(
-            "SELECT data FROM transactions WHERE request_id = ? AND retain_until >= ?",
+            "SELECT id, data FROM transactions WHERE request_id = ? AND retain_until >= ?",
             (record_key(kind, request_id), self._clock()),
         )
-        if not rows:
-            return None
-        tx = Transaction.from_json(rows[0][0])
-        self._remember(record_key(kind, tx.id), rows[0][0])
+        return _copy(self._parsed(rows[0][0], rows[0][1])) if rows else None
+
+    def _parsed(self, key: str, text: str) -> Transaction:
+        """What ``text``, just read from row ``key``, parses to: the remembered parse if the
+        store last saw exactly this text there, else a new one (then remembered). Never hand
+        it out as it is: callers get a :func:`_copy`."""
+        seen = self._seen.get(key)
+        if seen is not None and seen[1] is not None and seen[0] == text:
+            return seen[1]
+        tx = Transaction.from_json(text)
+        self._remember(key, text, tx)
         return tx
 
-    def _remember(self, key: str, text: str) -> None:
+    def _remember(self, key: str, text: str, tx: Transaction | None) -> None:
         seen = self._seen
-        seen[key] = text
+        seen[key] = (text, tx)
         if len(seen) > _REMEMBERED:
             del seen[next(iter(seen))]  # the oldest entry
 
@@ -261,8 +281,9 @@ class SQLiteStore:
         tx_id = record_key(kind, tx_id)
         remembered = self._seen.pop(tx_id, None)
         if remembered is not None:  # the row as last seen: written over only if it still is
-            updated = cas.apply(Transaction.from_json(remembered))
-            if updated is not None and self._write_over(tx_id, remembered, updated):
+            text, parsed = remembered
+            updated = cas.apply(Transaction.from_json(text) if parsed is None else parsed)
+            if updated is not None and self._write_over(tx_id, text, updated):
                 return updated
         # Optimistic: a failed expectation needs no write lock.
         rows = self._read(
@@ -271,7 +292,7 @@ class SQLiteStore:
         )
         if not rows:
             return None
-        optimistic = cas.apply(Transaction.from_json(rows[0][0]))
+        optimistic = cas.apply(self._parsed(tx_id, rows[0][0]))
         if optimistic is None:
             return None
         if self._write_over(tx_id, rows[0][0], optimistic):
@@ -289,8 +310,8 @@ class SQLiteStore:
                     "UPDATE transactions SET status = ?, version = ?, data = ? WHERE id = ?",
                     (str(updated.status), updated.version, data, tx_id),
                 )
-        if data is not None:
-            self._remember(tx_id, data)
+        if updated is not None and data is not None:
+            self._remember(tx_id, data, _copy(updated))
         return updated
 
     def _write_over(self, key: str, seen: str, updated: Transaction) -> bool:
@@ -305,7 +326,7 @@ class SQLiteStore:
             )
         if cursor.rowcount != 1:
             return False
-        self._remember(key, data)
+        self._remember(key, data, _copy(updated))
         return True
 
     # -- single-use markers and counters ------------------------------------------------------
