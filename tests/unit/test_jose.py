@@ -12,10 +12,12 @@ from verifier.protocol.jose import (
     encrypt_jwe,
     hash_b64,
     jwk_thumbprint,
+    new_decryption_jwk,
     parse_unverified_jws,
     public_key_from_jwk,
     verify_jws,
 )
+from verifier.protocol.jose import jwe as jwe_module
 
 RFC9901_HOLDER = {
     "kty": "EC",
@@ -118,3 +120,52 @@ def test_jwe_roundtrip_and_header_checks() -> None:
     other = SigningKey.generate(kid="eph-1")
     with pytest.raises(SignatureError):
         decrypt_jwe(token, other.to_jwk(), expected_kid="eph-1", allowed_enc={"A256GCM"})
+
+
+def _encrypted_to(jwk: dict[str, object], plaintext: bytes) -> str:
+    public = {k: v for k, v in jwk.items() if k != "d"}
+    return encrypt_jwe(plaintext, public, enc="A128GCM")
+
+
+def test_a_new_decryption_jwk_decrypts_from_memory_once_then_from_its_text() -> None:
+    jwk = new_decryption_jwk("enc-1")
+    assert list(jwk) == ["kty", "crv", "x", "y", "kid", "d"]
+    assert SigningKey.from_jwk(jwk).public_jwk == {k: v for k, v in jwk.items() if k != "d"}
+    kept = (jwk["x"], jwk["y"], jwk["d"])
+    assert kept in jwe_module._fresh
+    token = _encrypted_to(jwk, b'{"state": "s"}')
+    for _ in range(2):  # the kept key, then (taken out) the key loaded from the JWK
+        header, plaintext = decrypt_jwe(token, jwk, expected_kid="enc-1", allowed_enc={"A128GCM"})
+        assert plaintext == b'{"state": "s"}' and header["kid"] == "enc-1"
+        assert kept not in jwe_module._fresh
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"d": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE"}, "not a valid key"),
+        ({"kty": "OKP"}, "not an EC P-256 key"),
+        ({"crv": "P-384"}, "not an EC P-256 key"),
+        ({"d": ["not", "a", "string"]}, "d"),
+    ],
+)
+def test_a_jwk_that_is_not_exactly_a_kept_key_is_checked_as_ever(
+    change: dict[str, object], reason: str
+) -> None:
+    jwk = new_decryption_jwk("enc-2")
+    token = _encrypted_to(jwk, b"{}")
+    with pytest.raises(MalformedError, match=reason) as caught:
+        decrypt_jwe(token, {**jwk, **change}, expected_kid="enc-2", allowed_enc={"A128GCM"})
+    assert caught.value.code == "malformed_jwk"
+    header, _ = decrypt_jwe(token, jwk, expected_kid="enc-2", allowed_enc={"A128GCM"})
+    assert header["kid"] == "enc-2"
+
+
+def test_the_kept_decryption_keys_are_bounded() -> None:
+    first = new_decryption_jwk("enc-first")
+    for i in range(jwe_module._FRESH_KEYS):
+        new_decryption_jwk(f"enc-{i}")
+    assert len(jwe_module._fresh) == jwe_module._FRESH_KEYS
+    assert (first["x"], first["y"], first["d"]) not in jwe_module._fresh
+    token = _encrypted_to(first, b"{}")  # dropped from memory: loaded from its JWK instead
+    assert decrypt_jwe(token, first, expected_kid="enc-first", allowed_enc={"A128GCM"})[1] == b"{}"

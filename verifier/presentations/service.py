@@ -54,6 +54,7 @@ from verifier.protocol import (
     b64url_encode,
     verify_vp_token,
 )
+from verifier.protocol.jose import new_decryption_jwk
 from verifier.protocol.oid4vp.request import (
     authorization_request_uri,
     build_request_claims,
@@ -177,7 +178,7 @@ class PresentationService:
         if self.config.signing_key is None:
             client_id = f"redirect_uri:{response_uri}"
         encrypted = mode in ("direct_post.jwt", "dc_api.jwt")  # the wallet encrypts to a key
-        enc_jwk = SigningKey.generate(kid=f"enc-{kid[:16]}").to_jwk() if encrypted else None
+        enc_jwk = new_decryption_jwk(f"enc-{kid[:16]}") if encrypted else None
         now = self.now()
         if spec.ap2_challenge_id is not None:
             nonce = await self._ap2_nonce(spec.ap2_challenge_id, client_id, now)

@@ -8,7 +8,14 @@ modules.
 """
 
 from .base64url import b64url_decode, b64url_encode, hash_b64
-from .jwe import JWE_ALGS, JWE_ENCS, decrypt_jwe, encrypt_jwe, parse_unverified_jwe_header
+from .jwe import (
+    JWE_ALGS,
+    JWE_ENCS,
+    decrypt_jwe,
+    encrypt_jwe,
+    new_decryption_jwk,
+    parse_unverified_jwe_header,
+)
 from .jwk import PublicKey, SigningKey, jwk_thumbprint, public_key_from_jwk
 from .jws import SIGNING_ALGS, CompactJWS, check_alg, parse_unverified_jws, verify_jws
 
@@ -26,6 +33,7 @@ __all__ = [
     "encrypt_jwe",
     "hash_b64",
     "jwk_thumbprint",
+    "new_decryption_jwk",
     "parse_unverified_jwe_header",
     "parse_unverified_jws",
     "public_key_from_jwk",

@@ -18,6 +18,12 @@ Decryption (:func:`decrypt_jwe`) checks, in this order, each failure with its co
   authenticated data (RFC 7516 §5.2 step 14); a wrong tag is ``jwe_decryption_failed``.
 
 :func:`encrypt_jwe` is the wallet side (the simulator) of the same profile.
+
+:func:`new_decryption_jwk` makes a verifier's per-transaction key as a private JWK (for the
+store) and keeps the parsed key in this process, bounded, for the one :func:`decrypt_jwe` with
+exactly that JWK (``x``, ``y`` and ``d`` equal) that takes it back out: loading a private key
+from its JWK costs about a third of an ECDH exchange. Any other JWK (another process's, or one
+asked for twice) is loaded and checked as ever.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ __all__ = [
     "JWE_ENCS",
     "decrypt_jwe",
     "encrypt_jwe",
+    "new_decryption_jwk",
     "parse_unverified_jwe_header",
 ]
 
@@ -50,6 +57,11 @@ _KEY_BYTES = {"A128GCM": 16, "A256GCM": 32}
 _IV_BYTES = 12  # RFC 7518 §5.3: "Use of an IV of size 96 bits is REQUIRED"
 _TAG_BYTES = 16  # RFC 7518 §5.3: "the Authentication Tag ... MUST be 128 bits"
 _MAX_PARTY_INFO = 512
+
+# (x, y, d) of a key new_decryption_jwk made -> the key, until decrypt_jwe takes it; at most
+# _FRESH_KEYS of them (the oldest dropped first: its response, if one comes, loads the JWK).
+_FRESH_KEYS = 4096
+_fresh: dict[tuple[str, str, str], ec.EllipticCurvePrivateKey] = {}
 
 
 def parse_unverified_jwe_header(token: str, *, max_bytes: int) -> dict[str, Any]:
@@ -155,9 +167,28 @@ def _segment(text: str, what: str, size: int | None, code: str) -> bytes:
     return raw
 
 
+def new_decryption_jwk(kid: str) -> dict[str, Any]:
+    """A new P-256 key for ECDH-ES as a private JWK (``kty``, ``crv``, ``x``, ``y``, ``kid``,
+    ``d``); its parsed key is kept for the decryption that follows (module docstring)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    numbers = key.private_numbers()  # the private value and the point, in one call
+    point = numbers.public_numbers
+    x, y = b64url_encode(point.x.to_bytes(32, "big")), b64url_encode(point.y.to_bytes(32, "big"))
+    d = b64url_encode(numbers.private_value.to_bytes(32, "big"))
+    _fresh[(x, y, d)] = key
+    if len(_fresh) > _FRESH_KEYS:
+        del _fresh[next(iter(_fresh))]
+    return {"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "d": d}
+
+
 def _private_p256(private_jwk: Mapping[str, Any]) -> ec.EllipticCurvePrivateKey:
     if private_jwk.get("kty") != "EC" or private_jwk.get("crv") != "P-256":
         raise MalformedError("malformed_jwk", "the decryption key is not an EC P-256 key")
+    x, y, d = private_jwk.get("x"), private_jwk.get("y"), private_jwk.get("d")
+    if type(x) is str and type(y) is str and type(d) is str:
+        fresh = _fresh.pop((x, y, d), None)
+        if fresh is not None:
+            return fresh
     public = ec.EllipticCurvePublicNumbers(
         coordinate(private_jwk, "x", 32), coordinate(private_jwk, "y", 32), ec.SECP256R1()
     )
