@@ -14,7 +14,7 @@ Wallet side (digest §11 checks 1-16): :func:`parse_authorization_request_uri` a
 
 from __future__ import annotations
 
-import string
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlsplit
@@ -139,19 +139,22 @@ def authorization_request_uri(
     return f"{scheme}?{query}"
 
 
-# ``quote_plus(value, safe="")`` for ASCII, as one ``str.translate``: letters, digits and
-# ``_.-~`` stay, a space is ``+``, any other character ``%XX`` (urllib's Python loop was ~1.5 %
-# of a flow's CPU, in the create response's link).
-_FORM_SAFE = frozenset(string.ascii_letters + string.digits + "_.-~")
-_FORM_TABLE = str.maketrans(
-    {chr(c): "+" if c == 0x20 else f"%{c:02X}" for c in range(128) if chr(c) not in _FORM_SAFE}
-)
+# ``quote_plus(value, safe="")`` for ASCII: letters, digits and ``_.-~`` stay, a space is
+# ``+``, any other character ``%XX``. The unsafe characters are found by one regular-expression
+# scan and replaced from a table (a link has a handful: ``:`` and ``/``); urllib's Python loop
+# was ~1.5 % of a flow's CPU, a ``str.translate`` with this table still ~1 %.
+_FORM_UNSAFE = re.compile(r"[^A-Za-z0-9_.~-]")
+_FORM_ESCAPES = {chr(c): "+" if c == 0x20 else f"%{c:02X}" for c in range(128)}
+
+
+def _form_escape(match: re.Match[str]) -> str:
+    return _FORM_ESCAPES[match.group()]
 
 
 def _form_quote(value: str) -> str:
     """``urllib.parse.quote_plus(value, safe="")``: what ``urlencode`` does to a value."""
     if value.isascii():
-        return value.translate(_FORM_TABLE)
+        return _FORM_UNSAFE.sub(_form_escape, value)
     return quote_plus(value, safe="")
 
 
