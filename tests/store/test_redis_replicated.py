@@ -145,6 +145,29 @@ async def test_a_connection_redis_py_dropped_is_still_closed_at_shutdown(redis_u
     assert connections.seen == set()
 
 
+async def test_a_writer_a_living_connection_let_go_of_is_still_closed_at_shutdown(
+    redis_url: str,
+) -> None:
+    """redis-py can also forget a socket's writer without closing it while the connection
+    object lives on (the connection connects again); :class:`Connections` holds each connect's
+    writer until it is closed, so the collector never meets it open."""
+    connections = Connections()
+    port = int(redis_url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+    conn = connections.tracked(Connection)(host="127.0.0.1", port=port)
+    await conn.connect()
+    first = conn._writer
+    assert first is not None
+    sock = first.get_extra_info("socket")
+    conn._writer = conn._reader = None  # let go of, not closed
+    del first
+    await conn.connect()  # connected again: a second writer
+    gc.collect()  # the first writer, if not held, would be collected here, open
+    assert sock.fileno() != -1 and len(connections.writers) == 2
+    await connections.close_all()
+    assert sock.fileno() == -1 and not conn.is_connected
+    assert connections.writers == set()
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -5,6 +5,7 @@ master (:func:`connect`), and which errors mean "a failover is under way, try ag
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -80,11 +81,18 @@ class Connections:
     a reference cycle, so a weak set lost it before shutdown and its socket was closed by the
     garbage collector, with a ResourceWarning. Connections that were used and are closed again
     are forgotten as new ones are made, so the set stays as large as the pools plus the
-    connections a failover dropped."""
+    connections a failover dropped.
+
+    The socket writer of every connect is held too, until it is closed: redis-py can also let
+    go of a writer without closing it while the connection object lives on (a connection
+    that connects again, or one a pool drops in a failover), and the garbage collector then
+    closes it with a ResourceWarning (``tests/store/test_redis_failover.py``, about one run in
+    six under load)."""
 
     def __init__(self) -> None:
         self.seen: set[AbstractConnection] = set()
         self.used: set[AbstractConnection] = set()  # connected at least once
+        self.writers: set[asyncio.StreamWriter] = set()  # each connect's, until closed
         self._made = 0
 
     def tracked(self, base: type[AbstractConnection]) -> type[AbstractConnection]:
@@ -95,6 +103,9 @@ class Connections:
         async def _connect(conn: AbstractConnection) -> None:
             await base._connect(conn)  # type: ignore[no-untyped-call]
             self.used.add(conn)
+            writer = getattr(conn, "_writer", None)
+            if isinstance(writer, asyncio.StreamWriter):
+                self.writers.add(writer)
 
         methods = {"__init__": __init__, "_connect": _connect}
         return type(f"Tracked{base.__name__}", (base,), methods)
@@ -105,14 +116,22 @@ class Connections:
             closed = {c for c in self.used if not c.is_connected}
             self.seen -= closed
             self.used -= closed
+            self.writers = {w for w in self.writers if not w.transport.is_closing()}
         self.seen.add(conn)
 
     async def close_all(self) -> None:
         for conn in list(self.seen):
             with contextlib.suppress(Exception):
                 await conn.disconnect()
+        dropped = [w for w in self.writers if not w.transport.is_closing()]
+        for writer in dropped:  # writers a connection no longer knows of
+            writer.close()
+        with contextlib.suppress(Exception):  # closed on the loop's next turns: wait for that
+            async with asyncio.timeout(1.0):
+                await asyncio.gather(*(w.wait_closed() for w in dropped), return_exceptions=True)
         self.seen.clear()
         self.used.clear()
+        self.writers.clear()
 
 
 def connect(
