@@ -26,7 +26,12 @@ function, then the share outside the two signature verifications).
 without any signature math: (e) ``ours`` doing everything else alone, and (f) the floor's two
 verifications followed by (e), back to back. (f) - (a) - (e) is what running the two kinds of
 work in turn costs beyond each alone (caches and branch history one evicts for the other):
-the part of ``ours - floor`` no change to our own steps' cost in isolation removes.
+the part of ``ours - floor`` no change to our own steps' cost in isolation removes. It also
+times (g) a plain read of 151 KB (what one P-256 verification streams through the data cache:
+OpenSSL's table of multiples of the generator) and of 2 MB (past this machine's L2), each
+followed by (e): how much of (f)'s extra time evicting data alone would explain. What it
+does not explain is not the data cache; most likely the code side (instruction cache, branch
+history), which this bench does not time apart.
 
 ``--floor-prehashed`` also times (a) with each signing input hashed by ``hashlib`` and the
 digest verified (``ECDSA(Prehashed(SHA256))``), which is how (c) checks ES signatures since
@@ -201,15 +206,40 @@ def split(
         floor()
         ours()
 
+    timed = {"rest": (ours, batch), "floor, then rest": (floor_then_rest, batch)}
+    for size in EVICTING:
+        read = _reader(size)
+        timed[f"read {size}"] = (read, batch)
+        timed[f"read {size}, then rest"] = (_then(read, ours), batch)
     for name in checks:
         setattr(PublicKey, name, lambda *_: True)
     try:
-        return interleaved_median_us(
-            {"rest": (ours, batch), "floor, then rest": (floor_then_rest, batch)}, rounds, clock
-        )
+        return interleaved_median_us(timed, rounds, clock)
     finally:
         for name, check in checks.items():
             setattr(PublicKey, name, check)
+
+
+# (g) of --split: bytes read in one pass before the rest, by what they stand for
+EVICTING = {151 * 1024: "151 KB (a verification's table)", 2 * 1024 * 1024: "2 MB (past L2)"}
+
+
+def _reader(size: int) -> Callable[[], None]:
+    """One pass over ``size`` bytes (``bytearray.count`` reads each once)."""
+    block = bytearray(size)
+
+    def run() -> None:
+        block.count(1)
+
+    return run
+
+
+def _then(first: Callable[[], Any], second: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        first()
+        second()
+
+    return run
 
 
 def profile(fn: Callable[[], Any], calls: int) -> None:
@@ -309,6 +339,9 @@ def main() -> None:
         print(
             f"    ours - floor - rest           {results['ours'] - results['floor'] - rest:7.1f} us"
         )
+        for size, what in EVICTING.items():
+            extra = parts[f"read {size}, then rest"] - parts[f"read {size}"] - rest
+            print(f"    a read of {what}, then the rest: beyond each alone {extra:5.1f} us")
     print(f"ratio_floor={ratio:.3f} speedup_vs_reference={speedup:.2f}")
 
 

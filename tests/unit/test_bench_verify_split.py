@@ -27,7 +27,8 @@ def test_the_checks_answer_true_while_timed_and_are_restored(bench: ModuleType) 
 
     floor_calls: list[int] = []
     timed = bench.split(lambda: floor_calls.append(1), rest, 2, 3, time.perf_counter_ns)
-    assert set(timed) == {"rest", "floor, then rest"}
+    reads = {f"read {size}" for size in bench.EVICTING}
+    assert set(timed) == {"rest", "floor, then rest", *reads, *(f"{r}, then rest" for r in reads)}
     assert all(value >= 0 for value in timed.values())
     assert answers and all(answers)
     assert len(floor_calls) == 1 + 2 * 3  # warm-up, then one batch per round
@@ -43,3 +44,9 @@ def test_the_checks_are_restored_when_the_timed_code_fails(bench: ModuleType) ->
     with pytest.raises(RuntimeError):
         bench.split(lambda: None, broken, 1, 1, time.perf_counter_ns)
     assert (PublicKey.verify, PublicKey.verify_digest) == checks
+
+
+def test_a_read_then_the_rest_runs_both_in_that_order(bench: ModuleType) -> None:
+    calls: list[str] = []
+    bench._then(lambda: calls.append("first"), lambda: calls.append("second"))()
+    assert calls == ["first", "second"]
