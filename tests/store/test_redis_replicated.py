@@ -18,8 +18,9 @@ from redis.asyncio.connection import Connection
 
 from tests.redis_ha import RedisCluster, SentinelSetup, _info
 from verifier.store import RedisHAStore, StoreUnavailableError
-from verifier.store.redis_ha_client import Connections
+from verifier.store.redis_ha_client import Connections, connect
 from verifier.store.redis_replicated import _pack
+from verifier.store.redis_urls import HATarget
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -166,6 +167,63 @@ async def test_a_writer_a_living_connection_let_go_of_is_still_closed_at_shutdow
     await connections.close_all()
     assert sock.fileno() == -1 and not conn.is_connected
     assert connections.writers == set()
+
+
+async def test_a_writer_whose_connect_failed_after_opening_is_still_closed_at_shutdown(
+    redis_url: str,
+) -> None:
+    """A connect can fail after its socket is open (a socket option refused on a connection
+    the peer already reset); the tracker holds that writer too."""
+
+    class FailsAfterOpening(Connection):
+        async def _connect(self) -> None:
+            await super()._connect()
+            raise OSError("a socket option was refused")
+
+    connections = Connections()
+    port = int(redis_url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+    conn = connections.tracked(FailsAfterOpening)(host="127.0.0.1", port=port)
+    with pytest.raises(OSError, match="refused"):
+        await conn._connect()
+    writer = conn._writer
+    assert writer is not None and writer in connections.writers
+    sock = writer.get_extra_info("socket")
+    conn._writer = conn._reader = None  # let go of, as a failed connect's caller may
+    del writer
+    gc.collect()
+    assert sock.fileno() != -1
+    await connections.close_all()
+    assert sock.fileno() == -1
+
+
+async def test_the_sentinels_own_connections_are_tracked_and_closed_at_shutdown(
+    redis_url: str,
+) -> None:
+    """The Sentinels' clients (asked for the master on every reconnect) connect through the
+    tracker too: a connection of theirs that redis-py drops is still closed by close_all, not
+    left to the garbage collector (a Sentinel answers PING like any Redis, so a plain server
+    stands in for one here)."""
+    connections = Connections()
+    port = int(redis_url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+    target = HATarget(mode="sentinel", nodes=(("127.0.0.1", port),), service="agentvp")
+    client, sentinel = connect(target, timeout=5.0, max_connections=4, connections=connections)
+    assert sentinel is not None
+    watcher = sentinel.sentinels[0]
+    assert await watcher.ping()
+    pool = watcher.connection_pool
+    (conn,) = pool._available_connections
+    assert conn in connections.seen and conn._writer is not None
+    sock = conn._writer.get_extra_info("socket")
+    pool._available_connections.clear()  # dropped by its pool, not closed
+    cycle: list[object] = [conn]
+    cycle.append(cycle)
+    del conn, cycle
+    gc.collect()
+    assert sock.fileno() != -1  # still held, open: the collector did not meet it
+    await connections.close_all()
+    assert sock.fileno() == -1
+    await client.aclose()
+    await watcher.aclose()
 
 
 @pytest.mark.parametrize(

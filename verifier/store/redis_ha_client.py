@@ -87,7 +87,10 @@ class Connections:
     go of a writer without closing it while the connection object lives on (a connection
     that connects again, or one a pool drops in a failover), and the garbage collector then
     closes it with a ResourceWarning (``tests/store/test_redis_failover.py``, about one run in
-    six under load)."""
+    six under load). A writer is held from the moment its socket is open, also when the
+    connect fails after that. The Sentinels' own clients connect through the tracker as well
+    (:func:`connect`): the same warning came back once from a run after the master's
+    connections were all tracked."""
 
     def __init__(self) -> None:
         self.seen: set[AbstractConnection] = set()
@@ -101,11 +104,13 @@ class Connections:
             self._add(conn)
 
         async def _connect(conn: AbstractConnection) -> None:
-            await base._connect(conn)  # type: ignore[no-untyped-call]
-            self.used.add(conn)
-            writer = getattr(conn, "_writer", None)
-            if isinstance(writer, asyncio.StreamWriter):
-                self.writers.add(writer)
+            try:
+                await base._connect(conn)  # type: ignore[no-untyped-call]
+            finally:  # also when it failed after opening the socket (a socket option, say)
+                writer = getattr(conn, "_writer", None)
+                if isinstance(writer, asyncio.StreamWriter):
+                    self.writers.add(writer)
+                    self.used.add(conn)
 
         methods = {"__init__": __init__, "_connect": _connect}
         return type(f"Tracked{base.__name__}", (base,), methods)
@@ -138,7 +143,8 @@ def connect(
     target: HATarget, *, timeout: float, max_connections: int, connections: Connections
 ) -> tuple[Redis | RedisCluster, Sentinel | None]:
     """A client for ``target``: the cluster client, or a Sentinel-managed master client (and
-    the :class:`Sentinel` whose own clients must be closed too)."""
+    the :class:`Sentinel` whose own clients must be closed too). Every connection either makes,
+    the Sentinels' included, is tracked by ``connections``."""
     common: dict[str, Any] = {
         "decode_responses": True,
         "socket_connect_timeout": timeout,
@@ -166,6 +172,11 @@ def connect(
         sentinel_kwargs={"socket_connect_timeout": timeout, "socket_timeout": timeout},
         **common,
     )
+    # The Sentinels' own clients (asked for the master on every reconnect, many at once in a
+    # failover) connect through the same tracker, so none of their sockets outlives close_all.
+    for watcher in sentinel.sentinels:
+        pool = watcher.connection_pool
+        pool.connection_class = connections.tracked(pool.connection_class)
     base = SentinelManagedSSLConnection if target.tls else SentinelManagedConnection
     client: Redis = sentinel.master_for(
         target.service,
