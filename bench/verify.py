@@ -198,15 +198,11 @@ def prehashed_floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None]:
 def split(
     floor: Callable[[], None], ours: Callable[[], Any], rounds: int, batch: int, clock: Any
 ) -> dict[str, float]:
-    """(e) ``ours`` with both signature checks answered True at once, and (f) the floor then
-    (e), interleaved (``--split``); the checks are restored afterwards."""
+    """(e) ``ours`` with both signature checks answered True at once, (f) the floor then (e),
+    and (g) each read of :data:`EVICTING` alone and then (e), interleaved (``--split``); the
+    checks are restored afterwards."""
     checks = {name: getattr(PublicKey, name) for name in ("verify", "verify_digest")}
-
-    def floor_then_rest() -> None:
-        floor()
-        ours()
-
-    timed = {"rest": (ours, batch), "floor, then rest": (floor_then_rest, batch)}
+    timed = {"rest": (ours, batch), "floor, then rest": (_then(floor, ours), batch)}
     for size in EVICTING:
         read = _reader(size)
         timed[f"read {size}"] = (read, batch)

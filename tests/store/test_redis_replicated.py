@@ -11,6 +11,7 @@ import signal
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -38,6 +39,13 @@ def stalled(pid: int) -> Iterator[None]:
 def replica_port(master: int) -> int:
     fields = dict(part.split("=", 1) for part in _info(master, "replication")["slave0"].split(","))
     return int(fields["port"])
+
+
+def port_of(url: str) -> int:
+    """The port of the session's ``redis://127.0.0.1:<port>/0``."""
+    port = urlsplit(url).port
+    assert port is not None
+    return port
 
 
 def url_with(url: str, **options: str) -> str:
@@ -132,7 +140,7 @@ async def test_a_connection_redis_py_dropped_is_still_closed_at_shutdown(redis_u
     hold lost them to the garbage collector, whose ResourceWarning failed the test run)."""
     connections = Connections()
     tracked = connections.tracked(Connection)
-    port = int(redis_url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+    port = port_of(redis_url)
     conn = tracked(host="127.0.0.1", port=port)
     await conn.connect()
     assert conn._writer is not None
@@ -153,7 +161,7 @@ async def test_a_writer_a_living_connection_let_go_of_is_still_closed_at_shutdow
     object lives on (the connection connects again); :class:`Connections` holds each connect's
     writer until it is closed, so the collector never meets it open."""
     connections = Connections()
-    port = int(redis_url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+    port = port_of(redis_url)
     conn = connections.tracked(Connection)(host="127.0.0.1", port=port)
     await conn.connect()
     first = conn._writer
@@ -181,7 +189,7 @@ async def test_a_writer_whose_connect_failed_after_opening_is_still_closed_at_sh
             raise OSError("a socket option was refused")
 
     connections = Connections()
-    port = int(redis_url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+    port = port_of(redis_url)
     conn = connections.tracked(FailsAfterOpening)(host="127.0.0.1", port=port)
     with pytest.raises(OSError, match="refused"):
         await conn._connect()
@@ -204,7 +212,7 @@ async def test_the_sentinels_own_connections_are_tracked_and_closed_at_shutdown(
     left to the garbage collector (a Sentinel answers PING like any Redis, so a plain server
     stands in for one here)."""
     connections = Connections()
-    port = int(redis_url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+    port = port_of(redis_url)
     target = HATarget(mode="sentinel", nodes=(("127.0.0.1", port),), service="agentvp")
     client, sentinel = connect(target, timeout=5.0, max_connections=4, connections=connections)
     assert sentinel is not None
