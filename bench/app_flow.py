@@ -28,7 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
-import load  # noqa: E402
+from loadgen.units import es256_unit_us  # noqa: E402
+from loadgen.wallet import Stats, Wallet, prebuild  # noqa: E402
 
 from verifier.app import create_app  # noqa: E402
 from verifier.ops.logs import lean_log_records, logging_config  # noqa: E402
@@ -148,10 +149,8 @@ def main() -> None:
 
     async def run() -> list[str]:
         async with app.router.lifespan_context(app):
-            pre = load.prebuild(data, api_key)
-            wallet = load.Wallet(
-                pre, Connection(app, requests), Connection(app, requests), load.Stats()
-            )
+            pre = prebuild(data, api_key)
+            wallet = Wallet(pre, Connection(app, requests), Connection(app, requests), Stats())
             for _ in range(args.warmup):
                 await wallet.flow(time.perf_counter())
             names = time_layers(app, layers) if args.layers else []
@@ -164,7 +163,7 @@ def main() -> None:
             return names
 
     names = asyncio.run(run())
-    unit = load.es256_unit_us()
+    unit = es256_unit_us()
     n = args.flows
 
     def line(name: str, ns: int) -> str:

@@ -92,7 +92,8 @@ def verify_counts(calls: int) -> dict[str, float]:
 def flow_counts(warmup: float, window: float) -> None:
     """Server instructions per flow (see the module docstring)."""
     sys.path.insert(0, str(BENCH))
-    import load  # noqa: PLC0415
+    from loadgen import bench as runner  # noqa: PLC0415
+    from loadgen import drive, processes  # noqa: PLC0415
 
     unit = count_in_process("floor", 100) / 100 / 2
     with tempfile.TemporaryDirectory(prefix="agentvp-instr-") as tmp:
@@ -101,14 +102,14 @@ def flow_counts(warmup: float, window: float) -> None:
         command = " ".join(_callgrind(f"--callgrind-out-file={out_pattern}"))
         wrapper.write_text(f'#!/bin/sh\nexec {command} {sys.executable} "$@"\n')
         wrapper.chmod(0o755)
-        real_wait = load.wait_port
-        load.wait_port = lambda port, proc, what, timeout=30: real_wait(port, proc, what, 1200)
+        real_wait = processes.wait_port  # the server starts slowly under callgrind
+        processes.wait_port = lambda port, proc, what, timeout=30: real_wait(port, proc, what, 1200)
         sys.executable = str(wrapper)  # Server starts `agentvp serve` with sys.executable
-        bench = load.Bench(argparse.Namespace(wallets=2, wait_quiet=0, store_url=None), Path(tmp))
-        config = load.CONFIGS["sqlite"]
+        bench = runner.Bench(argparse.Namespace(wallets=2, wait_quiet=0, store_url=None), Path(tmp))
+        config = runner.CONFIGS["sqlite"]
         server = bench.serve(config, bench.store_url(config))
         try:
-            flows = _drive_counted(load, bench, server, warmup, window)
+            flows = _drive_counted(drive, bench, server, warmup, window)
             dumps = sorted(Path(tmp).glob(f"callgrind.{server.proc.pid}.out.*"))
             total = _total(dumps[-1])
         finally:
@@ -118,9 +119,9 @@ def flow_counts(warmup: float, window: float) -> None:
     print(f"server_instructions_per_flow={per_flow / 1e6:.3f}M es256_units={per_flow / unit:.1f}")
 
 
-def _drive_counted(load: Any, bench: Any, server: Any, warmup: float, window: float) -> int:
-    sample = load.sampler(server, None)
-    drive = functools.partial(load.drive, bench.pre, bench.port, wallets=2, rate=0, warmup=0)
+def _drive_counted(driving: Any, bench: Any, server: Any, warmup: float, window: float) -> int:
+    sample = driving.sampler(server, None)
+    drive = functools.partial(driving.drive, bench.pre, bench.port, wallets=2, rate=0, warmup=0)
     asyncio.run(drive(duration=warmup, sample=sample))
     edges: list[str] = []
 

@@ -1,4 +1,5 @@
-"""Loading a script of ``bench/`` (not a package) as a module, for the tests of its logic."""
+"""Loading a script of ``bench/`` (not a package) as a module, or a part of the load generator
+(``bench/loadgen/``), for the tests of its logic."""
 
 from __future__ import annotations
 
@@ -18,3 +19,11 @@ def load_bench(name: str) -> ModuleType:
     sys.modules[f"bench_{name}"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_part(name: str) -> ModuleType:
+    """``bench/loadgen/<name>.py`` as ``loadgen.<name>``, with ``bench/`` on ``sys.path`` as the
+    bench scripts put it."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(f"loadgen.{name}")

@@ -1,6 +1,6 @@
-"""``bench/load.py --profile``: py-spy's native stacks are put in the right category - Python
-frames, the compiled modules' frames (named as Cython names them) and samples inside OpenSSL
-whose callers were not unwound."""
+"""``bench/load.py --profile`` (``bench/loadgen/profiles.py``): py-spy's native stacks are put
+in the right category - Python frames, the compiled modules' frames (named as Cython names
+them) and samples inside OpenSSL whose callers were not unwound."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from tests.bench_modules import load_bench
+from tests.bench_modules import load_part
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load() -> ModuleType:
-    return load_bench("load")
+def _profiles() -> ModuleType:
+    return load_part("profiles")
 
 
 def test_native_stacks_land_in_their_categories(tmp_path: Path) -> None:
-    load = _load()
+    profiles = _profiles()
     service = "PresentationService._verify (verifier/presentations/service.py:300)"
     crypto = "__ecp_nistz256_mul_montx (cryptography/hazmat/bindings/_rust.abi3.so)"
     lines = [
@@ -35,7 +35,7 @@ def test_native_stacks_land_in_their_categories(tmp_path: Path) -> None:
     ]
     raw = tmp_path / "spy.txt"
     raw.write_text("\n".join(lines) + "\n")
-    assert load.summarise_profile(raw) == {
+    assert profiles.summarise_profile(raw) == {
         "other": 0.3,
         "ES256 verify (issuer + KB-JWT)": 0.25,
         "service logic": 0.2,
