@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from verifier.store import SQLiteStore, StoreUnavailableError, Transaction
+from verifier.store.recent_rows import REMEMBERED
 
 pytestmark = pytest.mark.anyio
 
@@ -264,7 +265,7 @@ async def test_the_store_remembers_a_bounded_number_of_rows(tmp_path: Path) -> N
     try:
         for tx in txs:
             await store.create(tx, retain_until=2_000_000_000)
-        assert len(store._seen) == 256
+        assert len(store._seen) == REMEMBERED == 256
         ran = statements(store)  # the oldest is forgotten: read; the newest is not
         for tx in (txs[0], txs[-1]):
             assert await store.update_if(tx.id, {}, {"status": "x"}, kind="presentation")

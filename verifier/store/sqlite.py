@@ -20,37 +20,20 @@ is atomic on its own, no ``BEGIN``/``SELECT``/``COMMIT`` round): if the row chan
 nothing is written and it decides again under the write lock (``BEGIN IMMEDIATE``).
 
 The service reads a record and then updates it (the wallet's request, its response), so the
-store remembers the text it last read or wrote for each of the last :data:`_REMEMBERED` rows.
-``update_if`` tries that text first, in place of its own read: the conditional ``UPDATE``
-compares it with the row byte for byte, so a remembered text that is out of date (another
-process wrote since) writes nothing and costs one statement before the steps above. An
-expectation that fails on a remembered text proves nothing about the row: it too falls back to
-a fresh read, so only a read can make ``update_if`` return None.
-
-With the text, the store keeps the :class:`Transaction` that text parses to, once it has one
-(a read's parse, an update's result; a created record's object is the caller's own, so the
-first read after ``create`` parses). A read whose row is byte for byte the remembered text
-returns a copy of that object instead of parsing the row again, and ``update_if`` applies its
-change to it: the same values ``Transaction.from_json`` gives, without its cost (four parses of
-a flow's five; docs/PERFORMANCE.md, round 13). A copy, so a caller assigning to a field of
-what it got changes nothing remembered (a transaction's values are never changed in place).
+store remembers the text it last read or wrote for each of its last rows, and what that text
+parses to (:class:`~verifier.store.recent_rows.RecentRows`; a read of the same text is not
+parsed again). ``update_if`` tries that text first, in place of its own read: the conditional
+``UPDATE`` compares it with the row byte for byte, so a remembered text that is out of date
+(another process wrote since) writes nothing and costs one statement before the steps above.
+An expectation that fails on a remembered text proves nothing about the row: it too falls back
+to a fresh read, so only a read can make ``update_if`` return None.
 
 Calls use the stdlib ``sqlite3`` synchronously from the async methods (each statement is
 sub-millisecond; a thread hop would cost more). Within one process the event loop therefore
 serialises all calls on the connection; ``check_same_thread=False`` only lets the store be
 created on one thread and used on the loop's.
 
-Tables (times are UNIX seconds; a row is gone once ``now`` passes its deadline):
-
-- ``transactions(id PK, request_id UNIQUE, status, retain_until INDEXED, version, data)`` -
-  ``data`` is :meth:`Transaction.to_json`; ``status``/``version`` are copies for inspection.
-- ``claims(key PK, expires)``
-- ``counters(key, name, value, expires)`` - PK (key, name); a group shares one ``expires``.
-- ``counter_ops(key, op, result, expires)`` - PK (key, op): each named (``once``) add applied
-  to a group, with the values it produced.
-- ``events(stream, seq, data, expires)`` - PK (stream, seq); a stream shares one ``expires``.
-- ``queue_items(queue, id, payload, due_at, attempts, expires)`` - PK (queue, id); leasing
-  takes the write lock, so two processes never lease the same item at once.
+The tables: :mod:`verifier.store.sqlite_schema`.
 
 Expired rows are ignored by every read and purged opportunistically by writes, at most once per
 ``purge_interval`` seconds per process, through the ``expires``/``retain_until`` indexes.
@@ -70,55 +53,10 @@ from typing import Any
 
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_once, require_ttl
+from .recent_rows import RecentRows, copy_of
+from .sqlite_schema import INSERT, PURGE, SCHEMA
 
 __all__ = ["SQLiteStore"]
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS transactions (
-        id TEXT PRIMARY KEY,
-        request_id TEXT NOT NULL UNIQUE,
-        status TEXT NOT NULL,
-        retain_until INTEGER NOT NULL,
-        version INTEGER NOT NULL,
-        data TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS transactions_retain ON transactions (retain_until)",
-    "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS claims_expires ON claims (expires)",
-    """CREATE TABLE IF NOT EXISTS counters (
-        key TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, expires REAL NOT NULL,
-        PRIMARY KEY (key, name))""",
-    "CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)",
-    """CREATE TABLE IF NOT EXISTS counter_ops (
-        key TEXT NOT NULL, op TEXT NOT NULL, result TEXT NOT NULL, expires REAL NOT NULL,
-        PRIMARY KEY (key, op))""",
-    "CREATE INDEX IF NOT EXISTS counter_ops_expires ON counter_ops (expires)",
-    """CREATE TABLE IF NOT EXISTS events (
-        stream TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, expires REAL NOT NULL,
-        PRIMARY KEY (stream, seq))""",
-    "CREATE INDEX IF NOT EXISTS events_expires ON events (expires)",
-    """CREATE TABLE IF NOT EXISTS queue_items (
-        queue TEXT NOT NULL, id TEXT NOT NULL, payload TEXT NOT NULL, due_at INTEGER NOT NULL,
-        attempts INTEGER NOT NULL, expires REAL NOT NULL, PRIMARY KEY (queue, id))""",
-    "CREATE INDEX IF NOT EXISTS queue_items_due ON queue_items (queue, due_at)",
-)
-
-_PURGE = (
-    "DELETE FROM transactions WHERE retain_until < ?",
-    "DELETE FROM claims WHERE expires < ?",
-    "DELETE FROM counters WHERE expires < ?",
-    "DELETE FROM counter_ops WHERE expires < ?",
-    "DELETE FROM events WHERE expires < ?",
-    "DELETE FROM queue_items WHERE expires < ?",
-)
-
-_INSERT = (
-    "INSERT INTO transactions (id, request_id, status, retain_until, version, data)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
-
-# How many rows' last-seen texts a store keeps for update_if (see the module docstring): more
-# than the requests one process serves at once, so a read is still remembered at its update.
-_REMEMBERED = 256
 
 # Primary result codes meaning "the database cannot serve us right now" (not a bug of ours).
 _UNAVAILABLE = frozenset(
@@ -145,13 +83,6 @@ def _unavailable() -> Iterator[None]:
         raise
 
 
-def _copy(tx: Transaction) -> Transaction:
-    """A new Transaction with ``tx``'s values (``copy.copy`` without its protocol lookups)."""
-    copied = object.__new__(Transaction)
-    copied.__dict__.update(tx.__dict__)
-    return copied
-
-
 class SQLiteStore:
     """Store in one SQLite file; safe to share between processes on one machine."""
 
@@ -166,8 +97,7 @@ class SQLiteStore:
         self._clock = clock
         self._purge_interval = purge_interval
         self._next_purge = 0.0
-        # record key -> its text as this store last saw it, and that text's parse if known
-        self._seen: dict[str, tuple[str, Transaction | None]] = {}
+        self._seen = RecentRows()  # the last rows' texts as last read or written, and parses
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         with _unavailable():
@@ -182,7 +112,7 @@ class SQLiteStore:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
                 with self._transaction() as db:
-                    for statement in _SCHEMA:
+                    for statement in SCHEMA:
                         db.execute(statement)
             except BaseException:
                 self._db.close()
@@ -206,7 +136,7 @@ class SQLiteStore:
         if now < self._next_purge:
             return
         self._next_purge = now + self._purge_interval
-        for statement in _PURGE:
+        for statement in PURGE:
             db.execute(statement, (now,))
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
@@ -221,8 +151,8 @@ class SQLiteStore:
         row = (key, request_key, str(tx.status), retain_until, tx.version, tx.to_json())
         try:  # the common case, fresh ids: one INSERT, atomic on its own
             with _unavailable():
-                self._db.execute(_INSERT, row)
-            self._remember(key, row[5], None)
+                self._db.execute(INSERT, row)
+            self._seen.remember(key, row[5], None)
         except sqlite3.IntegrityError:
             # An id is taken: by a dropped (expired) row it may replace, or by a live one.
             with self._transaction() as db:
@@ -232,7 +162,7 @@ class SQLiteStore:
                     (key, request_key, now),
                 )
                 try:
-                    db.execute(_INSERT, row)
+                    db.execute(INSERT, row)
                 except sqlite3.IntegrityError as exc:
                     which = "request_id" if "request_id" in str(exc) else "transaction id"
                     raise ValueError(f"{which} already exists") from exc
@@ -246,31 +176,14 @@ class SQLiteStore:
             "SELECT data FROM transactions WHERE id = ? AND retain_until >= ?",
             (key, self._clock()),
         )
-        return _copy(self._parsed(key, rows[0][0])) if rows else None
+        return copy_of(self._seen.parsed(key, rows[0][0])) if rows else None
 
     async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         rows = self._read(
             "SELECT id, data FROM transactions WHERE request_id = ? AND retain_until >= ?",
             (record_key(kind, request_id), self._clock()),
         )
-        return _copy(self._parsed(rows[0][0], rows[0][1])) if rows else None
-
-    def _parsed(self, key: str, text: str) -> Transaction:
-        """What ``text``, just read from row ``key``, parses to: the remembered parse if the
-        store last saw exactly this text there, else a new one (then remembered). Never hand
-        it out as it is: callers get a :func:`_copy`."""
-        seen = self._seen.get(key)
-        if seen is not None and seen[1] is not None and seen[0] == text:
-            return seen[1]
-        tx = Transaction.from_json(text)
-        self._remember(key, text, tx)
-        return tx
-
-    def _remember(self, key: str, text: str, tx: Transaction | None) -> None:
-        seen = self._seen
-        seen[key] = (text, tx)
-        if len(seen) > _REMEMBERED:
-            del seen[next(iter(seen))]  # the oldest entry
+        return copy_of(self._seen.parsed(rows[0][0], rows[0][1])) if rows else None
 
     async def update_if(
         self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
@@ -279,7 +192,7 @@ class SQLiteStore:
         if cas.impossible:
             return None
         tx_id = record_key(kind, tx_id)
-        remembered = self._seen.pop(tx_id, None)
+        remembered = self._seen.take(tx_id)
         if remembered is not None:  # the row as last seen: written over only if it still is
             text, parsed = remembered
             updated = cas.apply(Transaction.from_json(text) if parsed is None else parsed)
@@ -292,7 +205,7 @@ class SQLiteStore:
         )
         if not rows:
             return None
-        optimistic = cas.apply(self._parsed(tx_id, rows[0][0]))
+        optimistic = cas.apply(self._seen.parsed(tx_id, rows[0][0]))
         if optimistic is None:
             return None
         if self._write_over(tx_id, rows[0][0], optimistic):
@@ -311,7 +224,7 @@ class SQLiteStore:
                     (str(updated.status), updated.version, data, tx_id),
                 )
         if updated is not None and data is not None:
-            self._remember(tx_id, data, _copy(updated))
+            self._seen.remember(tx_id, data, copy_of(updated))
         return updated
 
     def _write_over(self, key: str, seen: str, updated: Transaction) -> bool:
@@ -326,7 +239,7 @@ class SQLiteStore:
             )
         if cursor.rowcount != 1:
             return False
-        self._remember(key, data, _copy(updated))
+        self._seen.remember(key, data, copy_of(updated))
         return True
 
     # -- single-use markers and counters ------------------------------------------------------
