@@ -46,6 +46,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from . import redis_scripts as lua
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_once, require_ttl
 from .resp_client import RespClient
@@ -53,168 +54,9 @@ from .resp_url import parse_resp_url
 
 __all__ = ["RedisStore"]
 
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('EXPIREAT', KEYS[1], ARGV[1])
-redis.call('EXPIREAT', KEYS[2], ARGV[1])
-return 0
-"""
-
-# ARGV: n_expect, (field, json)*, n_status_in, json*, n_changes, (field, json)*
-_UPDATE_IF = """
-local key = KEYS[1]
-if redis.call('EXISTS', key) == 0 then return false end
-local i = 1
-local n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do
-  if redis.call('HGET', key, ARGV[i]) ~= ARGV[i + 1] then return false end
-  i = i + 2
-end
-n = tonumber(ARGV[i]); i = i + 1
-if n > 0 then
-  local status = redis.call('HGET', key, 'status')
-  local found = false
-  for _ = 1, n do
-    if status == ARGV[i] then found = true end
-    i = i + 1
-  end
-  if not found then return false end
-end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do
-  redis.call('HSET', key, ARGV[i], ARGV[i + 1])
-  i = i + 2
-end
-local version = tonumber(redis.call('HGET', key, 'version')) + 1
-redis.call('HSET', key, 'version', string.format('%d', version))
-return redis.call('HGETALL', key)
-"""
-
-# ARGV: ttl_ms, n_increments, (name, amount)*, n_limits, (name, limit)*
-_ADD_WITHIN = """
-local key = KEYS[1]
-local ttl = tonumber(ARGV[1])
-local values = {}
-local function current(name)
-  if values[name] == nil then values[name] = tonumber(redis.call('HGET', key, name) or '0') end
-  return values[name]
-end
-local i = 2
-local n = tonumber(ARGV[i]); i = i + 1
-local touched = {}
-for _ = 1, n do
-  values[ARGV[i]] = current(ARGV[i]) + tonumber(ARGV[i + 1])
-  touched[#touched + 1] = ARGV[i]
-  i = i + 2
-end
-n = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n do
-  if current(ARGV[i]) > tonumber(ARGV[i + 1]) then return false end
-  i = i + 2
-end
-for _, name in ipairs(touched) do
-  redis.call('HSET', key, name, string.format('%d', values[name]))
-end
-if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
-return redis.call('HGETALL', key)
-"""
-
-# ``_ADD_WITHIN`` applied at most once per name: KEYS[#KEYS] is the ``ctrop:`` hash (name -> the
-# values the add produced, JSON), ARGV[#ARGV] the name; ARGV[1] (the TTL) also keeps the hash.
-_ADD_WITHIN_NAMED = f"""
-local ops, once = KEYS[#KEYS], ARGV[#ARGV]
-local applied = redis.call('HGET', ops, once)
-if applied then return cjson.decode(applied) end
-local function body()
-{_ADD_WITHIN}
-end
-local after = body()
-if after then
-  redis.call('HSET', ops, once, cjson.encode(after))
-  local ttl = tonumber(ARGV[1])
-  if redis.call('PTTL', ops) < ttl then redis.call('PEXPIRE', ops, ttl) end
-end
-return after
-"""
-
-# The wallet-facing lookup in one round trip: KEYS[1] is the req: index, ARGV[1] the tx: key
-# prefix. (The tx: key is named inside the script, so this assumes one Redis, not a cluster -
-# as does everything else here; redis_ha.py is the store for a cluster or Sentinel.)
-_GET_BY_REQUEST = """
-local tx_id = redis.call('GET', KEYS[1])
-if not tx_id then return false end
-return redis.call('HGETALL', ARGV[1] .. tx_id)
-"""
-
-_APPEND = """
-local n = redis.call('RPUSH', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[2])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return n - 1
-"""
-
-# KEYS: zset, payloads, attempts; ARGV: id, payload, due_at, ttl_ms
-_ENQUEUE = """
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[3], ARGV[1], 0)
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-local ttl = tonumber(ARGV[4])
-for i = 1, 3 do
-  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
-end
-return 1
-"""
-
-# KEYS: zset, payloads, attempts; ARGV: now, now + lease, limit
-_LEASE = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-local out = {}
-for _, id in ipairs(ids) do
-  local payload = redis.call('HGET', KEYS[2], id)
-  if payload then
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
-    out[#out + 1] = id
-    out[#out + 1] = payload
-    out[#out + 1] = tostring(redis.call('HINCRBY', KEYS[3], id, 1))
-  else
-    redis.call('ZREM', KEYS[1], id)
-  end
-end
-return out
-"""
-
-_ACK = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-return 1
-"""
-
-
 # Redis cannot serve us right now (down, hung, loading, or a replica after a failover):
 # :mod:`.resp_client` raises these for all of it.
 _UNREACHABLE = (ConnectionError, TimeoutError)
-
-
-def _pairs(mapping: Mapping[str, str | int]) -> list[str | int]:
-    """``[len, k1, v1, k2, v2, ...]`` - the flat ARGV form the scripts read."""
-    flat: list[str | int] = [len(mapping)]
-    for key, value in mapping.items():
-        flat += [key, value]
-    return flat
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _hash(flat: list[str]) -> dict[str, str]:
-    """An ``HGETALL`` reply (a flat list, from Redis or a script) as a dict."""
-    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 class RedisStore:
@@ -223,15 +65,15 @@ class RedisStore:
     def __init__(self, url: str, *, prefix: str = "agentvp:", timeout: float = 2.0) -> None:
         self._prefix = prefix
         self._redis = RespClient(parse_resp_url(url), timeout=timeout)
-        self._create = self._redis.script(_CREATE)
-        self._update_if = self._redis.script(_UPDATE_IF)
-        self._add_within = self._redis.script(_ADD_WITHIN)
-        self._add_named = self._redis.script(_ADD_WITHIN_NAMED)
-        self._append = self._redis.script(_APPEND)
-        self._get_by_request = self._redis.script(_GET_BY_REQUEST)
-        self._enqueue = self._redis.script(_ENQUEUE)
-        self._lease = self._redis.script(_LEASE)
-        self._ack = self._redis.script(_ACK)
+        self._create = self._redis.script(lua.CREATE)
+        self._update_if = self._redis.script(lua.UPDATE_IF)
+        self._add_within = self._redis.script(lua.ADD_WITHIN)
+        self._add_named = self._redis.script(lua.ADD_WITHIN_NAMED)
+        self._append = self._redis.script(lua.APPEND)
+        self._get_by_request = self._redis.script(lua.GET_BY_REQUEST)
+        self._enqueue = self._redis.script(lua.ENQUEUE)
+        self._lease = self._redis.script(lua.LEASE)
+        self._ack = self._redis.script(lua.ACK)
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
@@ -263,13 +105,13 @@ class RedisStore:
     async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         async with self._reachable():
             raw = await self._redis("HGETALL", self._key("tx", record_key(kind, tx_id)))
-        return Transaction.from_fields(_hash(raw)) if raw else None
+        return Transaction.from_fields(lua.reply_hash(raw)) if raw else None
 
     async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         keys = [self._key("req", record_key(kind, request_id))]
         async with self._reachable():
             reply = await self._get_by_request(keys=keys, args=[self._key("tx", "")])
-        return Transaction.from_fields(_hash(reply)) if reply else None
+        return Transaction.from_fields(lua.reply_hash(reply)) if reply else None
 
     async def update_if(
         self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
@@ -278,11 +120,16 @@ class RedisStore:
         if cas.impossible:
             return None
         status_in = sorted(cas.status_in or ())
-        args = [*_pairs(cas.expect), len(status_in), *status_in, *_pairs(cas.changes)]
+        args = [
+            *lua.argv_pairs(cas.expect),
+            len(status_in),
+            *status_in,
+            *lua.argv_pairs(cas.changes),
+        ]
         async with self._reachable():
             key = self._key("tx", record_key(kind, tx_id))
             reply = await self._update_if(keys=[key], args=args)
-        return None if reply is None else Transaction.from_fields(_hash(reply))
+        return None if reply is None else Transaction.from_fields(lua.reply_hash(reply))
 
     # -- single-use markers and counters ------------------------------------------------------
 
@@ -303,19 +150,19 @@ class RedisStore:
     ) -> dict[str, int] | None:
         require_ttl(ttl)
         require_once(once)
-        args: list[str | int] = [ttl * 1000, *_pairs(increments), *_pairs(limits)]
+        args: list[str | int] = [ttl * 1000, *lua.argv_pairs(increments), *lua.argv_pairs(limits)]
         keys = [self._key("ctr", key)]
         script = self._add_within
         if once is not None:
             keys, args, script = [*keys, self._key("ctrop", key)], [*args, once], self._add_named
         async with self._reachable():
             reply = await script(keys=keys, args=args)
-        return None if reply is None else {k: int(v) for k, v in _hash(reply).items()}
+        return None if reply is None else {k: int(v) for k, v in lua.reply_hash(reply).items()}
 
     async def get_counters(self, key: str) -> dict[str, int]:
         async with self._reachable():
             raw = await self._redis("HGETALL", self._key("ctr", key))
-        return {name: int(value) for name, value in _hash(raw).items()}
+        return {name: int(value) for name, value in lua.reply_hash(raw).items()}
 
     # -- events -------------------------------------------------------------------------------
 

@@ -53,19 +53,10 @@ from redis.exceptions import (
     RedisError,
 )
 
+from . import redis_ha_scripts as ha_lua
+from . import redis_scripts as lua
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_once, require_ttl
-from .redis import (
-    _ACK,
-    _ADD_WITHIN,
-    _ADD_WITHIN_NAMED,
-    _ENQUEUE,
-    _LEASE,
-    _UPDATE_IF,
-    _hash,
-    _pairs,
-    _text,
-)
 from .redis_ha_client import Connections, connect, retryable
 from .redis_replicated import ReplicaWriter
 from .redis_urls import parse_ha_url
@@ -77,99 +68,6 @@ __all__ = ["OP_MARGIN", "RedisHAStore"]
 OP_MARGIN = 30
 
 T = TypeVar("T")
-
-
-def _once(script: str, reply: str) -> str:
-    """``script`` run at most once per token: KEYS[#KEYS] is the op marker; if it exists the
-    call was applied before and ``reply`` (Lua) answers; else the script runs and, unless it
-    returned false (nothing applied), leaves the marker for ``ARGV[#ARGV]`` milliseconds."""
-    return f"""
-local op = KEYS[#KEYS]
-if redis.call('EXISTS', op) == 1 then {reply} end
-local function body()
-{script}
-end
-local result = body()
-if result then redis.call('SET', op, '1', 'PX', ARGV[#ARGV]) end
-return result
-"""
-
-
-# KEYS: tx, op; ARGV: retain_until, (field, json)*, op_ttl_ms. false: the id exists.
-_CREATE_RECORD = _once(
-    """
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2, #ARGV - 1))
-redis.call('EXPIREAT', KEYS[1], ARGV[1])
-return 0
-""",
-    "return 0",
-)
-
-# KEYS: req; ARGV: "<kind>:<id>", retain_until. Only the record's creator writes this value.
-_CREATE_INDEX = """
-local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then return 0 end
-if current then return 1 end
-redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
-return 0
-"""
-
-# KEYS: tx, op; the update's ARGV then op_ttl_ms. Applied before: answer the record as it is.
-_UPDATE_IF_ONCE = _once(_UPDATE_IF, "return redis.call('HGETALL', KEYS[1])")
-_ADD_WITHIN_ONCE = _once(_ADD_WITHIN, "return redis.call('HGETALL', KEYS[1])")
-
-# KEYS: claim; ARGV: token, ttl seconds
-_CLAIM = """
-local current = redis.call('GET', KEYS[1])
-if current then return current == ARGV[1] and 1 or 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1
-"""
-
-# KEYS: ev, op; ARGV: event, ttl_ms, op_ttl_ms. The marker holds the event's index.
-_APPEND_ONCE = """
-local seen = redis.call('GET', KEYS[2])
-if seen then return tonumber(seen) end
-local n = redis.call('RPUSH', KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[2])
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-redis.call('SET', KEYS[2], n - 1, 'PX', ARGV[3])
-return n - 1
-"""
-
-# KEYS: zset, payloads, attempts, op; ARGV: as _ENQUEUE, op_ttl_ms. 0 (already queued) leaves
-# no marker, so a retry answers 0 again.
-_ENQUEUE_ONCE = _once(_ENQUEUE.replace("return 0", "return false"), "return 1")
-
-# KEYS: zset, payloads, attempts, op; ARGV: as _LEASE, op_ttl_ms. The marker lists the ids the
-# first run leased; a retry answers those still leased by that run (their due time is its lease's
-# end, not another lease's) with their payloads and attempt counts, and leases nothing more.
-_LEASE_ONCE = f"""
-local op = KEYS[4]
-if redis.call('EXISTS', op) == 1 then
-  local out = {{}}
-  for _, id in ipairs(redis.call('LRANGE', op, 0, -1)) do
-    local payload = redis.call('HGET', KEYS[2], id)
-    local due = redis.call('ZSCORE', KEYS[1], id)
-    if payload and due and tonumber(due) == tonumber(ARGV[2]) then
-      out[#out + 1] = id
-      out[#out + 1] = payload
-      out[#out + 1] = redis.call('HGET', KEYS[3], id) or '1'
-    end
-  end
-  return out
-end
-local function lease()
-{_LEASE}
-end
-local out = lease()
-if #out > 0 then
-  for i = 1, #out, 3 do redis.call('RPUSH', op, out[i]) end
-  redis.call('PEXPIRE', op, ARGV[#ARGV])
-end
-return out
-"""
 
 
 class RedisHAStore:
@@ -196,16 +94,16 @@ class RedisHAStore:
         self._cluster = self._redis if isinstance(self._redis, RedisCluster) else None
         self._writer = ReplicaWriter(self._redis, wait_replicas=self.target.wait_replicas)
         register = self._redis.register_script
-        self._create_record = register(_CREATE_RECORD)
-        self._create_index = register(_CREATE_INDEX)
-        self._update_if = register(_UPDATE_IF_ONCE)
-        self._add_within = register(_ADD_WITHIN_ONCE)
-        self._add_named = register(_ADD_WITHIN_NAMED)  # idempotent by its name: no op marker
-        self._claim = register(_CLAIM)
-        self._append = register(_APPEND_ONCE)
-        self._enqueue = register(_ENQUEUE_ONCE)
-        self._lease = register(_LEASE_ONCE)
-        self._ack = register(_ACK)
+        self._create_record = register(ha_lua.CREATE_RECORD)
+        self._create_index = register(ha_lua.CREATE_INDEX)
+        self._update_if = register(ha_lua.UPDATE_IF_ONCE)
+        self._add_within = register(ha_lua.ADD_WITHIN_ONCE)
+        self._add_named = register(lua.ADD_WITHIN_NAMED)  # idempotent by its name: no op marker
+        self._claim = register(ha_lua.CLAIM)
+        self._append = register(ha_lua.APPEND_ONCE)
+        self._enqueue = register(ha_lua.ENQUEUE_ONCE)
+        self._lease = register(ha_lua.LEASE_ONCE)
+        self._ack = register(lua.ACK)
 
     # -- keys -----------------------------------------------------------------------------------
 
@@ -280,16 +178,20 @@ class RedisHAStore:
     async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         key = self._key("tx", record_key(kind, tx_id))
         raw = await self._call(lambda: self._redis.hgetall(key))
-        return Transaction.from_fields({_text(k): v for k, v in raw.items()}) if raw else None
+        return (
+            Transaction.from_fields({lua.reply_text(k): v for k, v in raw.items()}) if raw else None
+        )
 
     async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         index = self._key("req", record_key(kind, request_id))
         tag = await self._call(lambda: self._redis.get(index))
         if not tag:
             return None
-        record = self._key("tx", _text(tag))
+        record = self._key("tx", lua.reply_text(tag))
         raw = await self._call(lambda: self._redis.hgetall(record))
-        return Transaction.from_fields({_text(k): v for k, v in raw.items()}) if raw else None
+        return (
+            Transaction.from_fields({lua.reply_text(k): v for k, v in raw.items()}) if raw else None
+        )
 
     async def update_if(
         self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
@@ -301,14 +203,14 @@ class RedisHAStore:
         tag = record_key(kind, tx_id)
         keys = [self._key("tx", tag), self._op(tag)[1]]
         args = [
-            *_pairs(cas.expect),
+            *lua.argv_pairs(cas.expect),
             len(status_in),
             *status_in,
-            *_pairs(cas.changes),
+            *lua.argv_pairs(cas.changes),
             self._op_ttl_ms,
         ]
         reply = await self._write(self._update_if, keys, args)
-        return Transaction.from_fields(_hash(reply)) if reply else None
+        return Transaction.from_fields(lua.reply_hash(reply)) if reply else None
 
     # -- single-use markers and counters --------------------------------------------------------
 
@@ -331,18 +233,18 @@ class RedisHAStore:
         require_once(once)
         if once is not None:  # a retry of a named add is answered by its name
             named = [self._key("ctr", key), self._key("ctrop", key)]
-            values = [ttl * 1000, *_pairs(increments), *_pairs(limits), once]
+            values = [ttl * 1000, *lua.argv_pairs(increments), *lua.argv_pairs(limits), once]
             reply = await self._write(self._add_named, named, values)
-            return {k: int(v) for k, v in _hash(reply).items()} if reply else None
+            return {k: int(v) for k, v in lua.reply_hash(reply).items()} if reply else None
         keys = [self._key("ctr", key), self._op(key)[1]]
-        args = [ttl * 1000, *_pairs(increments), *_pairs(limits), self._op_ttl_ms]
+        args = [ttl * 1000, *lua.argv_pairs(increments), *lua.argv_pairs(limits), self._op_ttl_ms]
         reply = await self._write(self._add_within, keys, args)
-        return {k: int(v) for k, v in _hash(reply).items()} if reply else None
+        return {k: int(v) for k, v in lua.reply_hash(reply).items()} if reply else None
 
     async def get_counters(self, key: str) -> dict[str, int]:
         name = self._key("ctr", key)
         raw = await self._call(lambda: self._redis.hgetall(name))
-        return {_text(k): int(v) for k, v in raw.items()}
+        return {lua.reply_text(k): int(v) for k, v in raw.items()}
 
     # -- events ---------------------------------------------------------------------------------
 
