@@ -375,7 +375,7 @@ class AgentVerifications:
         )
         log.info("agent decision", extra={"tx": av.id, "decision": decision})
         if done is not None:
-            await self.presentations._notify("final", done)  # webhooks, metrics
+            await self.presentations.notify("final", done)  # webhooks, metrics
         return done or av
 
     async def _consume(

@@ -123,6 +123,11 @@ class Webhooks:
         )
         self._wake.set()
 
+    def wake(self) -> None:
+        """Look at the queue now rather than at the next poll: something was queued on it
+        (the SSF transmitter queues its SETs itself)."""
+        self._wake.set()
+
     async def deliver(self, item: QueueItem) -> bool:
         """One attempt; True when the receiver answered 2xx. A failure is logged with its
         reason in the message itself, so every log format (text and JSON) shows it."""

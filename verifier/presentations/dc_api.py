@@ -196,5 +196,5 @@ async def receive_dc_api_answer(
         raise _bad("this request was already answered")
     current_tx.set(tx.id)
     log.info("DC API answer processed", extra={"tx": tx.id, "status": done.status})
-    await service._notify("final", done)
+    await service.notify("final", done)
     return done

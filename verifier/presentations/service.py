@@ -134,10 +134,13 @@ class PresentationService:
         self.status = status
         self.clock = clock
         self.on_close: list[Callable[[], Awaitable[None]]] = []
-        # Called after a transaction changes: ("request_retrieved" | "final", transaction).
+        # Called after a transaction changes: ("created" | "request_retrieved" | "final", tx).
         self.listeners: list[Callable[[str, Transaction], Awaitable[None]]] = []
 
-    async def _notify(self, event: str, tx: Transaction) -> None:
+    async def notify(self, event: str, tx: Transaction) -> None:
+        """Tell every listener (webhooks, metrics, agent verifications) that ``tx`` changed;
+        for the DC API's and the agent decisions' final states too, which are written
+        elsewhere. A failing listener is logged and changes nothing."""
         for listener in self.listeners:
             try:
                 await listener(event, tx)
@@ -207,7 +210,7 @@ class PresentationService:
         await self.store.create(tx, retain_until=tx.expires_at + self.config.retention)
         current_tx.set(tx.id)
         log_event(log, "presentation created", tx=tx.id, flow=tx.flow)
-        await self._notify("created", tx)
+        await self.notify("created", tx)
         return tx
 
     async def _ap2_nonce(self, challenge_id: str, client_id: str, now: int) -> str:
@@ -258,7 +261,7 @@ class PresentationService:
             kind=RecordKind.PRESENTATION,
         )
         if done is not None:
-            await self._notify("final", done)
+            await self.notify("final", done)
         return done or (await self.store.get(tx.id, kind=RecordKind.PRESENTATION)) or tx
 
     async def redeem_response_code(self, tx: Transaction, code: str | None) -> Transaction:
@@ -326,7 +329,7 @@ class PresentationService:
             lifetime=max(fetched.expires_at - self.now(), 1),
         )
         log_event(log, "request object served", tx=tx.id)
-        await self._notify("request_retrieved", fetched)
+        await self.notify("request_retrieved", fetched)
         if self.config.signing_key is None:
             return unsigned_request_object(claims)
         return sign_request_object(claims, self.config.signing_key, self.config.x5c)
@@ -358,7 +361,7 @@ class PresentationService:
         if done is None:
             raise ServiceError(400, "invalid_request", "this request was already answered")
         log_info(log, "response processed", tx=tx.id, status=done.status)
-        await self._notify("final", done)
+        await self.notify("final", done)
         if code is None or not tx.redirect_uri:
             return {}
         joiner = "&" if "#" in tx.redirect_uri else "#"

@@ -56,7 +56,7 @@ def build_ssf(
             retention=retention,
             queue=PUSH_QUEUE,
         )
-        transmitter.on_push = pusher._wake.set
+        transmitter.on_push = pusher.wake
     watcher = GrantWatcher(
         svc.store,
         svc.status,
