@@ -22,11 +22,12 @@ nothing is written and it decides again under the write lock (``BEGIN IMMEDIATE`
 The service reads a record and then updates it (the wallet's request, its response), so the
 store remembers the text it last read or wrote for each of its last rows, and what that text
 parses to (:class:`~verifier.store.recent_rows.RecentRows`; a read of the same text is not
-parsed again). ``update_if`` tries that text first, in place of its own read: the conditional
-``UPDATE`` compares it with the row byte for byte, so a remembered text that is out of date
-(another process wrote since) writes nothing and costs one statement before the steps above.
-An expectation that fails on a remembered text proves nothing about the row: it too falls back
-to a fresh read, so only a read can make ``update_if`` return None.
+parsed again, and ``update_if`` applies its change to that parse). ``update_if`` tries that
+text first, in place of its own read: the conditional ``UPDATE`` compares it with the row byte
+for byte, so a remembered text that is out of date (another process wrote since) writes
+nothing and costs one statement before the steps above. An expectation that fails on a
+remembered text proves nothing about the row: it too falls back to a fresh read, so only a
+read can make ``update_if`` return None.
 
 Calls use the stdlib ``sqlite3`` synchronously from the async methods (each statement is
 sub-millisecond; a thread hop would cost more). Within one process the event loop therefore
