@@ -33,6 +33,7 @@ CATEGORIES = tuple(
         ("FastAPI/Starlette", r"fastapi/|starlette/"),
         ("uvicorn/httptools", r"uvicorn/|httptools"),
         ("logging", r"logging/"),
+        ("access log and metrics", r"verifier/ops/(logs|metrics)\.py|prometheus_client/"),
         ("event loop", r"uvloop|asyncio/"),
     )
 )

@@ -44,6 +44,24 @@ def test_native_stacks_land_in_their_categories(tmp_path: Path) -> None:
     }
 
 
+def test_the_access_log_and_metrics_are_not_counted_as_uvicorn(tmp_path: Path) -> None:
+    """Our access-log middleware runs inside uvicorn's frames: its own work and the latency
+    histogram it feeds are named as such, not as the web server's."""
+    cycle = "RequestResponseCycle.run_asgi (uvicorn/protocols/http/httptools_impl.py:401)"
+    access = "AccessLog.__call__ (verifier/ops/logs.py:220)"
+    lines = [
+        f"{cycle};{access} 3",
+        f"{cycle};{access};Histogram.observe (prometheus_client/metrics.py:640) 1",
+        f"{cycle} 4",
+    ]
+    raw = tmp_path / "spy.txt"
+    raw.write_text("\n".join(lines) + "\n")
+    assert _profiles().summarise_profile(raw) == {
+        "access log and metrics": 0.5,
+        "uvicorn/httptools": 0.5,
+    }
+
+
 def test_a_results_name_that_is_a_path_is_refused_before_the_run() -> None:
     for name in ("/tmp/out", "../out", ""):
         done = subprocess.run(
