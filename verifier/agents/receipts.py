@@ -18,13 +18,41 @@ from typing import Any
 from verifier.protocol import AgentVPError, PublicKey, SigningKey, public_key_from_jwk
 from verifier.protocol.jose import check_alg, parse_unverified_jws
 
-__all__ = ["RECEIPT_TYP", "ReceiptError", "sign_receipt", "verify_receipt"]
+__all__ = ["RECEIPT_TYP", "ReceiptError", "receipt_claims", "sign_receipt", "verify_receipt"]
 
 RECEIPT_TYP = "agentvp-receipt+jwt"
 
 
 class ReceiptError(Exception):
     """A receipt that does not verify, with the reason."""
+
+
+def receipt_claims(
+    verification_id: str,
+    *,
+    policy: str,
+    action_hash: str,
+    result: Mapping[str, Any],
+    mandate: Mapping[str, Any] | None,
+    identity: Mapping[str, Any] | None,
+    audit: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """A decision's receipt claims (the module docstring lists them; :func:`sign_receipt` adds
+    ``iss``, ``iat`` and ``jti``): from the decision's ``result`` (see
+    :func:`~verifier.agents.decision_summary.decision_summary`), the verified mandate and
+    identity presentations, and the audit chain as it stands."""
+    return {
+        "sub": verification_id,
+        "decision": result["decision"],
+        "reasons": result["reasons"],
+        "policy": policy,
+        "mandate_jti": (mandate or {}).get("claims", {}).get("jti"),
+        "agent_id": (result.get("agent") or {}).get("id"),
+        "action_hash": action_hash,
+        "presentation_hashes": [p.get("presentation_sha256") for p in (mandate, identity) if p],
+        "audit_head": audit[-1]["hash"] if audit else "",
+        "audit_len": len(audit),
+    }
 
 
 def sign_receipt(key: SigningKey, claims: Mapping[str, Any], *, issuer: str, now: int) -> str:

@@ -36,8 +36,9 @@ from verifier.agents.counters import (
     principal_allowed_before,
     remember_principal,
 )
+from verifier.agents.decision_summary import decision_summary
 from verifier.agents.lease import acquire, holds_expired_lease, lease_of
-from verifier.agents.receipts import sign_receipt
+from verifier.agents.receipts import receipt_claims, sign_receipt
 from verifier.agents.step_up_dc_api import human_flow_meta, step_up_spec
 from verifier.errors import ServiceError
 from verifier.policy.identity import evaluate_identity, identity_link_needed, identity_required
@@ -82,24 +83,6 @@ class _Verdict:
     identity: dict[str, Any] | None = None
     action: AgentAction | None = None
     rule: str | None = None
-
-
-def _pairwise_sub(principal: dict[str, Any], rp_domain: str | None) -> str | None:
-    """The principal's pairwise id at *this* RP (agent-mandates §6.3): the disclosed
-    ``pairwise_ids`` element whose ``aud`` is the policy's payee domain. An element for another
-    RP (over-disclosed by the holder) is never used: it would correlate, and name the principal
-    by another RP's account id."""
-    elements = principal.get("pairwise_ids")
-    for element in elements if isinstance(elements, list) else ():
-        if (
-            isinstance(element, dict)
-            and rp_domain is not None
-            and element.get("aud") == rp_domain
-            and isinstance(element.get("sub"), str)
-        ):
-            sub: str = element["sub"]
-            return sub
-    return None
 
 
 class AgentVerifications:
@@ -362,7 +345,7 @@ class AgentVerifications:
         await self._event(av.id, "decision", decision=decision, reasons=[r.code for r in reasons])
         policy = self.policies.get(av.meta["policy"])
         rp_domain = policy.transaction.payee_domain if policy is not None else None
-        result = self._summary(av, decision, reasons, mandate, identity, rp_domain=rp_domain)
+        result = decision_summary(decision, reasons, mandate, identity, rp_domain=rp_domain)
         result["receipt"] = await self._receipt(av, result, mandate, identity)
         final = TxStatus.REJECTED if reasons else TxStatus.VERIFIED
         if self.pause:  # test only: a window in which to kill this instance mid-decision
@@ -414,47 +397,6 @@ class AgentVerifications:
             await remember_principal(self.store, av.meta["policy"], jkt)
         return []
 
-    @staticmethod
-    def _summary(
-        av: Transaction,
-        decision: str,
-        reasons: list[Reason],
-        mandate: dict[str, Any] | None,
-        identity: dict[str, Any] | None,
-        *,
-        rp_domain: str | None = None,
-    ) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "decision": decision,
-            "reasons": [r.code for r in reasons],
-            "details": [r.as_dict() for r in reasons],
-        }
-        if mandate:
-            claims = mandate["claims"]
-            agent = claims.get("agent") or {}
-            principal = claims.get("principal") or {}
-            result["mandate"] = {
-                "jti": claims.get("jti"),
-                "iss": mandate.get("iss"),
-                "status": mandate.get("status"),
-            }
-            result["agent"] = {
-                "id": agent.get("id"),
-                "operator": (agent.get("operator") or {}).get("id"),
-            }
-            result["principal"] = {
-                "type": principal.get("type"),
-                "jkt": principal.get("jkt"),
-                "pairwise_sub": _pairwise_sub(principal, rp_domain),
-            }
-        if identity:
-            result["identity"] = {
-                "iss": identity.get("iss"),
-                "claims": identity.get("claims"),
-                "holder_jkt": identity.get("holder_jkt"),
-            }
-        return result
-
     async def _receipt(
         self,
         av: Transaction,
@@ -464,17 +406,13 @@ class AgentVerifications:
     ) -> str | None:
         if self.key is None:
             return None
-        events = chain(await self.store.read_events(f"audit:{av.id}"))
-        claims = {
-            "sub": av.id,
-            "decision": result["decision"],
-            "reasons": result["reasons"],
-            "policy": av.meta["policy"],
-            "mandate_jti": (mandate or {}).get("claims", {}).get("jti"),
-            "agent_id": (result.get("agent") or {}).get("id"),
-            "action_hash": av.meta["action_hash"],
-            "presentation_hashes": [p.get("presentation_sha256") for p in (mandate, identity) if p],
-            "audit_head": events[-1]["hash"] if events else "",
-            "audit_len": len(events),
-        }
+        claims = receipt_claims(
+            av.id,
+            policy=av.meta["policy"],
+            action_hash=av.meta["action_hash"],
+            result=result,
+            mandate=mandate,
+            identity=identity,
+            audit=chain(await self.store.read_events(f"audit:{av.id}")),
+        )
         return sign_receipt(self.key, claims, issuer=self.issuer, now=self.presentations.now())
