@@ -121,7 +121,7 @@ class Webhooks:
         await self.store.enqueue(
             self.queue, f"{tx.id}.{tx.version}", item, due_at=int(self.clock()), ttl=self.retention
         )
-        self._wake.set()
+        self.wake()
 
     def wake(self) -> None:
         """Look at the queue now rather than at the next poll: something was queued on it
