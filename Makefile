@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 native:
 	$(PIP) 'setuptools>=77' 'Cython>=3.1,<4'
 	$(BIN)/python setup.py --quiet build_ext --inplace
-	@$(BIN)/python -c 'from verifier import native; print(native.summary(native.loaded_states()))'
+	@$(BIN)/python -c 'from verifier import native; print(native.summary(native.loaded_states(), native.binding_states()))'
 
 demo: $(STAMP)
 	$(BIN)/agentvp demo

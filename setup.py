@@ -25,21 +25,31 @@ ROOT = Path(__file__).resolve().parent
 C_DIR = Path("build") / "cython"  # generated C, outside the source tree
 
 
-def native_modules() -> list[str]:
+def listed(variable: str) -> list[str]:
+    """A tuple of module names assigned in verifier/native.py (NATIVE_MODULES, BINDINGS)."""
     tree = ast.parse((ROOT / "verifier" / "native.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)
-            and node.target.id == "NATIVE_MODULES"
+            and node.target.id == variable
             and node.value is not None
         ):
             return list(ast.literal_eval(node.value))
-    raise SystemExit("setup.py: NATIVE_MODULES not found in verifier/native.py")
+    raise SystemExit(f"setup.py: {variable} not found in verifier/native.py")
 
 
-def source_of(name: str) -> Path:
-    return Path(*name.split(".")).with_suffix(".py")
+def native_modules() -> list[str]:
+    return listed("NATIVE_MODULES")
+
+
+def source_of(name: str, bindings: tuple[str, ...] = ()) -> Path:
+    """A module's ``.py``, or the ``.pyx`` of a compiled-only binding."""
+    return Path(*name.split(".")).with_suffix(".pyx" if name in bindings else ".py")
+
+
+# What each compiled-only binding links against (its headers must be installed to build it)
+BINDING_LIBRARIES = {"verifier.protocol.jose.ecdsa_openssl": ["crypto"]}
 
 
 def source_hash(path: Path) -> str:
@@ -104,12 +114,13 @@ def extensions() -> list[Extension]:
     except ImportError:
         print("agentvp: Cython not available, native build skipped")
         return []
-    names = native_modules()
+    bindings = tuple(listed("BINDINGS"))
+    names = native_modules() + list(bindings)
     os.chdir(ROOT)
     # Translate each source under its real module name (so names, tracebacks and __module__
     # are those of the Python module), then compile the C under the _native name.
     translated = cythonize(
-        [Extension(name, [str(source_of(name))]) for name in names],
+        [Extension(name, [str(source_of(name, bindings))]) for name in names],
         build_dir=str(C_DIR),
         compiler_directives={
             "language_level": 3,
@@ -122,8 +133,14 @@ def extensions() -> list[Extension]:
     out = []
     for name, ext in zip(names, translated, strict=True):
         # -w: the generated C's warnings are Cython's, not ours (the gate lints the source)
-        built = Extension(native_name(name), ext.sources, optional=True, extra_compile_args=["-w"])
-        built.agentvp_source = str(source_of(name))  # type: ignore[attr-defined]
+        built = Extension(
+            native_name(name),
+            ext.sources,
+            optional=True,
+            extra_compile_args=["-w"],
+            libraries=BINDING_LIBRARIES.get(name, []),
+        )
+        built.agentvp_source = str(source_of(name, bindings))  # type: ignore[attr-defined]
         out.append(built)
     return out
 

@@ -33,6 +33,11 @@ followed by (e): how much of (f)'s extra time evicting data alone would explain.
 does not explain is not the data cache; most likely the code side (instruction cache, branch
 history), which this bench does not time apart.
 
+When the OpenSSL ECDSA binding is compiled (``verifier/protocol/jose/ecdsa_openssl.pyx``, which
+(c) then checks its ES signatures with), (a') times the same two verifications through it, on
+hashlib digests, and ours is printed against that floor too: (a) stays the target's floor, and
+(a') shows how much of the ratio is our own work rather than a faster signature call.
+
 ``--floor-prehashed`` also times (a) with each signing input hashed by ``hashlib`` and the
 digest verified (``ECDSA(Prehashed(SHA256))``), which is how (c) checks ES signatures since
 issue 20's round 9, and prints ours against that floor too. (a) stays the floor of the target:
@@ -64,7 +69,13 @@ from verifier.protocol import (
     verify_presentation,
     verify_vp_token,
 )
-from verifier.protocol.jose import PublicKey, SigningKey, b64url_decode
+from verifier.protocol.jose import (
+    PublicKey,
+    SigningKey,
+    b64url_decode,
+    b64url_encode,
+    public_key_from_jwk,
+)
 from wallet_sim.holder import build_vp_token
 from wallet_sim.issuer import IDENTITY_VCT, IdentitySubject, Issuer, identity_claims
 
@@ -195,14 +206,54 @@ def prehashed_floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None]:
     return run
 
 
+def direct_floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None] | None:
+    """(a'): the floor's two verifications through the OpenSSL binding, on hashlib digests of
+    the signing inputs (as (c) makes them); None when the binding is not compiled."""
+    issuer_jwt, *_, kb = presentation.split("~")
+    jobs = []
+    pairs = zip(signature_jobs(presentation, issuer), (issuer_jwt, kb), strict=True)
+    for (key, _, data), token in pairs:
+        numbers = key.public_numbers()
+        native = public_key_from_jwk(
+            {
+                "kty": "EC",
+                "crv": "P-256",
+                "x": b64url_encode(numbers.x.to_bytes(32, "big")),
+                "y": b64url_encode(numbers.y.to_bytes(32, "big")),
+            }
+        ).native
+        if native is None:
+            return None
+        jobs.append((native, data, b64url_decode(token.rsplit(".", 1)[1])))
+    empty = hashlib.sha256()
+
+    def run() -> None:
+        for native, data, raw in jobs:
+            hashed = empty.copy()
+            hashed.update(data)
+            if not native.verify(hashed.digest(), raw):
+                raise AssertionError("the direct floor's signature does not verify")
+
+    run()
+    return run
+
+
 def split(
-    floor: Callable[[], None], ours: Callable[[], Any], rounds: int, batch: int, clock: Any
+    floor: Callable[[], None],
+    ours: Callable[[], Any],
+    rounds: int,
+    batch: int,
+    clock: Any,
+    direct: Callable[[], None] | None = None,
 ) -> dict[str, float]:
-    """(e) ``ours`` with both signature checks answered True at once, (f) the floor then (e),
-    and (g) each read of :data:`EVICTING` alone and then (e), interleaved (``--split``); the
-    checks are restored afterwards."""
+    """(e) ``ours`` with both signature checks answered True at once, (f) the floor then (e)
+    (and (f') the OpenSSL floor then (e), given ``direct``), and (g) each read of
+    :data:`EVICTING` alone and then (e), interleaved (``--split``); the checks are restored
+    afterwards."""
     checks = {name: getattr(PublicKey, name) for name in ("verify", "verify_digest")}
     timed = {"rest": (ours, batch), "floor, then rest": (_then(floor, ours), batch)}
+    if direct is not None:
+        timed["floor (OpenSSL), then rest"] = (_then(direct, ours), batch)
     for size in EVICTING:
         read = _reader(size)
         timed[f"read {size}"] = (read, batch)
@@ -261,6 +312,24 @@ def profile(fn: Callable[[], Any], calls: int) -> None:
     )
 
 
+def print_split(results: dict[str, float], parts: dict[str, float], direct: bool) -> None:
+    """The lines of ``--split``: ``results`` from the main rounds, ``parts`` from :func:`split`."""
+    rest, both = parts["rest"], parts["floor, then rest"]
+    print("  without the signature math (--split, interleaved apart from the above):")
+    print(f"    ours, the rest alone          {rest:7.1f} us")
+    print(f"    floor, then the rest          {both:7.1f} us")
+    print(f"    in turn beyond each alone     {both - results['floor'] - rest:7.1f} us")
+    print(f"    ours - floor - rest           {results['ours'] - results['floor'] - rest:7.1f} us")
+    if direct:
+        extra = parts["floor (OpenSSL), then rest"] - results["floor (OpenSSL)"] - rest
+        print(f"    in turn, OpenSSL floor        {extra:7.1f} us")
+        beyond = results["ours"] - results["floor (OpenSSL)"] - rest
+        print(f"    ours - OpenSSL floor - rest   {beyond:7.1f} us")
+    for size, what in EVICTING.items():
+        extra = parts[f"read {size}, then rest"] - parts[f"read {size}"] - rest
+        print(f"    a read of {what}, then the rest: beyond each alone {extra:5.1f} us")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
@@ -312,6 +381,9 @@ def main() -> None:
     }
     if args.floor_prehashed:
         timed["floor (prehashed)"] = (prehashed_floor_fn(presentation, issuer), batch)
+    direct = direct_floor_fn(presentation, issuer)
+    if direct is not None:
+        timed["floor (OpenSSL)"] = (direct, batch)
     clock_ns = time.thread_time_ns if args.cpu else time.perf_counter_ns
     results = interleaved_median_us(timed, args.rounds * 4, clock_ns)
     clock = "thread CPU time" if args.cpu else "wall clock"
@@ -325,19 +397,14 @@ def main() -> None:
     print(f"  ours+dcql/floor     {results['ours+dcql'] / results['floor']:.3f}")
     if args.floor_prehashed:
         print(f"  ours/floor (prehashed) {results['ours'] / results['floor (prehashed)']:.3f}")
+    if direct is not None:
+        direct_ratio = results["ours"] / results["floor (OpenSSL)"]
+        print(f"  ours/floor (OpenSSL) {direct_ratio:.3f}   (the same signature calls as ours)")
+    else:
+        print("  (ecdsa_openssl not compiled: ours checks its signatures on cryptography)")
     if args.split:
-        parts = split(timed["floor"][0], ours, args.rounds * 4, batch, clock_ns)
-        rest, both = parts["rest"], parts["floor, then rest"]
-        print("  without the signature math (--split, interleaved apart from the above):")
-        print(f"    ours, the rest alone          {rest:7.1f} us")
-        print(f"    floor, then the rest          {both:7.1f} us")
-        print(f"    in turn beyond each alone     {both - results['floor'] - rest:7.1f} us")
-        print(
-            f"    ours - floor - rest           {results['ours'] - results['floor'] - rest:7.1f} us"
-        )
-        for size, what in EVICTING.items():
-            extra = parts[f"read {size}, then rest"] - parts[f"read {size}"] - rest
-            print(f"    a read of {what}, then the rest: beyond each alone {extra:5.1f} us")
+        parts = split(timed["floor"][0], ours, args.rounds * 4, batch, clock_ns, direct)
+        print_split(results, parts, direct is not None)
     print(f"ratio_floor={ratio:.3f} speedup_vs_reference={speedup:.2f}")
 
 

@@ -98,7 +98,8 @@ def serve(
     os.environ["AGENTVP_HOST"], os.environ["AGENTVP_PORT"] = bind_host, str(bind_port)
     bind = f"{bind_host}:{bind_port}"
     console.print(f"agentvp on {settings.public_url} (bind {bind}, store {settings.store_url})")
-    console.print(native.summary(native.loaded_states()), markup=False, highlight=False)
+    compiled = native.summary(native.loaded_states(), native.binding_states())
+    console.print(compiled, markup=False, highlight=False)
     options: dict[str, Any] = {
         "factory": True,
         "host": bind_host,

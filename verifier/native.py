@@ -14,6 +14,10 @@ always runs as Python; the compiled copy is never preferred over the code a read
 (``agentvp serve`` logs how many modules run compiled and why the others do not; ``make
 native`` rebuilds them). No compiler at install time, or ``AGENTVP_NATIVE=0`` in the
 environment, means every module runs as Python: the same results, only slower.
+
+:data:`BINDINGS` are compiled the same way from a Cython ``.pyx`` that has no Python twin (the
+OpenSSL ECDSA binding): while one is not current, importing it fails and its caller takes the
+Python path it stands in front of.
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ NATIVE_MODULES: tuple[str, ...] = (
     "verifier.protocol.oid4vp.response",
 )
 
+# Compiled-only modules: a Cython source (``.pyx``) with no Python twin. The same build, stamp
+# and check as above; while one is not compiled and current, importing it fails and its caller
+# takes the Python path it stands in front of (the same answers, only slower).
+BINDINGS: tuple[str, ...] = ("verifier.protocol.jose.ecdsa_openssl",)  # needs libssl-dev
+
 ENV_SWITCH = "AGENTVP_NATIVE"  # "0" (or "false", "no", "off"): run everything as Python
 _ROOT = Path(__file__).resolve().parent  # the ``verifier`` package directory
 
@@ -63,8 +72,10 @@ class ModuleState:
 
 
 def source_path(name: str, root: Path = _ROOT) -> Path:
-    """The ``.py`` file of a listed module (``root``: the ``verifier`` package directory)."""
-    return root.joinpath(*name.split(".")[1:]).with_suffix(".py")
+    """The source of a listed module (``root``: the ``verifier`` package directory): its
+    ``.py`` file, or the ``.pyx`` of one of the :data:`BINDINGS`."""
+    suffix = ".pyx" if name in BINDINGS else ".py"
+    return root.joinpath(*name.split(".")[1:]).with_suffix(suffix)
 
 
 def load_as_python(name: str) -> ModuleType:
@@ -149,7 +160,7 @@ class _CurrentNativeFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, location, loader=loader)
 
 
-_LISTED = frozenset(NATIVE_MODULES)
+_LISTED = frozenset(NATIVE_MODULES + BINDINGS)
 _FINDER = _CurrentNativeFinder()
 
 
@@ -178,8 +189,22 @@ def loaded_states() -> list[ModuleState]:
     return out
 
 
-def summary(states: list[ModuleState]) -> str:
-    """One line: how many listed modules run compiled, and why the others do not."""
+def binding_states() -> list[ModuleState]:
+    """How each of the :data:`BINDINGS` runs in this process (decided now for those not yet
+    imported): ``native``, or ``python`` with the reason, meaning its caller's Python path."""
+    out = []
+    for name in BINDINGS:
+        module = sys.modules.get(name)
+        if module is not None:  # no Python twin: imported means compiled
+            out.append(ModuleState(name, "native", str(module.__file__)))
+        else:
+            out.append(_FINDER.states.get(name) or module_state(name))
+    return out
+
+
+def summary(states: list[ModuleState], bindings: list[ModuleState] | None = None) -> str:
+    """One line: how many listed modules run compiled, and why the others do not; with
+    ``bindings`` (:func:`binding_states`), the same for the compiled-only modules."""
     native = sum(state.mode == "native" for state in states)
     line = f"native protocol modules: {native} of {len(states)} compiled"
     reasons: dict[str, list[str]] = {}
@@ -188,4 +213,7 @@ def summary(states: list[ModuleState]) -> str:
             reasons.setdefault(state.reason, []).append(state.name.rsplit(".", 1)[-1])
     for reason, names in reasons.items():
         line += f"; {', '.join(names)}: {reason}"
+    for state in bindings or ():
+        short = state.name.rsplit(".", 1)[-1]
+        line += f"; {short}: {'compiled' if state.mode == 'native' else state.reason}"
     return line

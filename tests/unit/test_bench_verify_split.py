@@ -50,3 +50,21 @@ def test_a_read_then_the_rest_runs_both_in_that_order(bench: ModuleType) -> None
     calls: list[str] = []
     bench._then(lambda: calls.append("first"), lambda: calls.append("second"))()
     assert calls == ["first", "second"]
+
+
+def test_the_openssl_floor_verifies_what_the_floor_does(bench: ModuleType) -> None:
+    """(a') is the same two signatures on the binding: it checks them (a changed signature
+    raises), and --split times it before the rest when it exists."""
+    presentation, issuer, _ = bench.build()
+    direct = bench.direct_floor_fn(presentation, issuer)
+    if direct is None:  # the binding is not compiled here (test_ecdsa_openssl fails in CI)
+        assert bench.public_key_from_jwk(issuer.key.public_jwk).native is None
+        return
+    direct()
+    kb = presentation.rsplit("~", 1)[1]
+    flipped = "A" if kb[-10] != "A" else "B"  # one signature character of the KB-JWT
+    forged = presentation[: len(presentation) - 10] + flipped + presentation[-9:]
+    with pytest.raises(AssertionError, match="does not verify"):
+        bench.direct_floor_fn(forged, issuer)
+    timed = bench.split(lambda: None, lambda: None, 1, 1, time.perf_counter_ns, direct)
+    assert "floor (OpenSSL), then rest" in timed

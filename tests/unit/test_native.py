@@ -93,9 +93,20 @@ def test_build_stamps_the_hash_the_import_checks(tmp_path: Path) -> None:
     assert namespace["source_hash"](source) == native.source_hash(source)
     source.with_suffix(".pxd").write_bytes(b"cdef object X\n")
     assert namespace["source_hash"](source) == native.source_hash(source)
-    for name in native.NATIVE_MODULES:
+    for name in native.NATIVE_MODULES + native.BINDINGS:
         path = native.source_path(name)
         assert namespace["source_hash"](path) == native.source_hash(path), name
+
+
+def test_bindings_are_compiled_from_their_pyx() -> None:
+    """A binding's source is its ``.pyx`` (no ``.py`` twin exists); setup.py builds it."""
+    for name in native.BINDINGS:
+        path = native.source_path(name)
+        assert path.suffix == ".pyx" and path.is_file(), path
+        assert not path.with_suffix(".py").exists(), path
+        assert path.with_suffix(".pyi").is_file(), path  # its types, for mypy
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    assert 'listed("BINDINGS")' in setup
 
 
 def test_switch_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,8 +128,13 @@ def test_loaded_modules_match_their_state() -> None:
         compiled = isinstance(module.__spec__.loader, importlib.machinery.ExtensionFileLoader)
         assert compiled == (native.module_state(state.name).mode == "native"), state
         assert compiled == (state.mode == "native"), state
+    bindings = native.binding_states()
+    for state in bindings:
+        assert (state.mode == "native") == (state.name in sys.modules), state
     if os.environ.get("CI") == "true":
-        assert all(state.mode == "native" for state in states), native.summary(states)
+        assert all(state.mode == "native" for state in states + bindings), native.summary(
+            states, bindings
+        )
 
 
 def test_summary_names_what_runs_as_python() -> None:
@@ -130,6 +146,14 @@ def test_summary_names_what_runs_as_python() -> None:
     assert native.summary(states) == (
         "native protocol modules: 1 of 3 compiled; jws, jwk: AGENTVP_NATIVE=0"
     )
+    bindings = [
+        native.ModuleState("verifier.protocol.jose.ecdsa_openssl", "native", "/e.so"),
+        native.ModuleState("verifier.x.other", "python", "not compiled (make native)"),
+    ]
+    assert native.summary(states[:1], bindings) == (
+        "native protocol modules: 1 of 1 compiled; ecdsa_openssl: compiled; "
+        "other: not compiled (make native)"
+    )
 
 
 def test_python_fallback_passes_the_protocol_suites() -> None:
@@ -139,6 +163,9 @@ def test_python_fallback_passes_the_protocol_suites() -> None:
         "tests/vectors",
         "tests/unit/test_jose.py",
         "tests/unit/test_jose_strict.py",
+        # Wycheproof and the field-prime bound on cryptography alone (the rest needs the binding)
+        "tests/unit/test_ecdsa_openssl.py::test_wycheproof_vectors_on_both_paths",
+        "tests/unit/test_ecdsa_openssl.py::test_coordinates_at_or_above_the_field_prime_are_refused",
         "tests/unit/test_jsonutil.py",
         "tests/unit/test_sd_layout.py",
         "tests/unit/test_dcql_models.py",
