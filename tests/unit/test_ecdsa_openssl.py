@@ -250,6 +250,11 @@ def test_coordinates_at_or_above_the_field_prime_are_refused() -> None:
     for bad in (jwk(x + p, y), jwk(x, p), jwk(x, y + p) if y + p < 2**256 else jwk(p, y)):
         with pytest.raises(MalformedError, match="not below the field prime"):
             public_key_from_jwk(bad)
+    if jwk_module.ECVerifyKey is not None:  # the binding refuses them on its own as well
+        with pytest.raises(ValueError, match="not a valid P-256 public point"):
+            jwk_module.ECVerifyKey("P-256", (x + p).to_bytes(32, "big"), y.to_bytes(32, "big"))
+        with pytest.raises(ValueError, match="not a valid P-256 public point"):
+            jwk_module.ECVerifyKey("P-256", x.to_bytes(32, "big"), p.to_bytes(32, "big"))
 
 
 @settings(max_examples=150, deadline=None)
