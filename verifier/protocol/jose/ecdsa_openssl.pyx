@@ -33,8 +33,6 @@ cdef extern from "openssl/bn.h":
     ctypedef struct BIGNUM
     BIGNUM *BN_bin2bn(const unsigned char *s, int len, BIGNUM *ret)
     void BN_free(BIGNUM *a)
-
-cdef extern from "openssl/bn.h":
     int BN_cmp(const BIGNUM *a, const BIGNUM *b)
 
 cdef extern from "openssl/ec.h":
@@ -42,8 +40,11 @@ cdef extern from "openssl/ec.h":
     ctypedef struct EC_GROUP
     ctypedef struct EC_POINT
     ctypedef struct BN_CTX
-    EC_KEY *EC_KEY_new_by_curve_name(int nid)
+    EC_KEY *EC_KEY_new()
     void EC_KEY_free(EC_KEY *key)
+    int EC_KEY_set_group(EC_KEY *key, const EC_GROUP *group)
+    EC_GROUP *EC_GROUP_new_by_curve_name(int nid)
+    void EC_GROUP_free(EC_GROUP *group)
     const EC_GROUP *EC_KEY_get0_group(const EC_KEY *key)
     int EC_KEY_set_public_key(EC_KEY *key, const EC_POINT *pub)
     const BIGNUM *EC_GROUP_get0_field(const EC_GROUP *group)
@@ -77,6 +78,25 @@ CURVES = {
 }
 
 
+cdef class _Curve:
+    """One curve's group, built once (~10 us): each key gets a copy of it (~1 us)."""
+
+    cdef EC_GROUP *group
+
+    def __cinit__(self, int nid):
+        self.group = EC_GROUP_new_by_curve_name(nid)
+        if self.group == NULL:
+            ERR_clear_error()
+            raise RuntimeError(f"OpenSSL has no curve {nid}")
+
+    def __dealloc__(self):
+        if self.group != NULL:
+            EC_GROUP_free(self.group)
+
+
+_GROUPS = {crv: _Curve(nid) for crv, (nid, _, _) in CURVES.items()}
+
+
 cdef class ECVerifyKey:
     """One EC public key, checked and held by OpenSSL, that verifies raw ``r||s`` signatures
     over a digest."""
@@ -89,15 +109,19 @@ cdef class ECVerifyKey:
         spec = CURVES.get(crv)
         if spec is None:
             raise ValueError(f"unsupported curve {crv!r}")
-        nid, self.size, self.digest_size = spec
+        _, self.size, self.digest_size = spec
+        cdef _Curve curve = _GROUPS[crv]
         if len(x) != self.size or len(y) != self.size:
             raise ValueError(f"{crv} coordinates must be {self.size} octets each")
         cdef BIGNUM *bx = BN_bin2bn(x, <int>self.size, NULL)
         cdef BIGNUM *by = BN_bin2bn(y, <int>self.size, NULL)
-        self.key = EC_KEY_new_by_curve_name(nid)
+        self.key = EC_KEY_new()
         cdef const EC_GROUP *group = NULL
         cdef EC_POINT *point = NULL
-        cdef int ok = bx != NULL and by != NULL and self.key != NULL
+        cdef int ok = (
+            bx != NULL and by != NULL and self.key != NULL
+            and EC_KEY_set_group(self.key, curve.group) == 1  # a copy of the curve's group
+        )
         if ok:
             group = EC_KEY_get0_group(self.key)
             point = EC_POINT_new(group)
