@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -87,6 +88,9 @@ class Metrics:
         )
         self.sources: dict[str, Callable[[], dict[str, int]]] = {}
         self.registry.register(_Gauges(self.sources))
+        # (status, code) -> the finished counter's child: what ``labels()`` returns, without
+        # its validation and lock once a flow (codes are ours: a bounded set, as the labels)
+        self._finished: dict[tuple[str, str], Any] = {}
 
     async def on_event(self, event: str, tx: Transaction) -> None:
         """Listener on the presentation service (and agent decisions)."""
@@ -99,8 +103,11 @@ class Metrics:
             for reason in result.get("reasons") or ["none"]:
                 self.decisions.labels(str(result.get("decision")), reason).inc()
             return
-        code = (tx.error or {}).get("code", "none")
-        self.finished.labels(tx.status, str(code)).inc()
+        key = (tx.status, str((tx.error or {}).get("code", "none")))
+        child = self._finished.get(key)
+        if child is None:
+            child = self._finished[key] = self.finished.labels(*key)
+        child.inc()
 
     def render(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
