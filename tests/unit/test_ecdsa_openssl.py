@@ -194,6 +194,16 @@ def test_copies_keep_the_binding(binding: Any) -> None:
         assert copied.verify("ES256", b"c", signature)
 
 
+def test_any_bytes_like_input_is_checked(binding: Any) -> None:
+    """As with cryptography, a bytearray or memoryview is checked like the bytes it holds."""
+    key, signature = _signed("ES256", b"b")
+    digest = hashlib.sha256(b"b").digest()
+    for kind in (bytearray, memoryview):
+        assert key.verify("ES256", kind(b"b"), kind(signature))  # type: ignore[arg-type]
+        assert key.verify_digest("ES256", kind(digest), kind(signature))  # type: ignore[arg-type]
+        assert not key.verify_digest("ES256", kind(digest), kind(bytes(64)))  # type: ignore[arg-type]
+
+
 def test_wrong_lengths_and_foreign_curves_fail(binding: Any) -> None:
     key, signature = _signed("ES256", b"m")
     digest = hashlib.sha256(b"m").digest()

@@ -128,6 +128,8 @@ class PublicKey:
             return False
         native = self.native
         if native is not None:  # also False for a digest of the wrong length
+            if type(digest) is not bytes or type(signature) is not bytes:
+                digest, signature = bytes(digest), bytes(signature)  # it takes bytes alone
             return bool(native.verify(digest, signature))
         try:
             self.key.verify(der_signature(signature, size), digest, ecdsa)
