@@ -22,9 +22,12 @@ from .. import jsonfast, jsonutil
 from ..errors import MalformedError
 from .base64url import b64url_decode, b64url_encode
 
-try:  # compiled only (verifier/native.py BINDINGS): ES signatures straight on libcrypto
+# ES signatures straight on libcrypto, compiled only (verifier/native.py BINDINGS). Without it
+# (not built, not current, AGENTVP_NATIVE=0, or a libcrypto lacking one of the three curves:
+# RuntimeError at its import), cryptography verifies.
+try:
     from .ecdsa_openssl import ECVerifyKey
-except ImportError:  # not built, not current, or AGENTVP_NATIVE=0: cryptography verifies
+except (ImportError, RuntimeError):
     ECVerifyKey = None  # type: ignore[assignment,misc]
 
 __all__ = [
