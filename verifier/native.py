@@ -195,10 +195,13 @@ def binding_states() -> list[ModuleState]:
     out = []
     for name in BINDINGS:
         module = sys.modules.get(name)
+        found = _FINDER.states.get(name)  # set when an import of it was attempted
         if module is not None:  # no Python twin: imported means compiled
             out.append(ModuleState(name, "native", str(module.__file__)))
+        elif found is not None and found.mode == "native":  # found, but its import raised
+            out.append(ModuleState(name, "python", "compiled, but its import failed"))
         else:
-            out.append(_FINDER.states.get(name) or module_state(name))
+            out.append(found or module_state(name))
     return out
 
 

@@ -137,6 +137,23 @@ def test_loaded_modules_match_their_state() -> None:
         )
 
 
+def test_a_binding_whose_import_failed_is_not_reported_compiled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A binding found current whose import then raised (e.g. a libcrypto without one of its
+    curves: jwk falls back to cryptography) reads as not compiled, with that reason."""
+    (name,) = native.BINDINGS
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(native._FINDER.states, name, native.ModuleState(name, "native", "/b.so"))
+    assert native.binding_states() == [
+        native.ModuleState(name, "python", "compiled, but its import failed")
+    ]
+    monkeypatch.setitem(
+        native._FINDER.states, name, native.ModuleState(name, "python", "AGENTVP_NATIVE=0")
+    )
+    assert native.binding_states() == [native.ModuleState(name, "python", "AGENTVP_NATIVE=0")]
+
+
 def test_summary_names_what_runs_as_python() -> None:
     states = [
         native.ModuleState("verifier.protocol.jsonutil", "native", "/x.so"),
