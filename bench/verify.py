@@ -69,13 +69,7 @@ from verifier.protocol import (
     verify_presentation,
     verify_vp_token,
 )
-from verifier.protocol.jose import (
-    PublicKey,
-    SigningKey,
-    b64url_decode,
-    b64url_encode,
-    public_key_from_jwk,
-)
+from verifier.protocol.jose import PublicKey, SigningKey, b64url_decode, public_key_from_jwk
 from wallet_sim.holder import build_vp_token
 from wallet_sim.issuer import IDENTITY_VCT, IdentitySubject, Issuer, identity_claims
 
@@ -161,21 +155,28 @@ def interleaved_median_us(
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def signature_jobs(presentation: str, issuer: Issuer) -> list[tuple[Any, bytes, bytes]]:
-    """(public key, DER signature, signing input) of the issuer JWT and of the KB-JWT."""
+def signed_parts(presentation: str, issuer: Issuer) -> list[tuple[dict[str, Any], bytes, bytes]]:
+    """(public JWK, raw ``r||s`` signature, signing input) of the issuer JWT and of the KB-JWT."""
     issuer_jwt, *_, kb = presentation.split("~")
     holder_jwk = HeldCredential.from_issuance(presentation.rsplit("~", 1)[0] + "~").payload["cnf"]
-    jobs = []
+    parts = []
     for token, jwk in ((issuer_jwt, issuer.key.public_jwk), (kb, holder_jwk["jwk"])):
         head, body, sig = token.split(".")
-        raw = b64url_decode(sig)
+        parts.append((jwk, b64url_decode(sig), f"{head}.{body}".encode()))
+    return parts
+
+
+def signature_jobs(presentation: str, issuer: Issuer) -> list[tuple[Any, bytes, bytes]]:
+    """(public key, DER signature, signing input) of the issuer JWT and of the KB-JWT."""
+    jobs = []
+    for jwk, raw, data in signed_parts(presentation, issuer):
         der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
         key = ec.EllipticCurvePublicNumbers(
             int.from_bytes(b64url_decode(jwk["x"]), "big"),
             int.from_bytes(b64url_decode(jwk["y"]), "big"),
             ec.SECP256R1(),
         ).public_key()
-        jobs.append((key, der, f"{head}.{body}".encode()))
+        jobs.append((key, der, data))
     return jobs
 
 
@@ -209,22 +210,12 @@ def prehashed_floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None]:
 def direct_floor_fn(presentation: str, issuer: Issuer) -> Callable[[], None] | None:
     """(a'): the floor's two verifications through the OpenSSL binding, on hashlib digests of
     the signing inputs (as (c) makes them); None when the binding is not compiled."""
-    issuer_jwt, *_, kb = presentation.split("~")
     jobs = []
-    pairs = zip(signature_jobs(presentation, issuer), (issuer_jwt, kb), strict=True)
-    for (key, _, data), token in pairs:
-        numbers = key.public_numbers()
-        native = public_key_from_jwk(
-            {
-                "kty": "EC",
-                "crv": "P-256",
-                "x": b64url_encode(numbers.x.to_bytes(32, "big")),
-                "y": b64url_encode(numbers.y.to_bytes(32, "big")),
-            }
-        ).native
+    for jwk, raw, data in signed_parts(presentation, issuer):
+        native = public_key_from_jwk(jwk).native
         if native is None:
             return None
-        jobs.append((native, data, b64url_decode(token.rsplit(".", 1)[1])))
+        jobs.append((native, data, raw))
     empty = hashlib.sha256()
 
     def run() -> None:
