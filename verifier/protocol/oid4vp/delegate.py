@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidTransactionDataError, KeyBindingError
 from ..sdjwt.delegation import DelegationPolicy, split_chain, verify_chain
-from ..sdjwt.kb_jwt import KeyBindingClaims, _transaction_data_claims
+from ..sdjwt.kb_jwt import KeyBindingClaims, transaction_data_claims
 from ..sdjwt.vc import IssuerKeyResolver, VerificationPolicy, VerifiedCredential
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def verify_delegated_presentation(
     hop = chain.terminal
     if "sd_hash" not in hop.claims:
         raise KeyBindingError("kb_claim_missing", "the KB-SD-JWT must bind with sd_hash")
-    hashes, alg = _transaction_data_claims(hop.claims)
+    hashes, alg = transaction_data_claims(hop.claims)
     binding = KeyBindingClaims(
         iat=hop.claims["iat"],
         aud=hop.claims["aud"],

@@ -28,6 +28,7 @@ __all__ = [
     "KB_TYP",
     "KeyBindingClaims",
     "create_kb_jwt",
+    "transaction_data_claims",
     "transaction_data_hash",
     "verify_kb_jwt",
 ]
@@ -130,7 +131,10 @@ def _str_claim(payload: dict[str, Any], name: str) -> str:
     return value
 
 
-def _transaction_data_claims(payload: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+def transaction_data_claims(payload: dict[str, Any]) -> tuple[tuple[str, ...], str | None]:
+    """A KB-JWT payload's ``transaction_data_hashes`` and ``transaction_data_hashes_alg``
+    (OpenID4VP 1.0 B.3.3.1), checked for shape: ``((), None)`` when it carries none. The
+    delegated hops of :mod:`verifier.protocol.oid4vp.delegate` read theirs the same way."""
     hashes = payload.get("transaction_data_hashes")
     alg = payload.get("transaction_data_hashes_alg")
     if hashes is None:
@@ -215,7 +219,7 @@ def verify_kb_jwt(
         raise KeyBindingError(
             "kb_sd_hash_mismatch", "KB-JWT sd_hash does not match the presented SD-JWT"
         )
-    hashes, td_alg = _transaction_data_claims(payload)
+    hashes, td_alg = transaction_data_claims(payload)
     return KeyBindingClaims(
         iat=iat,
         aud=aud,
