@@ -109,3 +109,77 @@ def test_relative_imports_are_resolved_so_violations_are_seen() -> None:
     assert imports_in("from .. import service", "verifier.protocol") == ["verifier"]
     assert imports_in("from ..store import memory", "verifier.protocol") == ["verifier.store"]
     assert imports_in("from .jose import x", "verifier.protocol") == ["verifier.protocol.jose"]
+
+
+def module_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Which modules of ``package`` each of its modules imports - ``if TYPE_CHECKING:`` imports
+    included, since a cycle only type checkers follow still ties two modules together. ``from
+    a import b`` counts as importing ``a.b`` when that is a module (a compiled-only ``.pyx``
+    one too)."""
+    sources = {}
+    for path in sorted((root / package).rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        sources[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    bindings = (root / package).rglob("*.pyx")
+    graph: dict[str, set[str]] = {name: set() for name in sources}
+    graph.update({".".join(p.relative_to(root).with_suffix("").parts): set() for p in bindings})
+    for name, path in sources.items():
+        home = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = home.split(".")[: len(home.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in graph else base for a in node.names
+                ]
+            for target in targets:
+                known = target
+                while known and known not in graph:
+                    known = known.rpartition(".")[0]
+                if known and known != name:
+                    graph[name].add(known)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` (its modules in order, the first repeated), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)) is not None:
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)) is not None:
+            return found
+    return None
+
+
+def test_no_import_cycles_in_the_verifier_not_even_type_only_ones() -> None:
+    assert find_cycle(module_graph(ROOT, "verifier")) is None
+
+
+def test_the_cycle_check_sees_a_type_only_cycle(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text('"""may import nothing"""\n')
+    (pkg / "a.py").write_text("from pkg.b import B\n")
+    (pkg / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\n"
+    )
+    assert module_graph(tmp_path, "pkg")["pkg.b"] == {"pkg.a"}
+    assert find_cycle(module_graph(tmp_path, "pkg")) == ["pkg.a", "pkg.b", "pkg.a"]

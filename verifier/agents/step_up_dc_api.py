@@ -22,7 +22,7 @@ is taken exactly as for the QR path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from verifier.errors import ServiceError
 from verifier.policy.queries import identity_query, transaction_data
@@ -31,12 +31,23 @@ from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import dc_api_meta
 from verifier.presentations.service import PresentationService
 from verifier.protocol.mandates.authority import AgentAction
-from verifier.store.base import RecordKind, Transaction, TxStatus
-
-if TYPE_CHECKING:
-    from verifier.agents.verifications import AgentVerifications
+from verifier.store.base import RecordKind, Transaction, TransactionStore, TxStatus
 
 __all__ = ["human_flow_meta", "step_up_spec", "switch_to_dc_api"]
+
+
+class Verifications(Protocol):
+    """What :func:`switch_to_dc_api` uses of
+    :class:`~verifier.agents.verifications.AgentVerifications`: that module imports this one, so
+    this one names them rather than import that class back."""
+
+    @property
+    def presentations(self) -> PresentationService: ...
+    @property
+    def store(self) -> TransactionStore: ...
+    @property
+    def policies(self) -> Mapping[str, AgentPolicy]: ...
+    async def record_event(self, av_id: str, kind: str, **data: Any) -> None: ...
 
 
 def human_flow_meta(
@@ -69,7 +80,7 @@ def step_up_spec(
 
 
 async def switch_to_dc_api(
-    agents: AgentVerifications, av: Transaction, *, expected_origins: Sequence[str] | None = None
+    agents: Verifications, av: Transaction, *, expected_origins: Sequence[str] | None = None
 ) -> Transaction:
     """Replace the open QR step-up of ``av`` by a DC API one; the updated verification."""
     presentations, store = agents.presentations, agents.store

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from verifier.errors import ServiceError
 from verifier.ops.logs import current_tx
+from verifier.presentations.config import ServiceConfig
 from verifier.presentations.create import CreatePresentation
 from verifier.protocol import AgentVPError
 from verifier.protocol.errors import DCAPIError
@@ -48,10 +49,8 @@ from verifier.protocol.oid4vp.dc_api import (
 )
 from verifier.protocol.oid4vp.dc_api import build_dc_api_request as build_request
 from verifier.protocol.oid4vp.request import client_metadata
-from verifier.store.base import RecordKind, Transaction, TxStatus
-
-if TYPE_CHECKING:
-    from verifier.presentations.service import PresentationService
+from verifier.protocol.oid4vp.response import AuthorizationResponse
+from verifier.store.base import RecordKind, Transaction, TransactionStore, TxStatus
 
 __all__ = [
     "DCAPIAnswer",
@@ -63,6 +62,22 @@ __all__ = [
 
 log = logging.getLogger("agentvp.dc_api")
 ENC_VALUES = ("A128GCM", "A256GCM")
+
+
+class Presentations(Protocol):
+    """What this module uses of :class:`~verifier.presentations.service.PresentationService`:
+    that module imports this one, so this one names them rather than import that class back."""
+
+    @property
+    def config(self) -> ServiceConfig: ...
+    @property
+    def store(self) -> TransactionStore: ...
+    def now(self) -> int: ...
+    async def get(self, tx_id: str) -> Transaction: ...
+    async def decide(
+        self, tx: Transaction, response: AuthorizationResponse, *, audience: str | None = None
+    ) -> dict[str, Any]: ...
+    async def notify(self, event: str, tx: Transaction) -> None: ...
 
 
 class DCAPIAnswer(BaseModel):
@@ -119,7 +134,7 @@ def dc_api_request(tx: Transaction) -> dict[str, Any]:
     return request
 
 
-def build_dc_api_request(service: PresentationService, tx: Transaction) -> dict[str, Any]:
+def build_dc_api_request(service: Presentations, tx: Transaction) -> dict[str, Any]:
     """Sign (or not) the request for ``tx``: valid from now until the transaction expires."""
     options = tx.meta["dc_api"]
     enc_public = None
@@ -143,9 +158,7 @@ def build_dc_api_request(service: PresentationService, tx: Transaction) -> dict[
     return build_request(claims, signing_key=key, x5c=service.config.x5c)
 
 
-async def _decide(
-    service: PresentationService, tx: Transaction, answer: DCAPIAnswer
-) -> dict[str, Any]:
+async def _decide(service: Presentations, tx: Transaction, answer: DCAPIAnswer) -> dict[str, Any]:
     """Rules 1-4: the changes that make the transaction final."""
     options = tx.meta["dc_api"]
     expected_protocol = PROTOCOL_SIGNED if options["signed"] else PROTOCOL_UNSIGNED
@@ -178,7 +191,7 @@ async def _decide(
 
 
 async def receive_dc_api_answer(
-    service: PresentationService, tx_id: str, answer: DCAPIAnswer
+    service: Presentations, tx_id: str, answer: DCAPIAnswer
 ) -> Transaction:
     """Rule 5 around rules 1-4: the final transaction, or ``ServiceError`` and no change."""
     tx = await service.get(tx_id)

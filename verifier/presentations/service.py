@@ -34,12 +34,12 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.errors import ServiceError
 from verifier.ops.callbacks import callback_refusal
 from verifier.ops.logs import current_tx, log_event, log_info
+from verifier.presentations.config import ServiceConfig
 from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
 from verifier.presentations.parsed_queries import parse_query
@@ -49,7 +49,6 @@ from verifier.protocol import (
     AgentVPError,
     IDTokenError,
     MalformedError,
-    SigningKey,
     StatusError,
     b64url_encode,
     verify_vp_token,
@@ -70,7 +69,7 @@ from verifier.protocol.oid4vp.response import (
     parse_form,
 )
 from verifier.protocol.oid4vp.siop import verify_id_token
-from verifier.protocol.sdjwt.vc import IssuerKeyResolver, VerificationPolicy
+from verifier.protocol.sdjwt.vc import IssuerKeyResolver
 from verifier.store.base import RecordKind, Transaction, TransactionStore, TxStatus
 
 __all__ = ["PresentationService", "ServiceConfig"]
@@ -93,25 +92,6 @@ def _tokens(count: int) -> list[str]:
 
 def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    public_url: str
-    client_id: str  # for the redirect_uri prefix: a base, made per transaction
-    signing_key: SigningKey | None  # None: unsigned requests (redirect_uri prefix)
-    x5c: list[str]
-    ttl: int = 300
-    retention: int = 900
-    default_response_mode: str = "direct_post.jwt"
-    policy: VerificationPolicy = field(default_factory=VerificationPolicy)
-    max_body_bytes: int = 256 * 1024
-    max_json_depth: int = 32
-    max_vp_token_entries: int = 16
-    receipt_key: SigningKey | None = None  # signs agent decision receipts
-    callbacks: bool = False  # webhooks configured: `callback_url` accepted
-    dc_api_origins: tuple[str, ...] = ()  # pages that may use the Digital Credentials API
-    outbound_allow_hosts: tuple[str, ...] = ()  # where webhooks may go beyond public https
 
 
 class PresentationService:

@@ -20,15 +20,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import InvalidTransactionDataError, KeyBindingError
 from ..sdjwt.delegation import DelegationPolicy, split_chain, verify_chain
 from ..sdjwt.kb_jwt import KeyBindingClaims, transaction_data_claims
 from ..sdjwt.vc import IssuerKeyResolver, VerificationPolicy, VerifiedCredential
-
-if TYPE_CHECKING:
-    from .vp_token import TransactionData
 
 __all__ = [
     "DELEGATE_TYPE",
@@ -51,11 +48,23 @@ class DelegateRequest:
     open: bool  # every item names a next key in cnf
 
 
+class TransactionDataEntry(Protocol):
+    """The fields of a :class:`.vp_token.TransactionData` read here: :mod:`.vp_token` imports
+    this module, so this one names them rather than import that class back."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def credential_ids(self) -> tuple[str, ...]: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
 def _bad(reason: str) -> InvalidTransactionDataError:
     return InvalidTransactionDataError("transaction_data_field_invalid", f"delegate: {reason}")
 
 
-def parse_delegate(td: TransactionData) -> DelegateRequest:
+def parse_delegate(td: TransactionDataEntry) -> DelegateRequest:
     """Shape-check a ``delegate`` entry."""
     data = td.data
     if data.get("format") != "dc+sd-jwt":
@@ -127,7 +136,7 @@ def verify_delegated_presentation(
 
 
 def check_delegations(
-    expected: Sequence[TransactionData], verified: Mapping[str, Sequence[VerifiedCredential]]
+    expected: Sequence[TransactionDataEntry], verified: Mapping[str, Sequence[VerifiedCredential]]
 ) -> None:
     """Each ``delegate`` entry signed as requested by the presentation covering it."""
     for td in expected:
