@@ -2,7 +2,9 @@
 
 :mod:`.agent_grant` is the agent-verification grant: an agent asks for access to a resource
 for one action, proves its key with DPoP, and receives an audience-restricted, DPoP-bound access
-token once its agent verification allows.
+token once its agent verification allows. :mod:`.agent_introspection` answers RFC 7662 for
+those tokens; :mod:`.errors` (the OAuth error response) and :mod:`.dpop_proofs` (DPoP proofs at
+agentvp's own endpoints) serve every grant.
 
 The wallet login is the front-channel flow of MCP authorization: :mod:`.clients` (RFC 7591
 registration, Client ID Metadata Documents, RFC 8252 redirect rules), :mod:`.login`

@@ -24,13 +24,9 @@ verification as ``parent_id``), living as long as the verification; polls and is
 compare-and-set on it (``next_poll``/``interval`` for ``slow_down``; ``issued`` so each resource
 gets one token). DPoP proof ``jti`` values are single-use through ``store.claim``.
 
-Introspection (RFC 7662 §2) reports ``active: false`` for a token that does not verify, has
-expired, was revoked on its own (RFC 7009), whose verification is gone, whose mandate's - or the
-identity credential's the person stepped up with - status list now says revoked or suspended
-(the grant watcher's mark, or checked afresh, failing closed), or whose mandate's uses are spent
-by *later* actions: once the
-mandate's ``mandate.max_uses`` are all used, only the token of the action that used the last one
-stays active (:mod:`verifier.agents.revalidation`).
+Errors are :class:`.errors.OAuthError` (re-exported here); the DPoP check at agentvp's own
+endpoints is :mod:`.dpop_proofs`; introspection - whether the grant behind a token still
+holds - is :mod:`.agent_introspection`.
 """
 
 from __future__ import annotations
@@ -42,15 +38,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from verifier.agents.counters import mandate_key
-from verifier.agents.grants import (
-    grant_identity,
-    identity_revoked_mark,
-    is_revoked,
-    token_is_revoked,
-)
-from verifier.agents.revalidation import mandate_revoked, uses_spent_by_later_actions
 from verifier.agents.verifications import AgentVerifications
+from verifier.oauth.agent_introspection import introspect_agent_token
+from verifier.oauth.dpop_proofs import check_dpop
+from verifier.oauth.errors import OAuthError
 from verifier.policy.resources import ResourcePolicy, check_resources
 from verifier.protocol import AgentVPError, SigningKey
 from verifier.protocol.jsonutil import loads
@@ -61,8 +52,7 @@ from verifier.protocol.oauth.access_token import (
     authorization_details_for,
     granted_action,
 )
-from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, DPoPProof, verify_proof
-from verifier.resource.tokens import AccessError, verify_access_token
+from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPProof
 from verifier.store.base import RecordKind, Transaction, TxStatus
 
 __all__ = ["AccessSettings", "AgentAccess", "OAuthError"]
@@ -71,29 +61,6 @@ PURPOSE = "agent_access"
 KIND = RecordKind.AGENT_ACCESS
 EXPIRED = frozenset({"agent_request_expired", "step_up_expired"})
 SLOW_DOWN_STEP = 5  # seconds added to the interval on slow_down (CIBA §11, RFC 8628 §3.5)
-
-
-class OAuthError(Exception):
-    """An OAuth error response (RFC 6749 §5.2 and the CIBA/DPoP/RAR/8707 codes)."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        description: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(f"{error}: {description}")
-        self.status = status
-        self.error = error
-        self.description = description
-        self.headers = dict(headers or {})  # e.g. DPoP-Nonce with use_dpop_nonce (RFC 9449 §8)
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        return {"error": self.error, "error_description": self.description, **self.extra}
 
 
 @dataclass(frozen=True)
@@ -168,34 +135,17 @@ class AgentAccess:
     async def check_dpop(
         self, headers: Sequence[str], endpoint: str, *, nonces: Sequence[str] = ()
     ) -> DPoPProof:
-        """One DPoP proof for ``POST`` at ``endpoint``, checked (RFC 9449 §4.3) and its ``jti``
-        spent; :class:`OAuthError` ``invalid_dpop_proof`` otherwise. With ``nonces``, the proof
-        must carry one of them, else ``use_dpop_nonce`` with the first in ``DPoP-Nonce`` (§8),
-        before anything is spent."""
-        if len(headers) != 1:
-            raise OAuthError(400, "invalid_dpop_proof", "send exactly one DPoP header")
-        try:
-            proof = verify_proof(
-                headers[0],
-                htm="POST",
-                htu=self.endpoints[endpoint],
-                now=self.presentations.now(),
-                max_age=self.settings.dpop_max_age,
-                leeway=self.settings.leeway,
-            )
-        except DPoPError as exc:
-            raise OAuthError(400, exc.error, f"{exc.code}: {exc.reason}") from None
-        if nonces and proof.nonce not in nonces:
-            raise OAuthError(
-                400,
-                "use_dpop_nonce",
-                "dpop_nonce_missing: send the DPoP-Nonce value in the proof",
-                headers={"DPoP-Nonce": nonces[0]},
-            )
-        ttl = self.settings.dpop_max_age + self.settings.leeway
-        if not await self.store.claim(f"dpop:{proof.replay_key}", ttl=ttl):
-            raise OAuthError(400, "invalid_dpop_proof", "dpop_replayed: jti already used")
-        return proof
+        """One DPoP proof for ``POST`` at ``endpoint``, checked and its ``jti`` spent
+        (:func:`.dpop_proofs.check_dpop`)."""
+        return await check_dpop(
+            headers,
+            htu=self.endpoints[endpoint],
+            now=self.presentations.now(),
+            max_age=self.settings.dpop_max_age,
+            leeway=self.settings.leeway,
+            store=self.store,
+            nonces=nonces,
+        )
 
     # -------------------------------------------------------------- authorize
 
@@ -384,48 +334,13 @@ class AgentAccess:
     # -------------------------------------------------------------- introspection
 
     async def introspect(self, token: str) -> dict[str, Any]:
-        """RFC 7662 §2.2: the claims of an active token, else just ``{"active": false}``."""
-        inactive = {"active": False}
-        try:
-            claims = verify_access_token(
-                token,
-                [self.public_jwk],
-                issuer=self.settings.issuer,
-                audience=None,
-                now=self.presentations.now(),
-                leeway=0,
-            )
-        except AccessError:
-            return inactive
-        av = await self.store.get(
-            str(claims.get("verification_id")), kind=RecordKind.AGENT_VERIFICATION
-        )
-        if av is None or av.status != TxStatus.VERIFIED:
-            return inactive
-        agent_tx = await self.store.get(av.meta["agent_tx"], kind=RecordKind.PRESENTATION)
-        if agent_tx is None or not agent_tx.result:
-            return inactive
-        mandate = agent_tx.result["credentials"]["mandate"][0]
-        if await self._ended(av, mandate, claims):
-            return inactive
-        return {"active": True, "token_type": "DPoP", **claims}
-
-    async def _ended(
-        self, av: Transaction, mandate: Mapping[str, Any], claims: Mapping[str, Any]
-    ) -> bool:
-        """True when the grant behind a token no longer holds, or the token was revoked."""
-        status, now = self.presentations.status, self.presentations.now()
-        if await is_revoked(self.store, mandate_key(mandate)) or await mandate_revoked(
-            mandate, status, now=now
-        ):  # the grant watcher's mark, or the status list now
-            return True
-        if await uses_spent_by_later_actions(self.store, av.id, dict(mandate)):
-            return True
-        if await token_is_revoked(self.store, claims.get("jti")):
-            return True
-        identity = await grant_identity(self.store, av)
-        # the person's identity credential behind the grant: the watcher's mark, or its list now
-        return identity is not None and (
-            await identity_revoked_mark(self.store, identity)
-            or await mandate_revoked(identity, status, now=now)
+        """RFC 7662 §2.2: the claims of an active token, else just ``{"active": false}``
+        (:func:`.agent_introspection.introspect_agent_token`)."""
+        return await introspect_agent_token(
+            token,
+            public_jwk=self.public_jwk,
+            issuer=self.settings.issuer,
+            store=self.store,
+            status=self.presentations.status,
+            now=self.presentations.now(),
         )

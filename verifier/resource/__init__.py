@@ -38,12 +38,12 @@ UTF-8; ``body_not_json_rpc``: not an object). The guard covers every method and 
 or below the resource path (after resolving ``//``, ``.`` and ``..``), and refuses WebSocket
 handshakes there. A refused request runs nothing and leaves the token unspent.
 
-Modules: :mod:`.tokens` (token and DPoP checks, tool-call check, errors),
-:mod:`.messages` (the one JSON-RPC message a request may carry), :mod:`.keys` (JWKS cache,
-replay cache), :mod:`.nonces` (server DPoP nonces, RFC 9449 §9), :mod:`.asgi` (the middleware
-and RFC 9728 metadata), :mod:`.signals` (agentvp's Shared Signals stream: tokens of revoked
-mandates refused before they expire), :mod:`.confirm` (the person confirms one tool call from
-their wallet: a URL-mode elicitation).
+Modules: :mod:`.access_token` (the token check, the grant, errors), :mod:`.tokens` (the request
+check: DPoP proof, scope and tool call), :mod:`.messages` (the one JSON-RPC message a request
+may carry), :mod:`.keys` (JWKS cache, replay cache), :mod:`.nonces` (server DPoP nonces, RFC
+9449 §9), :mod:`.asgi` (the middleware and RFC 9728 metadata), :mod:`.signals` (agentvp's Shared
+Signals stream: tokens of revoked mandates refused before they expire), :mod:`.confirm` (the
+person confirms one tool call from their wallet: a URL-mode elicitation).
 """
 
 from __future__ import annotations

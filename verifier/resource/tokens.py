@@ -1,55 +1,41 @@
-"""Validating agentvp access tokens and their DPoP proofs at a resource server.
+"""Authorising one request at a resource server: its access token, DPoP proof and tool call.
 
-:func:`verify_access_token` is the JWT profile check (RFC 9068 §4), each failure with its code:
-
-- a compact JWS (``token_malformed``) with header ``typ`` ``at+jwt`` (``token_typ_invalid``),
-  an ES256/384/512 ``alg`` (``token_alg_not_allowed``) and a ``kid`` in the authorization
-  server's JWKS (``token_key_unknown``) whose signature verifies (``token_signature_invalid``);
-- ``iss`` is the authorization server (``token_issuer_mismatch``), ``aud`` names this resource
-  (RFC 8707; ``token_audience_mismatch``), ``exp`` is in the future (``token_expired``), ``iat``
-  and ``nbf`` are not (``token_not_yet_valid``);
-- ``cnf.jkt`` is present (RFC 9449 §6.1; ``token_not_sender_constrained``).
-
-:class:`ResourceGuard` adds the request-bound checks: the ``Authorization: DPoP`` scheme
+:class:`ResourceGuard` checks a request's token with :func:`.access_token.verify_access_token`
+(the RFC 9068 §4 checks) and adds the request-bound ones: the ``Authorization: DPoP`` scheme
 (RFC 9449 §7.1), one ``DPoP`` header whose proof passes :func:`verifier.protocol.oauth.dpop.
 verify_proof` for this method and URI with ``ath`` over this token, a proof key whose
 thumbprint is ``cnf.jkt`` (``dpop_key_mismatch``), a ``jti`` not seen before
 (``dpop_replayed``), with ``dpop_nonces`` a current nonce of this resource (``use_dpop_nonce``,
 :mod:`.nonces`), and the token's ``authorization_details`` (RFC 9396) holding one agent
-action for this resource. :func:`check_tool` then tests a tool call against that action.
+action for this resource. :func:`check_tool` then tests a tool call against that action, and
+:func:`check_scope` a wallet-login token's ``scope``.
 
-Failures are :class:`AccessError`: status 400/401/403 and the RFC 6750 §3 / RFC 9449 §7.1
-error (``invalid_request``, ``invalid_token``, ``invalid_dpop_proof``, ``insufficient_scope``),
-rendered with :meth:`AccessError.challenge` as a ``WWW-Authenticate: DPoP`` header that names
-the RFC 9728 ``resource_metadata`` URL.
+Failures are :class:`.access_token.AccessError`, rendered as a ``WWW-Authenticate: DPoP``
+header; this module re-exports it, :class:`.access_token.AccessGrant` and
+:func:`.access_token.verify_access_token`.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from verifier.protocol import AgentVPError, public_key_from_jwk
+from verifier.protocol import AgentVPError
 from verifier.protocol.jose import parse_unverified_jws
-from verifier.protocol.mandates.authority import AgentAction
-from verifier.protocol.oauth.access_token import (
-    ACCESS_TOKEN_TYP,
-    ToolBinding,
-    check_call,
-    granted_action,
-)
-from verifier.protocol.oauth.dpop import DPOP_ALGS, DPoPError, verify_proof
+from verifier.protocol.oauth.access_token import ToolBinding, check_call, granted_action
+from verifier.protocol.oauth.dpop import DPoPError, verify_proof
 
+from .access_token import TOKEN_ALGS, AccessError, AccessGrant, invalid, verify_access_token
 from .keys import JWKSCache, JWKSUnavailableError, MemoryReplayCache, ReplayStore
 from .nonces import DPoPNonces
 from .signals import RevocationSignals
 
 __all__ = [
+    "TOKEN_ALGS",
     "AccessError",
     "AccessGrant",
     "ResourceGuard",
@@ -57,152 +43,6 @@ __all__ = [
     "check_tool",
     "verify_access_token",
 ]
-
-TOKEN_ALGS = frozenset({"ES256", "ES384", "ES512"})
-_TYPS = frozenset({ACCESS_TOKEN_TYP, f"application/{ACCESS_TOKEN_TYP}"})
-_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\]')
-
-
-class AccessError(Exception):
-    """A refused request: HTTP status, OAuth ``error``, precise ``code`` and a description."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        code: str,
-        description: str,
-        *,
-        scheme: str = "DPoP",
-        scope: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{code}: {description}")
-        self.status = status
-        self.error = error
-        self.code = code
-        self.description = description
-        self.scheme = scheme  # the challenge's scheme: the one the refused request used
-        self.scope = scope  # RFC 6750 §3: the scope the request needs (step-up)
-        self.headers = dict(headers or {})  # more response fields, e.g. DPoP-Nonce (§9)
-
-    @property
-    def text(self) -> str:
-        return _UNSAFE.sub("'", f"{self.code}: {self.description}")[:300]
-
-    def challenge(self, resource_metadata: str | None) -> str:
-        """``WWW-Authenticate`` value (RFC 6750 §3, RFC 9449 §7.1, RFC 9728 §5.1)."""
-        params = [] if self.code == "token_missing" else [f'error="{self.error}"']
-        if params:
-            params.append(f'error_description="{self.text}"')
-        if self.scope:
-            params.append(f'scope="{_UNSAFE.sub("", self.scope)[:300]}"')
-        if self.scheme == "DPoP":
-            params.append(f'algs="{" ".join(sorted(DPOP_ALGS))}"')
-        if resource_metadata:
-            params.append(f'resource_metadata="{resource_metadata}"')
-        return f"{self.scheme} " + ", ".join(params)
-
-    def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.text}
-
-
-def _invalid(code: str, description: str) -> AccessError:
-    return AccessError(401, "invalid_token", code, description)
-
-
-def _key_for(header: Mapping[str, Any], keys: Iterable[Mapping[str, Any]]) -> Any:
-    kid = header.get("kid")
-    for jwk in keys:
-        if kid is not None and jwk.get("kid") == kid:
-            try:
-                return public_key_from_jwk(jwk)
-            except AgentVPError:
-                break
-    raise _invalid("token_key_unknown", f"no published key has kid {kid!r}")
-
-
-def verify_access_token(
-    token: str,
-    keys: Iterable[Mapping[str, Any]],
-    *,
-    issuer: str,
-    audience: str | None,
-    now: int,
-    leeway: int = 5,
-    require_cnf: bool = True,
-) -> dict[str, Any]:
-    """The token's claims after the RFC 9068 §4 checks; :class:`AccessError` otherwise.
-    ``require_cnf=False`` also accepts a token without ``cnf.jkt`` (a Bearer wallet-login
-    token); one that has ``cnf`` must still have a well-formed ``cnf.jkt``."""
-    try:
-        jws = parse_unverified_jws(token, what="access token")
-        claims = jws.payload_json(what="access token")
-    except AgentVPError as exc:
-        raise _invalid("token_malformed", exc.reason) from None
-    if str(jws.header.get("typ", "")).lower() not in _TYPS:
-        raise _invalid("token_typ_invalid", f"typ is {jws.header.get('typ')!r}, not at+jwt")
-    if jws.alg not in TOKEN_ALGS:
-        raise _invalid("token_alg_not_allowed", f"alg {jws.alg!r} is not allowed")
-    if not _key_for(jws.header, keys).verify(jws.alg, jws.signing_input, jws.signature):
-        raise _invalid("token_signature_invalid", "the signature does not verify")
-    if claims.get("iss") != issuer:
-        raise _invalid("token_issuer_mismatch", f"iss is {claims.get('iss')!r}")
-    aud = claims.get("aud")
-    audiences = aud if isinstance(aud, list) else [aud]
-    if audience is not None and audience not in audiences:
-        raise _invalid("token_audience_mismatch", f"the token is for {aud!r}, not {audience}")
-    exp = claims.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, int | float) or now >= exp + leeway:
-        raise _invalid("token_expired", f"the token expired at {exp!r}")
-    for name in ("iat", "nbf"):
-        value = claims.get(name)
-        if isinstance(value, int | float) and value > now + leeway:
-            raise _invalid("token_not_yet_valid", f"{name} {value} is in the future")
-    cnf = claims.get("cnf")
-    if (cnf is not None or require_cnf) and (
-        not isinstance(cnf, dict) or not isinstance(cnf.get("jkt"), str)
-    ):
-        raise _invalid("token_not_sender_constrained", "the token has no cnf.jkt")
-    return claims
-
-
-@dataclass(frozen=True)
-class AccessGrant:
-    """A validated request: the token's claims and the one action it grants."""
-
-    token: str
-    claims: Mapping[str, Any]
-    action: AgentAction | None  # an agent token's one action; None for a wallet-login token
-
-    @property
-    def scopes(self) -> list[str]:
-        scope = self.claims.get("scope")
-        return scope.split() if isinstance(scope, str) else []
-
-    @property
-    def client_id(self) -> str:
-        return str(self.claims.get("client_id", ""))
-
-    @property
-    def verification_id(self) -> str:
-        return str(self.claims.get("verification_id", ""))
-
-    @property
-    def mandate_jti(self) -> str:
-        return str(self.claims.get("mandate_jti", ""))
-
-    @property
-    def subject(self) -> str:
-        return str(self.claims.get("sub", ""))
-
-    @property
-    def token_id(self) -> str:
-        return str(self.claims.get("jti", ""))
-
-    @property
-    def expires_at(self) -> int:
-        return int(self.claims["exp"])
 
 
 def _one(values: Sequence[str], name: str) -> str | None:
@@ -239,17 +79,17 @@ class ResourceGuard:
         """Check the ``Authorization`` and ``DPoP`` headers of one request to ``url``."""
         header = _one(authorization, "Authorization")
         if header is None:
-            raise _invalid("token_missing", "no access token")
+            raise invalid("token_missing", "no access token")
         scheme, _, token = header.strip().partition(" ")
         token, scheme = token.strip(), scheme.lower()
         bearer_ok = self.base_scope is not None and not self.dpop_required
         if not token or scheme not in ("dpop", "bearer") or (scheme == "bearer" and not bearer_ok):
-            raise _invalid("token_not_dpop", "this resource needs a DPoP-bound token (DPoP scheme)")
+            raise invalid("token_not_dpop", "this resource needs a DPoP-bound token (DPoP scheme)")
         now = int(self.clock())
         try:
             keys = await self.jwks.keys(kid=parse_unverified_jws(token).header.get("kid"))
         except AgentVPError as exc:
-            raise self._as(scheme, _invalid("token_malformed", exc.reason)) from None
+            raise self._as(scheme, invalid("token_malformed", exc.reason)) from None
         except JWKSUnavailableError as exc:
             raise AccessError(
                 503, "temporarily_unavailable", "jwks_unavailable", str(exc)
@@ -271,7 +111,7 @@ class ResourceGuard:
             if self.signals.revoked(claims):
                 raise self._as(
                     scheme,
-                    _invalid(
+                    invalid(
                         "token_revoked",
                         "agentvp signalled that the token, its grant or its mandate is revoked",
                     ),
@@ -279,12 +119,12 @@ class ResourceGuard:
         if "authorization_details" not in claims:
             return await self._scope_grant(scheme, method, url, token, claims, dpop, now)
         if scheme != "dpop":
-            raise _invalid("token_not_dpop", "an agent token is used with the DPoP scheme")
+            raise invalid("token_not_dpop", "an agent token is used with the DPoP scheme")
         await self._proof(method, url, token, claims, dpop, now)
         try:
             action = granted_action(claims.get("authorization_details"), location=self.resource)
         except (ValueError, ValidationError) as exc:
-            raise _invalid("token_grant_invalid", str(exc).splitlines()[0]) from None
+            raise invalid("token_grant_invalid", str(exc).splitlines()[0]) from None
         return AccessGrant(token=token, claims=claims, action=action)
 
     @staticmethod
@@ -348,14 +188,14 @@ class ResourceGuard:
     ) -> AccessGrant:
         """A wallet-login token: ``scope`` and ``client_id``; Bearer, or DPoP when bound."""
         if self.base_scope is None:
-            raise _invalid("token_grant_invalid", "this resource accepts agent tokens only")
+            raise invalid("token_grant_invalid", "this resource accepts agent tokens only")
         if not isinstance(claims.get("scope"), str) or not isinstance(claims.get("client_id"), str):
-            raise self._as(scheme, _invalid("token_grant_invalid", "no scope or client_id"))
+            raise self._as(scheme, invalid("token_grant_invalid", "no scope or client_id"))
         bound = isinstance(claims.get("cnf"), dict)
         if bound and scheme != "dpop":
-            raise _invalid("token_not_dpop", "a DPoP-bound token is used with the DPoP scheme")
+            raise invalid("token_not_dpop", "a DPoP-bound token is used with the DPoP scheme")
         if not bound and self.dpop_required:
-            raise _invalid("token_not_sender_constrained", "this resource needs DPoP-bound tokens")
+            raise invalid("token_not_sender_constrained", "this resource needs DPoP-bound tokens")
         if bound:
             await self._proof(method, url, token, claims, dpop, now)
         grant = AccessGrant(token=token, claims=claims, action=None)
