@@ -9,7 +9,11 @@ proxy headers, the access log, the body limit, the lean path, the endpoint) can 
 Numbers are also given in ES256-verify units measured in the same process. A time measurement:
 on a shared machine repeat it, or count instructions with bench/instructions.py.
 
-    python bench/app_flow.py [--flows 2000] [--warmup 300] [--layers]
+``--gap-ms`` idles the thread (``time.sleep``, outside the timed window) before each request,
+as a server below saturation idles between requests: what the same requests cost on a core
+that went idle in between (on a shared host, a colder one).
+
+    python bench/app_flow.py [--flows 2000] [--warmup 300] [--layers] [--gap-ms 0]
 """
 
 from __future__ import annotations
@@ -70,8 +74,8 @@ def time_layers(app: Any, spent: dict[str, int]) -> list[str]:
 class Connection:
     """bench/load.py's connection, answered by ``app`` in this process."""
 
-    def __init__(self, app: Any, spent: dict[str, int]) -> None:
-        self.app, self.spent = app, spent
+    def __init__(self, app: Any, spent: dict[str, int], gap: float = 0.0) -> None:
+        self.app, self.spent, self.gap = app, spent, gap
 
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: str = ""
@@ -116,6 +120,8 @@ class Connection:
                 sent["body"].append(message.get("body", b""))
 
         key = f"{method} /{route.split('/')[1]}/{route.split('/')[2]}"
+        if self.gap:
+            time.sleep(self.gap)
         start = time.thread_time_ns()
         await self.app(scope, receive, send)
         self.spent[key] = self.spent.get(key, 0) + time.thread_time_ns() - start
@@ -127,6 +133,9 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--layers", action="store_true", help="each ASGI layer's own CPU too")
+    parser.add_argument(
+        "--gap-ms", type=float, default=0.0, help="idle this long before each timed request"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="agentvp-app-flow-"))
     data = root / "data"
@@ -153,6 +162,10 @@ def main() -> None:
             wallet = Wallet(pre, Connection(app, requests), Connection(app, requests), Stats())
             for _ in range(args.warmup):
                 await wallet.flow(time.perf_counter())
+            gap = args.gap_ms / 1000
+            wallet = Wallet(
+                pre, Connection(app, requests, gap), Connection(app, requests, gap), Stats()
+            )
             names = time_layers(app, layers) if args.layers else []
             requests.clear()
             layers.clear()
@@ -171,7 +184,8 @@ def main() -> None:
         return f"  {name:<34} {us:7.0f} us = {us / unit:5.2f} units"
 
     total = sum(requests.values())
-    print(f"{n} flows in process (SQLite); ES256 unit {unit:.1f} us")
+    gap = f", {args.gap_ms:g} ms idle before each request" if args.gap_ms else ""
+    print(f"{n} flows in process (SQLite{gap}); ES256 unit {unit:.1f} us")
     print(line("app CPU per flow", total))
     for name, ns in requests.items():
         print(line(name, ns))

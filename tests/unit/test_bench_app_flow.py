@@ -1,0 +1,37 @@
+"""``bench/app_flow.py --gap-ms``: the idle time goes before each request and outside the CPU
+time it sums; without the option nothing sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.bench_modules import load_bench
+
+
+async def _ok(scope: Any, receive: Any, send: Any) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.004])
+def test_the_gap_idles_before_each_request_and_is_not_timed(
+    gap: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_flow = load_bench("app_flow")
+    events: list[tuple[str, float]] = []
+    clock = iter(range(0, 10_000, 10))
+    monkeypatch.setattr(app_flow.time, "sleep", lambda s: events.append(("sleep", s)))
+    monkeypatch.setattr(
+        app_flow.time, "thread_time_ns", lambda: events.append(("t", 0)) or next(clock)
+    )
+    spent: dict[str, int] = {}
+    conn = app_flow.Connection(_ok, spent, gap)
+    for _ in range(2):
+        assert asyncio.run(conn.request("POST", "/wallet/request/abc", b"x=1")) == (200, b"{}")
+    once = [("sleep", gap), ("t", 0), ("t", 0)] if gap else [("t", 0), ("t", 0)]
+    assert events == once * 2
+    assert spent == {"POST /wallet/request": 20}  # 10 ns a request: the stub clock's step
