@@ -119,3 +119,25 @@ async def test_hung_server_times_out_and_no_stale_reply_is_read_later(spawn_redi
         assert await store.get(first.id, kind="presentation") == first
     finally:
         await store.close()
+
+
+async def test_a_field_another_client_changed_is_read_with_its_new_value(
+    redis_url: str, raw: Redis
+) -> None:
+    """The store remembers each field's decoding by its text: what another process wrote since
+    is decoded, not taken from memory."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    store = RedisStore(redis_url, prefix=prefix)
+    try:
+        tx = new_tx()
+        tx.meta = {"step": 1}
+        await store.create(tx, retain_until=int(time.time()) + 100)
+        first = await store.get(tx.id, kind="presentation")
+        assert first is not None and first.meta == {"step": 1}
+        key = f"{prefix}tx:presentation:{tx.id}"
+        await raw.hset(key, mapping={"meta": '{"step": 2}', "status": '"verified"'})
+        second = await store.get_by_request(tx.request_id, kind="presentation")
+        assert second is not None
+        assert (second.meta, second.status, second.nonce) == ({"step": 2}, "verified", tx.nonce)
+    finally:
+        await store.close()

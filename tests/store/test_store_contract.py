@@ -165,6 +165,30 @@ async def test_update_if_applies_changes_and_bumps_version(backend: Backend) -> 
     assert again.result == {"ok": True}
 
 
+async def test_reads_again_give_the_stored_values_whatever_a_caller_assigned(
+    backend: Backend,
+) -> None:
+    """Stores remember what they last read (SQLite its rows, Redis each field's decoding): a
+    caller's assignment to a transaction it was given is never what the next read gives, and a
+    field changed since is read with its new value, the others as stored."""
+    query = {"credentials": [{"id": "pid", "format": "dc+sd-jwt"}]}
+    tx = new_tx(backend.now(), dcql_query=query, meta={"a": [1, 2]})
+    await backend.store.create(tx, retain_until=backend.now() + 600)
+    got = await backend.store.get_by_request(tx.request_id, kind="presentation")
+    assert got == tx
+    got.meta, got.status, got.dcql_query = {"forged": True}, TxStatus.VERIFIED, {}
+    assert await backend.store.get(tx.id, kind="presentation") == tx
+    updated = await backend.store.update_if(
+        tx.id, {"status": "pending"}, {"result": {"ok": 1}}, kind="presentation"
+    )
+    assert updated is not None
+    assert (updated.result, updated.meta, updated.dcql_query) == ({"ok": 1}, {"a": [1, 2]}, query)
+    updated.result = {"ok": "forged"}
+    again = await backend.store.get_by_request(tx.request_id, kind="presentation")
+    assert again is not None
+    assert (again.result, again.version, again.status) == ({"ok": 1}, 1, TxStatus.PENDING)
+
+
 async def test_update_if_mismatch_returns_none_and_changes_nothing(backend: Backend) -> None:
     tx = new_tx(backend.now(), meta={"a": 1})
     await backend.store.create(tx, retain_until=backend.now() + 600)

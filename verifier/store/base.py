@@ -34,6 +34,7 @@ __all__ = [
     "Transaction",
     "TransactionStore",
     "TxStatus",
+    "decode_field",
     "record_key",
 ]
 
@@ -131,9 +132,8 @@ class Transaction:
     @classmethod
     def from_fields(cls, raw: Mapping[str, str | bytes]) -> Transaction:
         known = cls.__dataclass_fields__
-        return cls(
-            **{k: _decode(_s(v)) for k, v in ((_s(k), v) for k, v in raw.items()) if k in known}
-        )
+        named = ((_s(k), v) for k, v in raw.items())
+        return cls(**{k: decode_field(_s(v)) for k, v in named if k in known})
 
     @property
     def final(self) -> bool:
@@ -148,7 +148,7 @@ def _s(value: str | bytes) -> str:
 _scan = json.scanner.make_scanner(cast(Any, json.JSONDecoder()))
 
 
-def _decode(text: str) -> Any:
+def decode_field(text: str) -> Any:
     """``json.loads`` of one field's JSON, calling the C scanner directly: a record is ~25 fields
     read on every lookup, and ``loads``'s Python layers above the scanner cost twice what the
     scanning does. Anything but exactly one JSON value with nothing around it goes to

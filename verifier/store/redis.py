@@ -28,7 +28,9 @@ Scripts run by ``EVALSHA`` (sent whole on ``NOSCRIPT`` after a Redis restart). T
 "at least ``ttl`` seconds from now" (never shorten).
 
 The client is :mod:`.resp_client`: one pipelined connection per process (redis-py's pooled
-asyncio client cost more CPU per round trip than Redis spends on the command).
+asyncio client cost more CPU per round trip than Redis spends on the command). Records read
+back decode only the fields that changed since this process last read them
+(:mod:`.recent_fields`).
 
 Failure: short connect/reply timeouts (2 s) and no command retries, so an outage answers
 quickly with :class:`StoreUnavailableError` instead of hanging - and a write is never re-sent
@@ -49,6 +51,7 @@ from redis.exceptions import RedisError
 from . import redis_scripts as lua
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_once, require_ttl
+from .recent_fields import RecentFields
 from .resp_client import RespClient
 from .resp_url import parse_resp_url
 
@@ -65,6 +68,7 @@ class RedisStore:
     def __init__(self, url: str, *, prefix: str = "agentvp:", timeout: float = 2.0) -> None:
         self._prefix = prefix
         self._redis = RespClient(parse_resp_url(url), timeout=timeout)
+        self._seen = RecentFields()  # the last records' field texts and their decoded values
         self._create = self._redis.script(lua.CREATE)
         self._update_if = self._redis.script(lua.UPDATE_IF)
         self._add_within = self._redis.script(lua.ADD_WITHIN)
@@ -105,13 +109,13 @@ class RedisStore:
     async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         async with self._reachable():
             raw = await self._redis("HGETALL", self._key("tx", record_key(kind, tx_id)))
-        return Transaction.from_fields(lua.reply_hash(raw)) if raw else None
+        return self._seen.parsed(lua.reply_hash(raw)) if raw else None
 
     async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         keys = [self._key("req", record_key(kind, request_id))]
         async with self._reachable():
             reply = await self._get_by_request(keys=keys, args=[self._key("tx", "")])
-        return Transaction.from_fields(lua.reply_hash(reply)) if reply else None
+        return self._seen.parsed(lua.reply_hash(reply)) if reply else None
 
     async def update_if(
         self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
@@ -129,7 +133,7 @@ class RedisStore:
         async with self._reachable():
             key = self._key("tx", record_key(kind, tx_id))
             reply = await self._update_if(keys=[key], args=args)
-        return None if reply is None else Transaction.from_fields(lua.reply_hash(reply))
+        return None if reply is None else self._seen.parsed(lua.reply_hash(reply))
 
     # -- single-use markers and counters ------------------------------------------------------
 

@@ -57,6 +57,7 @@ from . import redis_ha_scripts as ha_lua
 from . import redis_scripts as lua
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_once, require_ttl
+from .recent_fields import RecentFields
 from .redis_ha_client import Connections, connect, retryable
 from .redis_replicated import ReplicaWriter
 from .redis_urls import parse_ha_url
@@ -93,6 +94,7 @@ class RedisHAStore:
         )
         self._cluster = self._redis if isinstance(self._redis, RedisCluster) else None
         self._writer = ReplicaWriter(self._redis, wait_replicas=self.target.wait_replicas)
+        self._seen = RecentFields()  # the last records' field texts and their decoded values
         register = self._redis.register_script
         self._create_record = register(ha_lua.CREATE_RECORD)
         self._create_index = register(ha_lua.CREATE_INDEX)
@@ -178,9 +180,7 @@ class RedisHAStore:
     async def get(self, tx_id: str, *, kind: str) -> Transaction | None:
         key = self._key("tx", record_key(kind, tx_id))
         raw = await self._call(lambda: self._redis.hgetall(key))
-        return (
-            Transaction.from_fields({lua.reply_text(k): v for k, v in raw.items()}) if raw else None
-        )
+        return self._seen.parsed(raw) if raw else None
 
     async def get_by_request(self, request_id: str, *, kind: str) -> Transaction | None:
         index = self._key("req", record_key(kind, request_id))
@@ -189,9 +189,7 @@ class RedisHAStore:
             return None
         record = self._key("tx", lua.reply_text(tag))
         raw = await self._call(lambda: self._redis.hgetall(record))
-        return (
-            Transaction.from_fields({lua.reply_text(k): v for k, v in raw.items()}) if raw else None
-        )
+        return self._seen.parsed(raw) if raw else None
 
     async def update_if(
         self, tx_id: str, expect: Mapping[str, Any], changes: Mapping[str, Any], *, kind: str
@@ -210,7 +208,7 @@ class RedisHAStore:
             self._op_ttl_ms,
         ]
         reply = await self._write(self._update_if, keys, args)
-        return Transaction.from_fields(lua.reply_hash(reply)) if reply else None
+        return self._seen.parsed(lua.reply_hash(reply)) if reply else None
 
     # -- single-use markers and counters --------------------------------------------------------
 
