@@ -90,3 +90,10 @@ def test_at_most_size_records_are_remembered_the_oldest_forgotten() -> None:
     assert len(seen) == 3
     assert seen.parsed(tx("t0").to_fields()).result is not firsts[0].result  # forgotten
     assert seen.parsed(tx("t3").to_fields()).result is firsts[3].result
+
+
+def test_a_field_an_older_record_lacks_gets_its_default_as_from_fields_gives_it() -> None:
+    older = {k: v for k, v in tx().to_fields().items() if k not in ("meta", "wallet_nonce")}
+    got = RecentFields().parsed(older)
+    assert got == Transaction.from_fields(older)
+    assert (got.meta, got.wallet_nonce) == ({}, None)

@@ -65,7 +65,9 @@ class RecentFields:
             tx = object.__new__(Transaction)
             tx.__dict__.update(values)
         else:
-            tx = Transaction(**values)  # raises as from_fields does on a missing field
+            # A field an older record lacks gets its default; a missing required one raises,
+            # both as in from_fields.
+            tx = Transaction(**values)
         self._seen[record] = entry
         if len(self._seen) > self._size:
             del self._seen[next(iter(self._seen))]  # the oldest entry
