@@ -159,13 +159,11 @@ def main() -> None:
     async def run() -> list[str]:
         async with app.router.lifespan_context(app):
             pre = prebuild(data, api_key)
-            wallet = Wallet(pre, Connection(app, requests), Connection(app, requests), Stats())
+            rp, holder = Connection(app, requests), Connection(app, requests)
+            wallet = Wallet(pre, rp, holder, Stats())
             for _ in range(args.warmup):
                 await wallet.flow(time.perf_counter())
-            gap = args.gap_ms / 1000
-            wallet = Wallet(
-                pre, Connection(app, requests, gap), Connection(app, requests, gap), Stats()
-            )
+            rp.gap = holder.gap = args.gap_ms / 1000  # the timed flows only
             names = time_layers(app, layers) if args.layers else []
             requests.clear()
             layers.clear()

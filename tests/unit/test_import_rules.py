@@ -21,13 +21,17 @@ def imports_in(source: str, package: str) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                names.append(".".join([*base, node.module] if node.module else base))
-            elif node.module:
-                names.append(node.module)
+        elif isinstance(node, ast.ImportFrom) and (node.level or node.module):
+            names.append(from_module(node, package))
     return names
+
+
+def from_module(node: ast.ImportFrom, package: str) -> str:
+    """The absolute name of the module a ``from ... import`` in ``package`` imports from."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+    return ".".join([*base, node.module] if node.module else base)
 
 
 def modules(package: str) -> list[Path]:
@@ -130,10 +134,7 @@ def module_graph(root: Path, package: str) -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    up = home.split(".")[: len(home.split(".")) - node.level + 1]
-                    base = ".".join([*up, base] if base else up)
+                base = from_module(node, home)
                 targets = [
                     f"{base}.{a.name}" if f"{base}.{a.name}" in graph else base for a in node.names
                 ]

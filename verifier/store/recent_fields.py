@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from .base import Transaction, decode_field
 from .recent_rows import REMEMBERED
+from .redis_scripts import reply_text as _text
 
 __all__ = ["RecentFields"]
 
@@ -72,7 +73,3 @@ class RecentFields:
         if len(self._seen) > self._size:
             del self._seen[next(iter(self._seen))]  # the oldest entry
         return tx
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
