@@ -17,7 +17,8 @@ client on uvloop, so the generator costs as little CPU as possible: it shares th
 the server). The issuer-signed SD-JWT and disclosures are built once; the KB-JWT and the JWE
 are made per flow. Per configuration it reports flows/s, p50/p95/p99 per step and per flow,
 server CPU seconds per flow (all server processes, and redis-server separately), server RSS,
-the load generator's own CPU, and writes ``bench/results/<name>.json`` and ``<name>.png``.
+the load generator's own CPU, and writes ``bench/results/<name>.json`` and ``<name>.png`` (the
+chart needs the ``bench`` extra's matplotlib; without it, it says so before the run and skips it).
 Server CPU per flow is also given in units of one ES256 verification on ``cryptography``: the
 median of short probes taken every second inside the window (the host's speed moves by a third
 within minutes, so a unit measured at another moment is off by as much); the unit measured
@@ -56,7 +57,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen.bench import CONFIGS, RESULTS, ROOT, Bench
 from loadgen.compare import compare_in_process
-from loadgen.report import TARGET_FLOWS, chart, machine
+from loadgen.report import TARGET_FLOWS, chart, chart_missing, machine
 from loadgen.wallet import check_encryptor
 from repeats import TARGET_P99_MS, medians, verdict  # bench/repeats.py
 
@@ -145,6 +146,9 @@ def main() -> None:
     except ImportError:
         pass
     check_encryptor()
+    no_chart = chart_missing()
+    if no_chart:
+        print(f"{no_chart}; the numbers and the JSON are written as ever")
     results: dict[str, Any] = {
         "name": args.name,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -178,7 +182,9 @@ def main() -> None:
     out = RESULTS / f"{args.name}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
-    if results["configurations"]:
+    if no_chart:
+        print(no_chart)
+    elif results["configurations"]:
         chart(results, RESULTS / f"{args.name}.png")
         print(f"wrote bench/results/{args.name}.png")
 

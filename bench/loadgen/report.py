@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import shutil
@@ -61,6 +62,16 @@ def machine() -> dict[str, Any]:
         "packages": versions,
         "redis_server": redis_version,
     }
+
+
+def chart_missing() -> str | None:
+    """Why no chart can be drawn, or None. Asked before a run, so that minutes of measuring do
+    not end in an ImportError: matplotlib comes with the ``bench`` extra, not with ``make test``."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return (
+            "no chart: matplotlib is not installed (pip install -e '.[bench]', or make bench-load)"
+        )
+    return None
 
 
 def chart(results: dict[str, Any], path: Path) -> None:

@@ -3,8 +3,13 @@ package's docstring names every part there is."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import re
+import sys
+import types
 from pathlib import Path
+
+import pytest
 
 from tests.bench_modules import load_part
 
@@ -25,3 +30,23 @@ def test_the_package_docstring_names_each_part() -> None:
     assert named == parts
     for part in parts:  # each imports on its own, with bench/ on sys.path
         assert load_part(part).__doc__
+
+
+def test_a_missing_matplotlib_is_known_before_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    report = load_part("report")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what find_spec reads as not there
+    missing = report.chart_missing()
+    assert missing is not None
+    assert "matplotlib" in missing and "make bench-load" in missing
+    present = types.ModuleType("matplotlib")
+    present.__spec__ = importlib.machinery.ModuleSpec("matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib", present)
+    assert report.chart_missing() is None
+
+
+def test_the_runner_asks_before_measuring_and_draws_only_if_it_can() -> None:
+    source = (ROOT / "bench" / "load.py").read_text(encoding="utf-8")
+    main = source[source.index("def main()") :]
+    asked = main.index("chart_missing()")
+    assert asked < main.index("Bench(args")  # before minutes of measuring, not after
+    assert main.index("if no_chart:", asked + 1) < main.index("chart(results")
