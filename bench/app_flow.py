@@ -9,11 +9,16 @@ proxy headers, the access log, the body limit, the lean path, the endpoint) can 
 Numbers are also given in ES256-verify units measured in the same process. A time measurement:
 on a shared machine repeat it, or count instructions with bench/instructions.py.
 
+``--store memory`` runs the same flows on the in-memory store in place of SQLite: the
+difference is what the SQLite store (its statements, its WAL writes, their Python) costs a flow
+beyond the in-memory store's own dict work.
+
 ``--gap-ms`` idles the thread (``time.sleep``, outside the timed window) before each request,
 as a server below saturation idles between requests: what the same requests cost on a core
 that went idle in between (on a shared host, a colder one).
 
     python bench/app_flow.py [--flows 2000] [--warmup 300] [--layers] [--gap-ms 0]
+                             [--store sqlite|memory]
 """
 
 from __future__ import annotations
@@ -128,6 +133,11 @@ class Connection:
         return sent["status"], b"".join(sent["body"])
 
 
+def store_url(store: str, root: Path) -> str:
+    """``AGENTVP_STORE_URL`` for ``--store``: a fresh SQLite file under ``root``, or memory."""
+    return "memory://" if store == "memory" else f"sqlite:///{root}/store.db"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flows", type=int, default=2000)
@@ -136,13 +146,19 @@ def main() -> None:
     parser.add_argument(
         "--gap-ms", type=float, default=0.0, help="idle this long before each timed request"
     )
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "memory"),
+        default="sqlite",
+        help="the store the flows run on (memory: the flows without SQLite's cost)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="agentvp-app-flow-"))
     data = root / "data"
     api_key = init_data_dir(data, public_url=PUBLIC)["api_key"]
     os.environ.update(
         AGENTVP_DATA_DIR=str(data),
-        AGENTVP_STORE_URL=f"sqlite:///{root}/store.db",
+        AGENTVP_STORE_URL=store_url(args.store, root),
         AGENTVP_PUBLIC_URL=PUBLIC,
         AGENTVP_TRUSTED_PROXIES="127.0.0.1",  # as bench/load.py's server: X-Forwarded-For
         AGENTVP_API_KEYS=api_key,
@@ -183,7 +199,8 @@ def main() -> None:
 
     total = sum(requests.values())
     gap = f", {args.gap_ms:g} ms idle before each request" if args.gap_ms else ""
-    print(f"{n} flows in process (SQLite{gap}); ES256 unit {unit:.1f} us")
+    store = "SQLite" if args.store == "sqlite" else "memory store"
+    print(f"{n} flows in process ({store}{gap}); ES256 unit {unit:.1f} us")
     print(line("app CPU per flow", total))
     for name, ns in requests.items():
         print(line(name, ns))

@@ -1,14 +1,16 @@
 """``bench/app_flow.py --gap-ms``: the idle time goes before each request and outside the CPU
-time it sums; without the option nothing sleeps."""
+time it sums; without the option nothing sleeps. ``--store``: the URL opens the store named."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.bench_modules import load_bench
+from verifier.store import MemoryStore, SQLiteStore, open_store
 
 
 async def _ok(scope: Any, receive: Any, send: Any) -> None:
@@ -35,3 +37,16 @@ def test_the_gap_idles_before_each_request_and_is_not_timed(
     once = [("sleep", gap), ("t", 0), ("t", 0)] if gap else [("t", 0), ("t", 0)]
     assert events == once * 2
     assert spent == {"POST /wallet/request": 20}  # 10 ns a request: the stub clock's step
+
+
+def test_the_store_option_names_a_store_the_app_accepts(tmp_path: Path) -> None:
+    app_flow = load_bench("app_flow")
+    assert app_flow.store_url("sqlite", tmp_path) == f"sqlite:///{tmp_path}/store.db"
+    assert app_flow.store_url("memory", tmp_path) == "memory://"
+    for store, kind in (("sqlite", SQLiteStore), ("memory", MemoryStore)):
+        opened = open_store(app_flow.store_url(store, tmp_path))  # as create_app opens it
+        try:
+            assert isinstance(opened, kind)
+        finally:
+            asyncio.run(opened.close())
+    assert (tmp_path / "store.db").is_file()  # the SQLite file where the URL says
