@@ -1,5 +1,6 @@
-"""bench/load.py's parts (``bench/loadgen/``): results land where the docs say, and the
-package's docstring names every part there is."""
+"""bench/load.py's parts (``bench/loadgen/``): results land where the docs say, the
+package's docstring names every part there is, and a missing matplotlib is said before the
+run rather than raised after it."""
 
 from __future__ import annotations
 
