@@ -64,8 +64,9 @@ async def test_a_writer_holding_the_lock_makes_writes_unavailable_not_wrong(
         other.execute("BEGIN IMMEDIATE")
         with pytest.raises(StoreUnavailableError):
             await store.claim("k", ttl=60)
-        with pytest.raises(StoreUnavailableError):
+        with pytest.raises(StoreUnavailableError) as raised:
             await store.update_if(tx.id, {}, {"status": "verified"}, kind="presentation")
+        assert isinstance(raised.value.__cause__, sqlite3.OperationalError)  # the reason kept
         assert (
             await store.get(tx.id, kind="presentation") == tx
         )  # WAL: readers are not blocked by the writer
@@ -373,4 +374,13 @@ async def test_a_row_another_process_wrote_is_parsed_not_taken_from_memory(
         assert by_id is not None and (by_id.status, by_id.version) == ("theirs", 1)
     finally:
         await other.close()
+        await store.close()
+
+
+async def test_a_statement_that_is_wrong_is_not_reported_as_unavailability(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "tx.db")
+    try:  # SQLITE_ERROR: a bug of ours, raised as it is, never "try again later"
+        with pytest.raises(sqlite3.OperationalError, match="no such column"):
+            store._read("SELECT nope FROM transactions", ())
+    finally:
         await store.close()
