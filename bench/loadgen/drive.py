@@ -143,6 +143,8 @@ def summary(
         "flow": percentiles(stats.flows),
         "steps": {name: percentiles(values) for name, values in stats.steps.items()},
         "server_cpu_s_per_flow": per_flow(counters["server_cpu"]),
+        # of which in the kernel (system calls: sockets, SQLite's locks and writes)
+        "server_sys_cpu_s_per_flow": per_flow(counters["server_sys_cpu"]),
         "redis_cpu_s_per_flow": per_flow(counters["redis_cpu"]),
         "client_cpu_s_per_flow": per_flow(counters["client_cpu"]),
         "server_cpu_cores": round(counters["server_cpu"] / elapsed, 2),
@@ -199,6 +201,7 @@ def sampler(server: Server, redis_stats: RedisStats | None) -> Callable[[], dict
         return {
             "wall": time.perf_counter(),
             "server_cpu": cpu_seconds(pids),
+            "server_sys_cpu": cpu_seconds(pids, system_only=True),
             "redis_cpu": 0.0,
             # Redis CPU (every data node), commands and network bytes (masters)
             **(redis_stats.sample() if redis_stats is not None else {}),

@@ -57,14 +57,15 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
+def cpu_seconds(pids: list[int], *, system_only: bool = False) -> float:
+    """CPU seconds (user + system, or the kernel's share alone) the processes have used."""
     total = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        total += int(fields[12]) if system_only else int(fields[11]) + int(fields[12])
     return total / CLK_TCK
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import re
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -51,3 +52,34 @@ def test_the_runner_asks_before_measuring_and_draws_only_if_it_can() -> None:
     asked = main.index("chart_missing()")
     assert asked < main.index("Bench(args")  # before minutes of measuring, not after
     assert main.index("if no_chart:", asked + 1) < main.index("chart(results")
+
+
+def test_the_servers_kernel_time_is_read_apart_from_its_total() -> None:
+    """``cpu_seconds(..., system_only=True)`` reads the kernel's share of a process's CPU
+    (``stime``), which ``summary`` reports per flow beside the total."""
+    processes = load_part("processes")
+    busy = (  # a child that spends its CPU in system calls, then waits to be read
+        "import os, sys, time\n"
+        "end = time.process_time() + 0.6\n"
+        "while time.process_time() < end:\n"
+        "    os.stat('/')\n"
+        "sys.stdout.write('done\\n'); sys.stdout.flush(); sys.stdin.read()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", busy], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "done\n"
+        total = processes.cpu_seconds([child.pid])
+        kernel = processes.cpu_seconds([child.pid], system_only=True)
+    finally:
+        child.communicate("")
+    assert 0.0 < kernel < total  # some of it in the kernel, not all of it
+
+    drive = load_part("drive")
+    stats = drive.Stats(flows=[0.01] * 4)
+    counters = {"wall": 2.0, "server_cpu": 0.8, "server_sys_cpu": 0.2, "redis_cpu": 0.0}
+    counters |= {"client_cpu": 0.1, "busy": 100.0, "jiffies": 200.0, "rss": 0.0}
+    run = drive.summary(stats, counters, wallets=1, rate=0.0, units=[])
+    assert run["server_cpu_s_per_flow"] == 0.2
+    assert run["server_sys_cpu_s_per_flow"] == 0.05
