@@ -153,7 +153,13 @@ def main() -> None:
         help="the store the flows run on (memory: the flows without SQLite's cost)",
     )
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="agentvp-app-flow-"))
+    # the data directory, the store and the log live only as long as the run
+    with tempfile.TemporaryDirectory(prefix="agentvp-app-flow-") as tmp:
+        measure(args, Path(tmp))
+
+
+def measure(args: argparse.Namespace, root: Path) -> None:
+    """Run the flows on a data directory under ``root`` and print their CPU."""
     data = root / "data"
     api_key = init_data_dir(data, public_url=PUBLIC)["api_key"]
     os.environ.update(
@@ -212,6 +218,7 @@ def main() -> None:
             own = layers[outer] - (layers[inner] if inner else 0)
             print(line(outer + (" and the endpoints" if inner is None else ""), own))
     print(f"app_cpu_per_flow_us={total / n / 1000:.0f} es256_units={total / n / 1000 / unit:.1f}")
+    log.close()
 
 
 if __name__ == "__main__":

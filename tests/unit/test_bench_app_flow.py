@@ -1,9 +1,13 @@
 """``bench/app_flow.py --gap-ms``: the idle time goes before each request and outside the CPU
-time it sums; without the option nothing sleeps. ``--store``: the URL opens the store named."""
+time it sums; without the option nothing sleeps. ``--store``: the URL opens the store named.
+A run removes the data directory it made."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +54,21 @@ def test_the_store_option_names_a_store_the_app_accepts(tmp_path: Path) -> None:
         finally:
             asyncio.run(opened.close())
     assert (tmp_path / "store.db").is_file()  # the SQLite file where the URL says
+
+
+def test_a_run_leaves_no_data_directory_behind(tmp_path: Path) -> None:
+    """The run's data directory, store and log are removed when it ends."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env = {k: v for k, v in env.items() if not k.startswith("AGENTVP_")}
+    bench = Path(__file__).resolve().parents[2] / "bench" / "app_flow.py"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--flows", "3", "--warmup", "1", "--store", "memory"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "app_cpu_per_flow_us=" in done.stdout  # the flows ran, in a directory under TMPDIR
+    assert list(tmp_path.iterdir()) == []
