@@ -12,7 +12,7 @@ from typing import Any
 from redis_stats import RedisStats  # bench/redis_stats.py (bench/ is on sys.path)
 
 from loadgen.client import Connection, HTTPError
-from loadgen.processes import CLK_TCK, Server, cpu_seconds, machine_busy, rss_bytes
+from loadgen.processes import CLK_TCK, Server, cpu_times, machine_busy, rss_bytes
 from loadgen.units import PROBE_EVERY
 from loadgen.wallet import Prebuilt, Stats, Wallet
 
@@ -198,10 +198,11 @@ def sampler(server: Server, redis_stats: RedisStats | None) -> Callable[[], dict
     def sample() -> dict[str, float]:
         pids = server.pids()
         busy, total = machine_busy()
+        times = cpu_times(pids)
         return {
             "wall": time.perf_counter(),
-            "server_cpu": cpu_seconds(pids),
-            "server_sys_cpu": cpu_seconds(pids, system_only=True),
+            "server_cpu": sum(user + system for user, system in times.values()),
+            "server_sys_cpu": sum(system for _, system in times.values()),
             "redis_cpu": 0.0,
             # Redis CPU (every data node), commands and network bytes (masters)
             **(redis_stats.sample() if redis_stats is not None else {}),
@@ -209,7 +210,7 @@ def sampler(server: Server, redis_stats: RedisStats | None) -> Callable[[], dict
             "busy": busy,
             "jiffies": total,
             "rss": rss_bytes(pids),
-            **{f"cpu:{pid}": cpu_seconds([pid]) for pid in pids},
+            **{f"cpu:{pid}": user + system for pid, (user, system) in times.items()},
         }
 
     return sample

@@ -57,16 +57,18 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int], *, system_only: bool = False) -> float:
-    """CPU seconds (user + system, or the kernel's share alone) the processes have used."""
-    total = 0
+def cpu_times(pids: list[int]) -> dict[int, tuple[float, float]]:
+    """Each process's (user, system) CPU seconds, from one read of its /proc stat ((0, 0) for
+    one that is gone): the total and the kernel's share come from the same moment."""
+    times = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
+            times[pid] = (0.0, 0.0)
             continue
-        total += int(fields[12]) if system_only else int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+        times[pid] = (int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK)  # utime, stime
+    return times
 
 
 def rss_bytes(pids: list[int]) -> int:

@@ -55,8 +55,8 @@ def test_the_runner_asks_before_measuring_and_draws_only_if_it_can() -> None:
 
 
 def test_the_servers_kernel_time_is_read_apart_from_its_total() -> None:
-    """``cpu_seconds(..., system_only=True)`` reads the kernel's share of a process's CPU
-    (``stime``), which ``summary`` reports per flow beside the total."""
+    """``cpu_times`` reads a process's CPU apart into user and kernel (``utime``, ``stime``);
+    ``summary`` reports the kernel's share per flow beside the total."""
     processes = load_part("processes")
     busy = (  # a child that spends its CPU in system calls, then waits to be read
         "import os, sys, time\n"
@@ -70,11 +70,11 @@ def test_the_servers_kernel_time_is_read_apart_from_its_total() -> None:
     )
     try:
         assert child.stdout is not None and child.stdout.readline() == "done\n"
-        total = processes.cpu_seconds([child.pid])
-        kernel = processes.cpu_seconds([child.pid], system_only=True)
+        user, kernel = processes.cpu_times([child.pid])[child.pid]
     finally:
         child.communicate("")
-    assert 0.0 < kernel < total  # some of it in the kernel, not all of it
+    assert kernel > 0.0 and user > 0.0  # some of it in the kernel, not all of it
+    assert processes.cpu_times([2**22 + 1]) == {2**22 + 1: (0.0, 0.0)}  # no such process
 
     drive = load_part("drive")
     stats = drive.Stats(flows=[0.01] * 4)
