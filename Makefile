@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 # Compile the per-presentation protocol modules (verifier/native.py lists them) with Cython
 # into verifier/_native/, for this checkout (an editable install does not keep built
 # extensions). Run it again after editing one of them: until then that module runs as Python.
-# The OpenSSL ECDSA binding (native.BINDINGS) also needs OpenSSL's headers (Debian libssl-dev).
+# The OpenSSL bindings (native.BINDINGS: ECDSA, SHA-2) also need its headers (Debian libssl-dev).
 # Never fails: without a C compiler every module runs as Python (and cryptography verifies).
 native:
 	$(PIP) 'setuptools>=77' 'Cython>=3.1,<4'

@@ -49,7 +49,10 @@ def source_of(name: str, bindings: tuple[str, ...] = ()) -> Path:
 
 
 # What each compiled-only binding links against (its headers must be installed to build it)
-BINDING_LIBRARIES = {"verifier.protocol.jose.ecdsa_openssl": ["crypto"]}
+BINDING_LIBRARIES = {
+    "verifier.protocol.jose.ecdsa_openssl": ["crypto"],
+    "verifier.protocol.jose.sha2_openssl": ["crypto"],
+}
 
 
 def source_hash(path: Path) -> str:

@@ -16,8 +16,8 @@ native`` rebuilds them). No compiler at install time, or ``AGENTVP_NATIVE=0`` in
 environment, means every module runs as Python: the same results, only slower.
 
 :data:`BINDINGS` are compiled the same way from a Cython ``.pyx`` that has no Python twin (the
-OpenSSL ECDSA binding): while one is not current, importing it fails and its caller takes the
-Python path it stands in front of.
+OpenSSL bindings: ECDSA verification, SHA-2 digests in base64url): while one is not current,
+importing it fails and its caller takes the Python path it stands in front of.
 """
 
 from __future__ import annotations
@@ -56,7 +56,10 @@ NATIVE_MODULES: tuple[str, ...] = (
 # Compiled-only modules: a Cython source (``.pyx``) with no Python twin. The same build, stamp
 # and check as above; while one is not compiled and current, importing it fails and its caller
 # takes the Python path it stands in front of (the same answers, only slower).
-BINDINGS: tuple[str, ...] = ("verifier.protocol.jose.ecdsa_openssl",)  # needs libssl-dev
+BINDINGS: tuple[str, ...] = (  # both need OpenSSL's headers (Debian libssl-dev)
+    "verifier.protocol.jose.ecdsa_openssl",
+    "verifier.protocol.jose.sha2_openssl",
+)
 
 ENV_SWITCH = "AGENTVP_NATIVE"  # "0" (or "false", "no", "off"): run everything as Python
 _ROOT = Path(__file__).resolve().parent  # the ``verifier`` package directory

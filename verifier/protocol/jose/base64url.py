@@ -8,13 +8,15 @@ changed without changing its bytes - ``decode(text)`` re-encodes to ``text`` or 
 
 When :mod:`.b64codec` runs compiled, ``bytes`` are encoded and decoded by its loops (the same
 bytes, the same texts accepted); a text it does not accept goes on to the standard path below,
-which raises the precise error.
+which raises the precise error. When the :mod:`.sha2_openssl` binding is compiled, a digest in
+base64url is one call into it (the same text as ``hashlib`` and the encoder give).
 """
 
 from __future__ import annotations
 
 import binascii
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import pybase64
@@ -28,9 +30,17 @@ __all__ = [
     "b64url_decode_json_ascii",
     "b64url_encode",
     "continued_hash_b64",
+    "digest_b64_function",
     "hash_b64",
     "hash_object",
 ]
+
+# SHA-2 digests in base64url straight on libcrypto, compiled only (verifier/native.py BINDINGS).
+# Without it, hashlib and the encoder below: the same texts.
+try:
+    from .sha2_openssl import DIGESTS as _OPENSSL_DIGESTS
+except ImportError:
+    _OPENSSL_DIGESTS = {}
 
 _b2a = binascii.b2a_base64
 # pybase64's SIMD decoder (binascii-compatible; validate=True refuses every byte outside the
@@ -125,8 +135,34 @@ def hash_object(alg: str) -> Any:
     return hasher
 
 
+def digest_b64_function(alg: str) -> Callable[[bytes], str]:
+    """The function ``raw -> base64url(H(raw))`` of ``alg`` (an IANA Named Information hash
+    name): the :mod:`.sha2_openssl` binding's when compiled, else ``hashlib``'s; for a loop
+    over many inputs (the disclosures of a presentation)."""
+    native = _OPENSSL_DIGESTS.get(alg)
+    if native is not None:
+        return native.b64url
+    hasher = hash_object(alg)
+
+    def digest_b64(raw: bytes) -> str:
+        hashed = hasher.copy()
+        hashed.update(raw)
+        return b64url_encode(hashed.digest())
+
+    return digest_b64
+
+
 def hash_b64(data: str, alg: str = "sha-256") -> str:
     """base64url(H(ASCII(data))) with ``alg`` an IANA Named Information hash name."""
+    native = _OPENSSL_DIGESTS.get(alg)
+    if native is not None:
+        try:
+            raw = data.encode("ascii")
+        except UnicodeEncodeError:
+            raise MalformedError(
+                "malformed_base64url", "hash input is not ASCII base64url"
+            ) from None
+        return native.b64url(raw)
     return continued_hash_b64(hash_object(alg).copy(), data)
 
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from ..errors import AlgorithmError, MalformedError, SDJWTError
-from ..jose import b64url_decode, b64url_encode
-from ..jose.base64url import b64url_decode_json_ascii, hash_object
+from ..jose import b64url_decode
+from ..jose.base64url import b64url_decode_json_ascii, digest_b64_function
 from ..jsonutil import DEFAULT_MAX_BYTES, loads
 from .layout import ClaimPath, SDLayout
 
@@ -278,7 +278,7 @@ def reconstruct(
         raise AlgorithmError("sd_alg_unsupported", f"_sd_alg {sd_alg!r} is not accepted")
     # digest -> (the disclosure as sent, its ASCII bytes: hashed here, decoded once placed)
     by_digest: dict[str, tuple[str, bytes]] = {}
-    hasher = hash_object(sd_alg) if disclosures else None
+    digest_of = digest_b64_function(sd_alg) if disclosures else None
     for encoded in disclosures:
         try:
             raw = encoded.encode("ascii")
@@ -286,9 +286,7 @@ def reconstruct(
             raise MalformedError(
                 "malformed_base64url", "hash input is not ASCII base64url"
             ) from None
-        hashed = hasher.copy()  # type: ignore[union-attr]
-        hashed.update(raw)
-        digest = b64url_encode(hashed.digest())
+        digest = digest_of(raw)  # type: ignore[misc]
         if digest in by_digest:
             raise SDJWTError("duplicate_disclosure", f"disclosure {digest} is sent twice")
         by_digest[digest] = (encoded, raw)
