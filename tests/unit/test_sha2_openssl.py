@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -22,9 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier import native
-from verifier.protocol.errors import AlgorithmError, MalformedError
+from verifier.protocol.errors import AlgorithmError, MalformedError, SDJWTError
 from verifier.protocol.jose import base64url
-from verifier.protocol.sdjwt.disclosures import SUPPORTED_SD_ALGS
+from verifier.protocol.sdjwt.disclosures import SUPPORTED_SD_ALGS, reconstruct
 
 NAME = "verifier.protocol.jose.sha2_openssl"
 HASHLIB = {"sha-256": hashlib.sha256, "sha-384": hashlib.sha384, "sha-512": hashlib.sha512}
@@ -123,3 +124,29 @@ def test_hash_b64_refuses_on_both_paths(
     assert refused.value.code == "hash_alg_unsupported"
     with pytest.raises(AlgorithmError):
         base64url.digest_b64_function("md5")
+
+
+def _disclosure(salt: str, name: str, value: Any) -> str:
+    text = json.dumps([salt, name, value]).encode()
+    return base64.urlsafe_b64encode(text).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("alg", sorted(HASHLIB))
+@pytest.mark.parametrize("without_binding", [False, True])
+def test_disclosures_are_matched_by_their_rfc_9901_digests(
+    monkeypatch: pytest.MonkeyPatch, alg: str, without_binding: bool
+) -> None:
+    """A payload whose ``_sd`` holds the digests the standard library computes takes exactly
+    its disclosures, on either path; a disclosure changed by one character matches nothing."""
+    if without_binding:
+        monkeypatch.setattr(base64url, "_OPENSSL_DIGESTS", {})
+    sent = [_disclosure(f"salt{i}", f"claim{i}", i * 10) for i in range(6)]
+    payload = {"_sd_alg": alg, "_sd": sorted(expected(alg, d.encode()) for d in sent)}
+    rebuilt = reconstruct(payload, sent)
+    assert rebuilt.claims == {f"claim{i}": i * 10 for i in range(6)}
+    assert [d.encoded for d in rebuilt.disclosures] == sent
+    changed = [*sent[:-1], _disclosure("salt5", "claim5", 51)]
+    payload = {"_sd_alg": alg, "_sd": sorted(expected(alg, d.encode()) for d in sent)}
+    with pytest.raises(SDJWTError) as refused:
+        reconstruct(payload, changed)
+    assert refused.value.code == "unreferenced_disclosure"
