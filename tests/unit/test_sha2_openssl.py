@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.abc
 import json
 import os
 import sys
@@ -150,3 +151,24 @@ def test_disclosures_are_matched_by_their_rfc_9901_digests(
     with pytest.raises(SDJWTError) as refused:
         reconstruct(payload, changed)
     assert refused.value.code == "unreferenced_disclosure"
+
+
+class _RaisingFinder(importlib.abc.MetaPathFinder):
+    """Finds the binding and fails its import as a libcrypto without a digest would."""
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname == NAME:
+            raise RuntimeError("OpenSSL has no usable sha-384")
+
+
+def test_a_binding_whose_import_raises_leaves_hashlib_hashing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A binding that is current but cannot fetch its digests (RuntimeError at its import)
+    must not stop the verifier from importing: base64url hashes through hashlib instead."""
+    monkeypatch.delitem(sys.modules, NAME, raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_RaisingFinder(), *sys.meta_path])
+    module = native.load_as_python("verifier.protocol.jose.base64url")
+    assert module._OPENSSL_DIGESTS == {}
+    assert module.hash_b64("abc") == expected("sha-256", b"abc")
+    assert module.digest_b64_function("sha-512")(b"abc") == expected("sha-512", b"abc")

@@ -36,10 +36,11 @@ __all__ = [
 ]
 
 # SHA-2 digests in base64url straight on libcrypto, compiled only (verifier/native.py BINDINGS).
-# Without it, hashlib and the encoder below: the same texts.
+# Without it (not built, not current, AGENTVP_NATIVE=0, or a libcrypto that will not fetch one
+# of the three digests: RuntimeError at its import), hashlib and the encoder below: the same texts.
 try:
     from .sha2_openssl import DIGESTS as _OPENSSL_DIGESTS
-except ImportError:
+except (ImportError, RuntimeError):
     _OPENSSL_DIGESTS = {}
 
 _b2a = binascii.b2a_base64
