@@ -144,35 +144,31 @@ def digest_b64_function(alg: str) -> Callable[[bytes], str]:
     if native is not None:
         return native.b64url
     hasher = hash_object(alg)
-
-    def digest_b64(raw: bytes) -> str:
-        hashed = hasher.copy()
-        hashed.update(raw)
-        return b64url_encode(hashed.digest())
-
-    return digest_b64
+    return lambda raw: _finished_b64(hasher.copy(), raw)
 
 
 def hash_b64(data: str, alg: str = "sha-256") -> str:
     """base64url(H(ASCII(data))) with ``alg`` an IANA Named Information hash name."""
     native = _OPENSSL_DIGESTS.get(alg)
     if native is not None:
-        try:
-            raw = data.encode("ascii")
-        except UnicodeEncodeError:
-            raise MalformedError(
-                "malformed_base64url", "hash input is not ASCII base64url"
-            ) from None
-        return native.b64url(raw)
+        return native.b64url(_hash_input(data))
     return continued_hash_b64(hash_object(alg).copy(), data)
 
 
 def continued_hash_b64(hashed: Any, data: str) -> str:
     """base64url of the digest of ``hashed`` (a hashlib object, updated here) fed ASCII(data)
     after whatever it was fed before: :func:`hash_b64` of a text whose start is hashed already."""
+    return _finished_b64(hashed, _hash_input(data))
+
+
+def _hash_input(data: str) -> bytes:
     try:
-        raw = data.encode("ascii")
+        return data.encode("ascii")
     except UnicodeEncodeError:
         raise MalformedError("malformed_base64url", "hash input is not ASCII base64url") from None
+
+
+def _finished_b64(hashed: Any, raw: bytes) -> str:
+    """base64url of the digest of ``hashed`` (a hashlib object) once fed ``raw``."""
     hashed.update(raw)
     return b64url_encode(hashed.digest())
