@@ -6,6 +6,10 @@ What it separates from bench/load.py's server CPU: uvicorn, the sockets and the 
 I/O are not in it, so the four requests' own costs (create, request object, response, result)
 and, with ``--layers``, each ASGI layer's own share (the outer FastAPI/Starlette wrappers,
 proxy headers, the access log, the body limit, the lean path, the endpoint) can be read apart.
+The timing wrappers ``--layers`` puts between the layers cost time themselves (~1.6 us a
+request each here, mostly two reads of the thread's CPU clock): they are measured in the same
+run and taken out of every figure (before 2026-12-06 they were not, and each layer's figure
+carried ~6 us a flow of them).
 Numbers are also given in ES256-verify units measured in the same process. A time measurement:
 on a shared machine repeat it, or count instructions with bench/instructions.py.
 
@@ -49,10 +53,13 @@ PUBLIC = "http://127.0.0.1:9999"
 
 
 class Timed:
-    """An ASGI app's inclusive thread CPU time, summed under ``name``."""
+    """An ASGI app's inclusive thread CPU time, summed under ``name``, and its calls."""
 
-    def __init__(self, app: Any, name: str, spent: dict[str, int]) -> None:
+    def __init__(
+        self, app: Any, name: str, spent: dict[str, int], calls: dict[str, int] | None = None
+    ) -> None:
         self.app, self.name, self.spent = app, name, spent
+        self.calls = {} if calls is None else calls
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         start = time.thread_time_ns()
@@ -60,9 +67,34 @@ class Timed:
             await self.app(scope, receive, send)
         finally:
             self.spent[self.name] = self.spent.get(self.name, 0) + time.thread_time_ns() - start
+            self.calls[self.name] = self.calls.get(self.name, 0) + 1
 
 
-def time_layers(app: Any, spent: dict[str, int]) -> list[str]:
+async def _nothing(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+def wrapper_cost(calls: int = 20_000, rounds: int = 5) -> tuple[float, float]:
+    """What one :class:`Timed` adds to the figures, in ns a call (median of ``rounds``):
+    ``whole``, its cost seen from the layer around it (two ``thread_time_ns`` calls of
+    ~0.5 us each on a virtual machine, a coroutine, two dict updates), which that layer's own
+    time would otherwise carry; and ``inside``, the part of it that falls in its own window."""
+    wholes, insides = [], []
+    for _ in range(rounds):
+        spent: dict[str, int] = {}
+        outer = Timed(Timed(_nothing, "inner", spent), "outer", spent)
+
+        async def run(app: Any = outer) -> None:
+            for _ in range(calls):
+                await app({}, None, None)
+
+        asyncio.run(run())
+        wholes.append((spent["outer"] - spent["inner"]) / calls)
+        insides.append(spent["inner"] / calls)
+    return sorted(wholes)[rounds // 2], sorted(insides)[rounds // 2]
+
+
+def time_layers(app: Any, spent: dict[str, int], calls: dict[str, int]) -> list[str]:
     """Put a :class:`Timed` below every layer of the built middleware stack; their names,
     outermost first."""
     names = []
@@ -71,9 +103,25 @@ def time_layers(app: Any, spent: dict[str, int]) -> list[str]:
         inner = layer.app
         name = type(inner).__name__
         names.append(f"{len(names) + 1} {name}")
-        layer.app = Timed(inner, names[-1], spent)
+        layer.app = Timed(inner, names[-1], spent, calls)
         layer = inner
     return names
+
+
+def layer_owns(
+    names: list[str], spent: dict[str, int], calls: dict[str, int], whole: float, inside: float
+) -> list[tuple[str, float]]:
+    """Each called layer's own CPU (ns, all calls): its :class:`Timed` window less the next
+    called layer's, less the timing itself - the part of its own wrapper inside its window
+    (``inside`` a call) and the rest of the inner wrapper (``whole - inside`` a call), see
+    :func:`wrapper_cost`. The last one called includes the endpoints."""
+    called = [name for name in names if spent.get(name)]  # the lean path skips the rest
+    owns = []
+    for outer, inner in zip(called, [*called[1:], None], strict=True):
+        own = spent[outer] - (spent[inner] if inner else 0) - inside * calls[outer]
+        own -= (whole - inside) * calls.get(inner or "", 0)
+        owns.append((outer + (" and the endpoints" if inner is None else ""), own))
+    return owns
 
 
 class Connection:
@@ -177,6 +225,7 @@ def measure(args: argparse.Namespace, root: Path) -> None:
     app = create_app(Settings())
     requests: dict[str, int] = {}
     layers: dict[str, int] = {}
+    layer_calls: dict[str, int] = {}
 
     async def run() -> list[str]:
         async with app.router.lifespan_context(app):
@@ -186,9 +235,10 @@ def measure(args: argparse.Namespace, root: Path) -> None:
             for _ in range(args.warmup):
                 await wallet.flow(time.perf_counter())
             rp.gap = holder.gap = args.gap_ms / 1000  # the timed flows only
-            names = time_layers(app, layers) if args.layers else []
+            names = time_layers(app, layers, layer_calls) if args.layers else []
             requests.clear()
             layers.clear()
+            layer_calls.clear()
             gc.collect()
             gc.freeze()
             for _ in range(args.flows):
@@ -204,6 +254,12 @@ def measure(args: argparse.Namespace, root: Path) -> None:
         return f"  {name:<34} {us:7.0f} us = {us / unit:5.2f} units"
 
     total = sum(requests.values())
+    if names:  # the timing wrappers' own cost, taken out of what they measured
+        whole, inside = wrapper_cost()
+        wrapped = whole * sum(layer_calls.values())
+        total -= round(wrapped)
+        for name in requests:  # each kind of request passed as many wrappers (n requests each)
+            requests[name] -= round(wrapped / len(requests))
     gap = f", {args.gap_ms:g} ms idle before each request" if args.gap_ms else ""
     store = "SQLite" if args.store == "sqlite" else "memory store"
     print(f"{n} flows in process ({store}{gap}); ES256 unit {unit:.1f} us")
@@ -211,12 +267,14 @@ def measure(args: argparse.Namespace, root: Path) -> None:
     for name, ns in requests.items():
         print(line(name, ns))
     if names:
-        print("own CPU per flow of each ASGI layer (outermost first):")
-        print(line("0 FastAPI entry, ServerErrorMiddleware", total - layers.get(names[0], 0)))
-        called = [name for name in names if layers.get(name)]  # the lean path skips the rest
-        for outer, inner in zip(called, [*called[1:], None], strict=True):
-            own = layers[outer] - (layers[inner] if inner else 0)
-            print(line(outer + (" and the endpoints" if inner is None else ""), own))
+        print(
+            f"own CPU per flow of each ASGI layer (outermost first; each layer's timing wrapper"
+            f" cost {whole:.0f} ns a request, taken out):"
+        )
+        owns = layer_owns(names, layers, layer_calls, whole, inside)
+        print(line("0 FastAPI entry, ServerErrorMiddleware", total - sum(o for _, o in owns)))
+        for name, own in owns:
+            print(line(name, own))
     print(f"app_cpu_per_flow_us={total / n / 1000:.0f} es256_units={total / n / 1000 / unit:.1f}")
     log.close()
 

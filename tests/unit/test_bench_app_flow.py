@@ -72,3 +72,46 @@ def test_a_run_leaves_no_data_directory_behind(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert "app_cpu_per_flow_us=" in done.stdout  # the flows ran, in a directory under TMPDIR
     assert list(tmp_path.iterdir()) == []
+
+
+class _Works:
+    """A layer that spends ``cost`` ticks of the stub clock, then calls the app inside."""
+
+    def __init__(self, app: Any, clock: list[int], cost: int) -> None:
+        self.app, self.clock, self.cost = app, clock, cost
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.clock[0] += self.cost
+        await self.app(scope, receive, send)
+
+
+def test_the_layers_own_times_leave_out_the_timing_and_keep_the_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--layers``: every read of the clock costs 10 ticks here, as a wrapper's reads cost
+    real time; a layer's own figure is then its work alone (0 for a layer that does none)."""
+    app_flow = load_bench("app_flow")
+    clock = [0]
+
+    def read() -> int:
+        clock[0] += 10
+        return clock[0]
+
+    monkeypatch.setattr(app_flow.time, "thread_time_ns", read)
+    whole, inside = app_flow.wrapper_cost(calls=50, rounds=3)
+    assert (whole, inside) == (20, 10)  # two reads around the inner window, one inside it
+
+    spent: dict[str, int] = {}
+    calls: dict[str, int] = {}
+    endpoint = _Works(app_flow._nothing, clock, 7)
+    inner = app_flow.Timed(_Works(endpoint, clock, 0), "2 idle", spent, calls)
+    outer = app_flow.Timed(_Works(inner, clock, 5), "1 busy", spent, calls)
+
+    async def three() -> None:
+        for _ in range(3):
+            await outer({}, None, None)
+
+    asyncio.run(three())
+    assert calls == {"1 busy": 3, "2 idle": 3}
+    owns = app_flow.layer_owns(["1 busy", "2 idle", "3 never"], spent, calls, whole, inside)
+    assert owns == [("1 busy", 15), ("2 idle and the endpoints", 21)]
