@@ -21,6 +21,12 @@ Which inputs change a transaction (digest §10 checks 11-16, 49):
 The wallet only ever sees OAuth error codes; the transaction record and the logs get the exact
 check ("coarse outward, precise inward").
 
+A wallet step served by the process that wrote the record last (it created it, or served its
+request object) starts from the record as written, without looking it up
+(:mod:`verifier.presentations.written`): its compare-and-set is the check, and a record
+changed elsewhere since is read and answered as ever. What a response decides:
+:mod:`verifier.presentations.decision`.
+
 A ``flow: "dc_api"`` transaction goes ``pending`` → final without a request fetch: the page hands
 its request to the browser, and the answer arrives through :mod:`verifier.presentations.dc_api`;
 the wallet endpoints here refuse it.
@@ -42,17 +48,10 @@ from verifier.ops.logs import current_tx, log_event, log_info
 from verifier.presentations.config import ServiceConfig
 from verifier.presentations.create import CreatePresentation
 from verifier.presentations.dc_api import build_dc_api_request, dc_api_meta
-from verifier.presentations.parsed_queries import parse_query
-from verifier.presentations.results import credential_result
+from verifier.presentations.decision import decide
 from verifier.presentations.status import StatusChecker
-from verifier.protocol import (
-    AgentVPError,
-    IDTokenError,
-    MalformedError,
-    StatusError,
-    b64url_encode,
-    verify_vp_token,
-)
+from verifier.presentations.written import WrittenHere
+from verifier.protocol import AgentVPError, b64url_encode
 from verifier.protocol.jose import new_decryption_jwk
 from verifier.protocol.oid4vp.request import (
     authorization_request_uri,
@@ -68,7 +67,6 @@ from verifier.protocol.oid4vp.response import (
     parse_direct_post_jwt,
     parse_form,
 )
-from verifier.protocol.oid4vp.siop import verify_id_token
 from verifier.protocol.sdjwt.vc import IssuerKeyResolver
 from verifier.store.base import RecordKind, Transaction, TransactionStore, TxStatus
 
@@ -94,6 +92,10 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def _wallet_nonce_fits(wallet_nonce: str | None) -> bool:
+    return wallet_nonce is None or 0 < len(wallet_nonce) <= 256
+
+
 class PresentationService:
     """Every step of an OpenID4VP exchange, over an injected store, trust and clock."""
 
@@ -116,6 +118,7 @@ class PresentationService:
         self.on_close: list[Callable[[], Awaitable[None]]] = []
         # Called after a transaction changes: ("created" | "request_retrieved" | "final", tx).
         self.listeners: list[Callable[[str, Transaction], Awaitable[None]]] = []
+        self._written = WrittenHere()  # where the wallet's next step starts, if served here
 
     async def notify(self, event: str, tx: Transaction) -> None:
         """Tell every listener (webhooks, metrics, agent verifications) that ``tx`` changed;
@@ -188,6 +191,7 @@ class PresentationService:
         if "dc_api" in meta:  # signed once, shown in every view until the transaction ends
             meta["dc_api"]["request"] = build_dc_api_request(self, tx)
         await self.store.create(tx, retain_until=tx.expires_at + self.config.retention)
+        self._written.remember(tx)
         current_tx.set(tx.id)
         log_event(log, "presentation created", tx=tx.id, flow=tx.flow)
         await self.notify("created", tx)
@@ -279,17 +283,22 @@ class PresentationService:
 
     async def request_object(self, request_id: str, *, wallet_nonce: str | None) -> str:
         """The signed Request Object; a request_uri is good for one fetch (digest §1.4)."""
-        tx = await self._live(request_id)
-        if wallet_nonce is not None and not (0 < len(wallet_nonce) <= 256):
-            raise ServiceError(400, "invalid_request", "wallet_nonce is empty or too long")
-        fetched = await self.store.update_if(
-            tx.id,
-            {"status": TxStatus.PENDING},
-            {"status": TxStatus.REQUEST_RETRIEVED, "wallet_nonce": wallet_nonce},
-            kind=RecordKind.PRESENTATION,
-        )
-        if fetched is None:
-            raise ServiceError(400, "invalid_request", "the request object was already retrieved")
+        fetched = None
+        if _wallet_nonce_fits(wallet_nonce):
+            tx = self._written.take(request_id, TxStatus.PENDING, self.now())
+            if tx is not None:  # created here: its lookup would find it so, or fail the CAS
+                current_tx.set(tx.id)
+                fetched = await self._retrieve(tx, wallet_nonce)
+        if fetched is None:  # not created here, or changed elsewhere since: as read now
+            tx = await self._live(request_id)
+            if not _wallet_nonce_fits(wallet_nonce):
+                raise ServiceError(400, "invalid_request", "wallet_nonce is empty or too long")
+            fetched = await self._retrieve(tx, wallet_nonce)
+            if fetched is None:
+                raise ServiceError(
+                    400, "invalid_request", "the request object was already retrieved"
+                )
+        self._written.remember(fetched)
         enc_public = None
         if fetched.enc_jwk is not None:
             enc_public = {k: v for k, v in fetched.enc_jwk.items() if k != "d"}
@@ -308,18 +317,53 @@ class PresentationService:
             iat=self.now(),
             lifetime=max(fetched.expires_at - self.now(), 1),
         )
-        log_event(log, "request object served", tx=tx.id)
+        log_event(log, "request object served", tx=fetched.id)
         await self.notify("request_retrieved", fetched)
         if self.config.signing_key is None:
             return unsigned_request_object(claims)
         return sign_request_object(claims, self.config.signing_key, self.config.x5c)
+
+    async def _retrieve(self, tx: Transaction, wallet_nonce: str | None) -> Transaction | None:
+        """``pending`` → ``request_retrieved``: the record after, or None if it was not pending."""
+        return await self.store.update_if(
+            tx.id,
+            {"status": TxStatus.PENDING},
+            {"status": TxStatus.REQUEST_RETRIEVED, "wallet_nonce": wallet_nonce},
+            kind=RecordKind.PRESENTATION,
+        )
 
     # ---------------------------------------------------------------- wallet: response
 
     async def receive_response(
         self, request_id: str, *, content_type: str, body: bytes
     ) -> dict[str, Any]:
-        tx = await self._live(request_id)
+        done, code, refused = None, None, None
+        remembered = self._written.take(request_id, TxStatus.REQUEST_RETRIEVED, self.now())
+        if remembered is not None:  # its request object was served here: no lookup
+            current_tx.set(remembered.id)
+            try:
+                done, code = await self._answer(remembered, content_type, body)
+            except ServiceError as exc:
+                refused = (exc, remembered.version)
+        if done is None:  # as read now: the usual way, whose answers are the ones that count
+            tx = await self._live(request_id)
+            if refused is not None and tx.version == refused[1]:
+                raise refused[0]  # the record as remembered: the same checks, the same refusal
+            done, code = await self._answer(tx, content_type, body)
+            if done is None:
+                raise ServiceError(400, "invalid_request", "this request was already answered")
+        log_info(log, "response processed", tx=done.id, status=done.status)
+        await self.notify("final", done)
+        if code is None or not done.redirect_uri:
+            return {}
+        joiner = "&" if "#" in done.redirect_uri else "#"
+        return {"redirect_uri": f"{done.redirect_uri}{joiner}response_code={code}"}
+
+    async def _answer(
+        self, tx: Transaction, content_type: str, body: bytes
+    ) -> tuple[Transaction | None, str | None]:
+        """Check, verify and decide the wallet's response to ``tx``; the final record and the
+        same-device response code, or None if ``tx`` was answered (or changed) meanwhile."""
         if content_type.split(";", maxsplit=1)[0].strip().lower() != FORM_CONTENT_TYPE:
             raise ServiceError(415, "invalid_request", f"content type must be {FORM_CONTENT_TYPE}")
         if tx.final:
@@ -338,14 +382,7 @@ class PresentationService:
         done = await self.store.update_if(
             tx.id, {"status": TxStatus.REQUEST_RETRIEVED}, changes, kind=RecordKind.PRESENTATION
         )
-        if done is None:
-            raise ServiceError(400, "invalid_request", "this request was already answered")
-        log_info(log, "response processed", tx=tx.id, status=done.status)
-        await self.notify("final", done)
-        if code is None or not tx.redirect_uri:
-            return {}
-        joiner = "&" if "#" in tx.redirect_uri else "#"
-        return {"redirect_uri": f"{tx.redirect_uri}{joiner}response_code={code}"}
+        return done, code
 
     def _parse(self, tx: Transaction, body: bytes) -> AuthorizationResponse:
         try:
@@ -371,65 +408,4 @@ class PresentationService:
     ) -> dict[str, Any]:
         """Verify everything; the changes that make the transaction final. ``audience``: what
         every KB-JWT must name (default the client_id; ``origin:<origin>`` over the DC API)."""
-        if response.error is not None:
-            detail = {
-                "code": response.error,
-                "detail": response.error_description or "",
-                "source": "wallet",
-            }
-            return {"status": TxStatus.ERROR, "error": detail}
-        try:
-            result = await self._verify(tx, response, audience or tx.client_id)
-        except AgentVPError as exc:
-            log.info("presentation rejected", extra={"tx": tx.id, "check": exc.code})
-            return {"status": TxStatus.REJECTED, "error": exc.as_dict()}
-        return {"status": TxStatus.VERIFIED, "result": result}
-
-    async def _verify(
-        self, tx: Transaction, response: AuthorizationResponse, audience: str
-    ) -> dict[str, Any]:
-        now = self.now()
-        if tx.response_type == "id_token":  # SIOPv2 alone: who holds the key, nothing more
-            return {"credentials": {}, "verified_at": now, "id_token": self._id_token(tx, response)}
-        if response.vp_token is None:
-            raise MalformedError("malformed_response", "response_type asks for a vp_token")
-        prepare = getattr(self.keys, "prepare", None)
-        if prepare is not None:  # fetch issuer metadata before the synchronous core runs
-            await prepare(response.vp_token)
-        query = parse_query(tx.dcql_query)  # parsed once per query text (parsed_queries)
-        verified = verify_vp_token(
-            response.vp_token,
-            query=query,
-            keys=self.keys,
-            audience=audience,
-            nonce=tx.nonce,
-            now=now,
-            transaction_data=tx.transaction_data,
-            policy=self.config.policy,
-            max_entries=self.config.max_vp_token_entries,
-        )
-        credentials: dict[str, list[dict[str, Any]]] = {}
-        for query_id, items in verified.credentials.items():
-            credentials[query_id] = []
-            for credential in items:
-                status = None
-                if self.status is not None:
-                    status = await self.status.check(credential, now=now)
-                elif credential.status is not None:
-                    raise StatusError(
-                        "status_list_unavailable", "credential has a status but no checker is set"
-                    )
-                credentials[query_id].append(credential_result(credential, status))
-        result: dict[str, Any] = {"credentials": credentials, "verified_at": now}
-        if "id_token" in tx.response_type.split():
-            result["id_token"] = self._id_token(tx, response)
-        return result
-
-    def _id_token(self, tx: Transaction, response: AuthorizationResponse) -> dict[str, str]:
-        """SIOPv2 §11.1: the self-issued ID token of this request (aud, nonce, time, key)."""
-        if response.id_token is None:
-            raise IDTokenError("id_token_missing", "response_type asks for an id_token")
-        subject = verify_id_token(
-            response.id_token, audience=tx.client_id, nonce=tx.nonce, now=self.now()
-        )
-        return {"sub": subject.sub, "jwk_thumbprint": subject.thumbprint}
+        return await decide(self, tx, response, audience=audience)
