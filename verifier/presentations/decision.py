@@ -11,10 +11,12 @@ same-device wallet endpoints and over the DC API alike.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from verifier.presentations.config import ServiceConfig
 from verifier.presentations.parsed_queries import parse_query
 from verifier.presentations.results import credential_result
+from verifier.presentations.status import StatusChecker
 from verifier.protocol import (
     AgentVPError,
     IDTokenError,
@@ -24,18 +26,26 @@ from verifier.protocol import (
 )
 from verifier.protocol.oid4vp.response import AuthorizationResponse
 from verifier.protocol.oid4vp.siop import verify_id_token
+from verifier.protocol.sdjwt.vc import IssuerKeyResolver
 from verifier.store.base import Transaction, TxStatus
 
-if TYPE_CHECKING:
-    from verifier.presentations.service import PresentationService
-
-__all__ = ["decide"]
+__all__ = ["Deciding", "decide"]
 
 log = logging.getLogger("agentvp.service")
 
 
+class Deciding(Protocol):
+    """What a decision reads of the service: its trust, settings, status checker and clock."""
+
+    keys: IssuerKeyResolver
+    config: ServiceConfig
+    status: StatusChecker | None
+
+    def now(self) -> int: ...
+
+
 async def decide(
-    service: PresentationService,
+    service: Deciding,
     tx: Transaction,
     response: AuthorizationResponse,
     *,
@@ -59,7 +69,7 @@ async def decide(
 
 
 async def _verify(
-    service: PresentationService, tx: Transaction, response: AuthorizationResponse, audience: str
+    service: Deciding, tx: Transaction, response: AuthorizationResponse, audience: str
 ) -> dict[str, Any]:
     now = service.now()
     if tx.response_type == "id_token":  # SIOPv2 alone: who holds the key, nothing more
