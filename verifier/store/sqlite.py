@@ -32,7 +32,8 @@ read can make ``update_if`` return None.
 Calls use the stdlib ``sqlite3`` synchronously from the async methods (each statement is
 sub-millisecond; a thread hop would cost more). Within one process the event loop therefore
 serialises all calls on the connection; ``check_same_thread=False`` only lets the store be
-created on one thread and used on the loop's.
+created on one thread and used on the loop's. Once busy (``checkpoint_after`` creates), the WAL's
+checkpoints and their ``fsync`` calls run on a thread of their own (:mod:`.sqlite_checkpoint`).
 
 The tables: :mod:`verifier.store.sqlite_schema`.
 
@@ -55,6 +56,7 @@ from typing import Any
 from .base import QueueItem, StoreUnavailableError, Transaction, record_key
 from .memory import CompareAndSet, encode, require_once, require_ttl
 from .recent_rows import RecentRows, copy_of
+from .sqlite_checkpoint import Checkpointer, checkpoint_apart
 from .sqlite_schema import INSERT, PURGE, SCHEMA
 
 __all__ = ["SQLiteStore"]
@@ -94,16 +96,24 @@ class SQLiteStore:
         clock: Callable[[], float] = time.time,
         busy_timeout_ms: int = 5000,
         purge_interval: float = 60.0,
+        checkpoint_after: int = 1000,
     ) -> None:
         self._clock = clock
+        in_memory = str(path) == ":memory:"
+        self._path = path if in_memory else Path(path).resolve()
+        self._busy_timeout_ms = busy_timeout_ms
+        # Creates until WAL checkpoints leave the serving thread (sqlite_checkpoint); a store
+        # that never gets busy keeps SQLite's own. Never for a database in memory (no WAL).
+        self._creates_left = -1 if in_memory else checkpoint_after
+        self.checkpointer: Checkpointer | None = None
         self._purge_interval = purge_interval
         self._next_purge = 0.0
         self._seen = RecentRows()  # the last rows' texts as last read or written, and parses
-        if str(path) != ":memory:":
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         with _unavailable():
             self._db = sqlite3.connect(
-                path,
+                self._path,
                 timeout=busy_timeout_ms / 1000,
                 isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
                 check_same_thread=False,
@@ -167,6 +177,11 @@ class SQLiteStore:
                 except sqlite3.IntegrityError as exc:
                     which = "request_id" if "request_id" in str(exc) else "transaction id"
                     raise ValueError(f"{which} already exists") from exc
+        self._creates_left -= 1
+        if not self._creates_left:
+            self.checkpointer = checkpoint_apart(
+                self, self._path, self._db, busy_timeout_ms=self._busy_timeout_ms
+            )
         if now >= self._next_purge:
             with self._transaction() as db:
                 self._maybe_purge(db, now)
@@ -397,4 +412,6 @@ class SQLiteStore:
             return False
 
     async def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self._db.close()
