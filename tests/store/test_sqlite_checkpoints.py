@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from verifier.store import SQLiteStore, Transaction
-from verifier.store import sqlite_checkpoint
+from verifier.store import SQLiteStore, Transaction, sqlite_checkpoint
 from verifier.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 
 pytestmark = pytest.mark.anyio
@@ -129,6 +128,24 @@ async def test_a_file_that_cannot_be_opened_again_keeps_sqlites_own_checkpoints(
     assert "checkpoints stay on the serving thread: unable to open" in caplog.text
     monkeypatch.undo()
     await store.create(new_tx(), retain_until=2_000_000_000)  # the store serves on
+    await store.close()
+
+
+async def test_a_thread_that_cannot_start_keeps_sqlites_own_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_thread(db: sqlite3.Connection) -> Checkpointer:
+        raise RuntimeError("can't start new thread")
+
+    store = SQLiteStore(tmp_path / "tx.db", checkpoint_after=1)
+    monkeypatch.setattr(sqlite_checkpoint, "Checkpointer", no_thread)  # no real way here
+    tx = new_tx()
+    with caplog.at_level(logging.WARNING, logger="agentvp.store"):
+        await store.create(tx, retain_until=2_000_000_000)
+    assert store.checkpointer is None and autocheckpoint(store) == 1000
+    assert "checkpoints stay on the serving thread: can't start new thread" in caplog.text
+    got = await store.get(tx.id, kind=tx.kind)  # created all the same
+    assert got is not None and got.nonce == tx.nonce
     await store.close()
 
 

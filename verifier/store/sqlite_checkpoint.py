@@ -75,13 +75,16 @@ class Checkpointer:
                 try:
                     _, logged, copied = self._db.execute(checkpoint).fetchone()
                 except sqlite3.Error as exc:
-                    if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _NORMAL:
+                    code = getattr(exc, "sqlite_errorcode", None)
+                    if not isinstance(code, int) or code & 0xFF not in _NORMAL:
                         _log.warning("sqlite WAL checkpoint failed (retried): %s", exc)
                     wait = self._idle_interval
                     continue
                 self.runs += 1
-                # A WAL that starts over counts from 0: pages copied since the last run.
-                self.pages += copied - last[1] if logged >= last[0] else copied
+                # SQLite counts within the WAL as it is now; one that started over since the
+                # last run (shorter, or fewer pages copied) counts from 0 again.
+                restarted = logged < last[0] or copied < last[1]
+                self.pages += copied if restarted else copied - last[1]
                 growing = (logged, copied) != last
                 last = (logged, copied)
                 wait = self._interval if growing else min(wait * 2, self._idle_interval)
@@ -99,15 +102,21 @@ def checkpoint_apart(
         db = sqlite3.connect(
             path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
         )
-        try:
-            db.execute("PRAGMA synchronous = NORMAL")  # a checkpoint syncs as the store's would
-            serving.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
-        except BaseException:
-            db.close()
-            raise
     except sqlite3.Error as exc:
         _log.warning("sqlite WAL checkpoints stay on the serving thread: %s", exc)
         return None
-    checkpointer = Checkpointer(db)
+    try:
+        db.execute("PRAGMA synchronous = NORMAL")  # a checkpoint syncs as the store's would
+        checkpointer = Checkpointer(db)  # from here on the thread closes db
+    except (sqlite3.Error, RuntimeError) as exc:  # RuntimeError: no thread could start
+        db.close()
+        _log.warning("sqlite WAL checkpoints stay on the serving thread: %s", exc)
+        return None
+    try:
+        serving.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+    except sqlite3.Error as exc:
+        checkpointer.stop()
+        _log.warning("sqlite WAL checkpoints stay on the serving thread: %s", exc)
+        return None
     weakref.finalize(owner, checkpointer.stop, 0)
     return checkpointer
