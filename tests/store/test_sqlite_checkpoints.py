@@ -67,6 +67,23 @@ async def test_checkpoints_leave_the_serving_connection_after_its_first_creates(
         db.close()
 
 
+async def test_a_relative_path_names_the_same_file_after_the_directory_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    monkeypatch.chdir(tmp_path / "first")
+    store = SQLiteStore("tx.db", checkpoint_after=1)
+    monkeypatch.chdir(tmp_path / "second")  # the thread's connection opens after this
+    for _ in range(50):
+        await store.create(new_tx(), retain_until=2_000_000_000)
+    checkpointer = store.checkpointer
+    assert checkpointer is not None
+    assert eventually(lambda: checkpointer.pages > 0), "the thread checkpointed another file"
+    await store.close()
+    assert list((tmp_path / "second").iterdir()) == []
+
+
 async def test_a_store_in_memory_or_not_yet_busy_starts_no_thread(tmp_path: Path) -> None:
     memory = SQLiteStore(":memory:", checkpoint_after=1)
     await memory.create(new_tx(), retain_until=2_000_000_000)

@@ -100,7 +100,7 @@ class SQLiteStore:
     ) -> None:
         self._clock = clock
         in_memory = str(path) == ":memory:"
-        self._path = path if in_memory else Path(path).resolve()
+        self._path = path if in_memory else Path(path).absolute()  # the same file later, any cwd
         self._busy_timeout_ms = busy_timeout_ms
         # Creates until WAL checkpoints leave the serving thread (sqlite_checkpoint); a store
         # that never gets busy keeps SQLite's own. Never for a database in memory (no WAL).

@@ -97,7 +97,8 @@ def checkpoint_apart(
 ) -> Checkpointer | None:
     """Move the checkpoints of ``serving`` (``owner``'s connection to the file ``path``) to a
     :class:`Checkpointer`, stopped when ``owner`` is collected if nobody stopped it before.
-    None, with a warning and ``serving`` unchanged, if the file cannot be opened again."""
+    None, with a warning and ``serving`` unchanged, if they cannot move (the file cannot be
+    opened again, no thread can start, the backstop cannot be set)."""
     try:
         db = sqlite3.connect(
             path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
