@@ -8,23 +8,16 @@ import gc
 import logging
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from verifier.store import SQLiteStore, Transaction, sqlite_checkpoint
+from tests.store.test_sqlite_store import new_tx
+from verifier.store import SQLiteStore, sqlite_checkpoint
 from verifier.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 
 pytestmark = pytest.mark.anyio
-
-
-def new_tx() -> Transaction:
-    hexes = [uuid.uuid4().hex for _ in range(4)]
-    return Transaction(
-        id=hexes[0], request_id=hexes[1], state=hexes[2], nonce=hexes[3], client_id="c"
-    )
 
 
 def autocheckpoint(store: SQLiteStore) -> int:

@@ -4,9 +4,9 @@ With ``synchronous=NORMAL`` a commit appends to the WAL without syncing it. Once
 ``wal_autocheckpoint`` pages (1,000 by default) the committing connection runs a checkpoint
 itself: it copies the WAL's pages into the database file and syncs both files, two ``fsync``
 calls on the thread that committed. For :class:`~verifier.store.sqlite.SQLiteStore` that thread
-runs the event loop, so every request in flight waits for the disk: once in ~35 cross-device
-flows, ~1.2 ms each on this machine's disk when it is quiet (docs/PERFORMANCE.md, round 23), and
-as long as the disk takes when it is not.
+runs the event loop, so every request in flight waits for the disk: a checkpoint every ~80
+cross-device flows, ~1.2 ms a sync on this machine's disk when it is quiet (docs/PERFORMANCE.md,
+round 23), and as long as the disk takes when it is not.
 
 :class:`Checkpointer` runs those checkpoints on its own connection and thread instead, every
 ``interval`` seconds while the WAL grows (less often while it does not). Python's ``sqlite3``
@@ -99,24 +99,21 @@ def checkpoint_apart(
     :class:`Checkpointer`, stopped when ``owner`` is collected if nobody stopped it before.
     None, with a warning and ``serving`` unchanged, if they cannot move (the file cannot be
     opened again, no thread can start, the backstop cannot be set)."""
+    checkpointer = None
     try:
         db = sqlite3.connect(
             path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
         )
-    except sqlite3.Error as exc:
-        _log.warning("sqlite WAL checkpoints stay on the serving thread: %s", exc)
-        return None
-    try:
-        db.execute("PRAGMA synchronous = NORMAL")  # a checkpoint syncs as the store's would
-        checkpointer = Checkpointer(db)  # from here on the thread closes db
-    except (sqlite3.Error, RuntimeError) as exc:  # RuntimeError: no thread could start
-        db.close()
-        _log.warning("sqlite WAL checkpoints stay on the serving thread: %s", exc)
-        return None
-    try:
+        try:
+            db.execute("PRAGMA synchronous = NORMAL")  # a checkpoint syncs as the store's would
+            checkpointer = Checkpointer(db)  # from here on the thread closes db
+        except BaseException:
+            db.close()
+            raise
         serving.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
-    except sqlite3.Error as exc:
-        checkpointer.stop()
+    except (sqlite3.Error, RuntimeError) as exc:  # RuntimeError: no thread could start
+        if checkpointer is not None:
+            checkpointer.stop()
         _log.warning("sqlite WAL checkpoints stay on the serving thread: %s", exc)
         return None
     weakref.finalize(owner, checkpointer.stop, 0)
